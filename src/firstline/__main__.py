@@ -1,0 +1,3 @@
+from firstline.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Executors that carry out remediation actions, and the action catalog."""

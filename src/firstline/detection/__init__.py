@@ -1,0 +1,1 @@
+"""Anomaly detection on metric series. Pure functions over points; no I/O."""

@@ -1,0 +1,128 @@
+"""Two detectors for the foundation.
+
+`article_baseline` is the rule this project grew from: the last 5 minutes deviate more than
+50% from the previous 30. It is kept, by name, as the baseline others are measured against.
+`robust_shift` compares the recent window to the earlier window with a median/MAD z-score,
+which ignores noise that the percentage rule fires on and catches slow ramps it misses.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Protocol
+
+from firstline.domain.evidence import AnomalyFinding, MetricPoint
+
+
+class Detector(Protocol):
+    name: str
+
+    def assess(self, points: Sequence[MetricPoint], unit: str = "") -> AnomalyFinding | None: ...
+
+
+def _fmt(value: float, unit: str) -> str:
+    if unit == "bytes":
+        for suffix, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+            if abs(value) >= size:
+                return f"{value / size:.1f} {suffix}"
+        return f"{value:.0f} B"
+    if unit == "seconds":
+        return f"{value * 1000:.0f} ms" if abs(value) < 1 else f"{value:.2f} s"
+    if unit == "ratio":
+        return f"{value * 100:.1f}%"
+    return f"{value:.3g}{(' ' + unit) if unit else ''}"
+
+
+def _split(
+    points: Sequence[MetricPoint], recent: timedelta, history: timedelta
+) -> tuple[list[float], list[float], MetricPoint | None]:
+    if not points:
+        return [], [], None
+    end = points[-1].ts
+    cut = end - recent
+    before = [p.value for p in points if cut - history <= p.ts < cut]
+    after_points = [p for p in points if p.ts >= cut]
+    return before, [p.value for p in after_points], (after_points[0] if after_points else None)
+
+
+class ArticleBaseline:
+    """Last 5 minutes vs the previous 30: anomalous when the means differ by more than 50%."""
+
+    name = "article_baseline"
+
+    def assess(self, points: Sequence[MetricPoint], unit: str = "") -> AnomalyFinding | None:
+        before, after, first = _split(points, timedelta(minutes=5), timedelta(minutes=30))
+        if not before or not after:
+            return None
+        base, now = statistics.fmean(before), statistics.fmean(after)
+        change = abs(now - base) / abs(base) if base else (1.0 if now else 0.0)
+        score = min(1.0, change / 1.0)
+        if change <= 0.5:
+            return None
+        return AnomalyFinding(
+            detector=self.name,
+            score=max(0.5, score),
+            started_at=first.ts if first else None,
+            direction="up" if now > base else "down",
+            baseline=base,
+            current=now,
+            sentence=f"moved from ~{_fmt(base, unit)} to ~{_fmt(now, unit)} in the last 5 minutes",
+        )
+
+
+class RobustShift:
+    """Median/MAD z-score of the recent window against the history before it."""
+
+    name = "robust_shift"
+
+    def __init__(self, recent_minutes: float = 10, history_minutes: float = 50) -> None:
+        self.recent = timedelta(minutes=recent_minutes)
+        self.history = timedelta(minutes=history_minutes)
+
+    def assess(self, points: Sequence[MetricPoint], unit: str = "") -> AnomalyFinding | None:
+        before, after, first = _split(points, self.recent, self.history)
+        if len(before) < 5 or not after:
+            return None
+        base = statistics.median(before)
+        spread = statistics.median(abs(v - base) for v in before) * 1.4826
+        floor = max(abs(base) * 0.05, 1e-9)  # a flat history must not make every wiggle huge
+        now = statistics.median(after[-max(1, len(after) // 2) :])
+        z = abs(now - base) / max(spread, floor)
+        if z < 4:
+            return None
+        score = min(1.0, 0.5 + (z - 4) / 16)
+        start = next(
+            (
+                p.ts
+                for p in points
+                if first and p.ts >= first.ts - self.recent
+                and abs(p.value - base) > 3 * max(spread, floor)
+            ),
+            first.ts if first else None,
+        )
+        word = "rose" if now > base else "fell"
+        return AnomalyFinding(
+            detector=self.name,
+            score=round(score, 3),
+            started_at=start,
+            direction="up" if now > base else "down",
+            baseline=base,
+            current=now,
+            sentence=(
+                f"{word} from ~{_fmt(base, unit)} to ~{_fmt(now, unit)}"
+                + (f" from {start:%H:%M}" if start else "")
+                + f", {z:.0f}x its usual spread"
+            ),
+        )
+
+
+DETECTORS: dict[str, Detector] = {d.name: d for d in (ArticleBaseline(), RobustShift())}
+
+
+def get_detector(name: str) -> Detector:
+    try:
+        return DETECTORS[name]
+    except KeyError:
+        raise ValueError(f"unknown detector {name!r}; choose from {', '.join(DETECTORS)}") from None

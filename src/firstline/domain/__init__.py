@@ -1,0 +1,1 @@
+"""Pydantic models shared by every layer. Nothing here performs I/O."""

@@ -1,0 +1,274 @@
+"""Evidence: what firstline looked at, and where it came from so a person can re-run it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from firstline.domain.alert import Alert
+
+
+class EvidenceStatus(StrEnum):
+    OK = "ok"
+    NO_DATA = "no_data"
+    ERROR = "error"
+
+
+class Provenance(BaseModel):
+    """Where a piece of evidence came from: enough to run the same query again."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str = Field(description="Backend that answered, e.g. 'prometheus', 'replay'.")
+    query: str = Field(description="The exact query or API call.")
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+class _EvidenceBase(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(description="Stable reference used by hypotheses, e.g. 'metric:memory'.")
+    provenance: Provenance
+    status: EvidenceStatus = EvidenceStatus.OK
+    reason: str | None = Field(default=None, description="Why the status is not ok.")
+
+
+class MetricPoint(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ts: datetime
+    value: float
+
+
+class AnomalyFinding(BaseModel):
+    """A detector's verdict on a series, phrased for a person."""
+
+    model_config = ConfigDict(frozen=True)
+
+    detector: str
+    score: float = Field(ge=0.0, le=1.0)
+    started_at: datetime | None = None
+    direction: Literal["up", "down", "flat"] = "up"
+    baseline: float | None = None
+    current: float | None = None
+    sentence: str
+
+
+class MetricEvidence(_EvidenceBase):
+    kind: Literal["metric"] = "metric"
+    name: str = Field(description="The query's name in the pattern library.")
+    unit: str = ""
+    labels: dict[str, str] = Field(default_factory=dict)
+    points: list[MetricPoint] = Field(default_factory=list)
+    findings: list[AnomalyFinding] = Field(default_factory=list)
+
+    @property
+    def last(self) -> float | None:
+        return self.points[-1].value if self.points else None
+
+    @property
+    def anomalous(self) -> bool:
+        return any(f.score >= 0.5 for f in self.findings)
+
+
+class LogEntry(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ts: datetime
+    line: str
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class LogEvidence(_EvidenceBase):
+    kind: Literal["logs"] = "logs"
+    entries: list[LogEntry] = Field(default_factory=list)
+
+    def count_matching(self, *needles: str) -> int:
+        lowered = [n.lower() for n in needles]
+        return sum(1 for e in self.entries if any(n in e.line.lower() for n in lowered))
+
+
+class ContainerSpec(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    image: str
+    env: dict[str, str] = Field(default_factory=dict)
+    memory_limit: str | None = None
+    cpu_limit: str | None = None
+
+
+class Revision(BaseModel):
+    """One ReplicaSet in a Deployment's rollout history."""
+
+    model_config = ConfigDict(frozen=True)
+
+    revision: int
+    created_at: datetime
+    change_cause: str | None = None
+    containers: list[ContainerSpec] = Field(default_factory=list)
+
+    @property
+    def images(self) -> dict[str, str]:
+        return {c.name: c.image for c in self.containers}
+
+
+class Deployment(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    namespace: str
+    replicas: int = 1
+    ready_replicas: int = 1
+    revisions: list[Revision] = Field(default_factory=list)
+
+    @property
+    def current(self) -> Revision | None:
+        return max(self.revisions, key=lambda r: r.revision, default=None)
+
+    @property
+    def previous(self) -> Revision | None:
+        ordered = sorted(self.revisions, key=lambda r: r.revision)
+        return ordered[-2] if len(ordered) >= 2 else None
+
+
+class DeploymentEvidence(_EvidenceBase):
+    kind: Literal["deployments"] = "deployments"
+    deployments: list[Deployment] = Field(default_factory=list)
+
+
+class PodState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    namespace: str
+    phase: str = "Running"
+    ready: bool = True
+    node: str | None = None
+    owner: str | None = Field(default=None, description="Owning deployment, when known.")
+    restart_count: int = 0
+    waiting_reason: str | None = None
+    last_termination_reason: str | None = None
+    last_exit_code: int | None = None
+
+
+class PodEvidence(_EvidenceBase):
+    kind: Literal["pods"] = "pods"
+    pods: list[PodState] = Field(default_factory=list)
+
+
+class KubeEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    type: str = "Normal"
+    reason: str
+    message: str = ""
+    object: str = Field(description="kind/name of the involved object.")
+    count: int = 1
+    last_seen: datetime
+
+
+class EventEvidence(_EvidenceBase):
+    kind: Literal["events"] = "events"
+    events: list[KubeEvent] = Field(default_factory=list)
+
+    def with_reason(self, *reasons: str) -> list[KubeEvent]:
+        return [e for e in self.events if e.reason in reasons]
+
+
+class NodeCondition(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    type: str
+    status: str
+    reason: str | None = None
+
+
+class NodeState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    conditions: list[NodeCondition] = Field(default_factory=list)
+
+    def condition(self, kind: str) -> NodeCondition | None:
+        return next((c for c in self.conditions if c.type == kind), None)
+
+
+class NodeEvidence(_EvidenceBase):
+    kind: Literal["nodes"] = "nodes"
+    nodes: list[NodeState] = Field(default_factory=list)
+
+
+class RelatedAlertsEvidence(_EvidenceBase):
+    kind: Literal["related_alerts"] = "related_alerts"
+    alerts: list[Alert] = Field(default_factory=list)
+    flap_count: int = Field(
+        default=0, description="How often this same alert fired and resolved recently."
+    )
+
+
+_E = TypeVar("_E", bound=_EvidenceBase)
+
+Evidence = Annotated[
+    MetricEvidence
+    | LogEvidence
+    | DeploymentEvidence
+    | PodEvidence
+    | EventEvidence
+    | NodeEvidence
+    | RelatedAlertsEvidence,
+    Field(discriminator="kind"),
+]
+
+
+class EvidenceSet(BaseModel):
+    """All evidence of one incident, with typed lookups for patterns and reports."""
+
+    model_config = ConfigDict(frozen=True)
+
+    items: list[Evidence] = Field(default_factory=list)
+
+    def by_id(self, evidence_id: str) -> Evidence | None:
+        return next((i for i in self.items if i.id == evidence_id), None)
+
+    def metric(self, name: str) -> MetricEvidence | None:
+        found = next(
+            (
+                i
+                for i in self.items
+                if isinstance(i, MetricEvidence) and i.name == name and i.status == "ok"
+            ),
+            None,
+        )
+        return found if found and found.points else None
+
+    def logs(self) -> LogEvidence | None:
+        return self._first(LogEvidence)
+
+    def pods(self) -> list[PodState]:
+        found = self._first(PodEvidence)
+        return list(found.pods) if found else []
+
+    def deployments(self) -> list[Deployment]:
+        found = self._first(DeploymentEvidence)
+        return list(found.deployments) if found else []
+
+    def events(self) -> EventEvidence | None:
+        return self._first(EventEvidence)
+
+    def nodes(self) -> list[NodeState]:
+        found = self._first(NodeEvidence)
+        return list(found.nodes) if found else []
+
+    def related(self) -> RelatedAlertsEvidence | None:
+        return self._first(RelatedAlertsEvidence)
+
+    def _first(self, kind: type[_E]) -> _E | None:
+        for item in self.items:
+            if isinstance(item, kind) and item.status == EvidenceStatus.OK:
+                return item
+        return None

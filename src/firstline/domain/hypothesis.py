@@ -1,0 +1,46 @@
+"""Root-cause hypotheses, ranked, with the alternatives that were ruled out and why."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from firstline.domain.action import RemediationAction
+
+NO_INCIDENT = "no_real_incident"
+UNKNOWN = "unknown"
+
+
+class RootCauseHypothesis(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    pattern: str = Field(description="Pattern id that produced it (or 'llm').")
+    cause: str = Field(description="One sentence a person can act on.")
+    confidence: float = Field(ge=0.0, le=1.0)
+    evidence_refs: list[str] = Field(default_factory=list)
+    affected_components: list[str] = Field(default_factory=list)
+    suggested_actions: list[RemediationAction] = Field(default_factory=list)
+    signals: list[str] = Field(
+        default_factory=list, description="The observations that raised or lowered confidence."
+    )
+
+
+class RuledOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    pattern: str
+    reason: str
+    confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+
+
+class Analysis(BaseModel):
+    """A reasoner's output: hypotheses ranked best first, plus what was ruled out."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reasoner: str
+    hypotheses: list[RootCauseHypothesis] = Field(default_factory=list)
+    ruled_out: list[RuledOut] = Field(default_factory=list)
+
+    @property
+    def top(self) -> RootCauseHypothesis | None:
+        return self.hypotheses[0] if self.hypotheses else None

@@ -1,0 +1,77 @@
+"""Incident records and their timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class IncidentStatus(StrEnum):
+    OPEN = "open"
+    INVESTIGATING = "investigating"
+    AWAITING_APPROVAL = "awaiting_approval"
+    REMEDIATING = "remediating"
+    VERIFYING = "verifying"
+    RESOLVED = "resolved"
+    ESCALATED = "escalated"
+    RECOMMENDED = "recommended"
+    DISMISSED = "dismissed"
+
+    @property
+    def final(self) -> bool:
+        return self in {
+            IncidentStatus.RESOLVED,
+            IncidentStatus.ESCALATED,
+            IncidentStatus.RECOMMENDED,
+            IncidentStatus.DISMISSED,
+        }
+
+
+class TimelineEntry(BaseModel):
+    """What happened, when, and why. `key` makes re-appends after a resume harmless."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    at: datetime
+    stage: str
+    event: str
+    detail: str = ""
+
+
+class ApprovalRequest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    incident_id: str
+    requested_at: datetime
+    expires_at: datetime
+    summary: str
+    actions: list[str]
+    dry_run: list[str] = Field(default_factory=list)
+
+
+class ApprovalAnswer(BaseModel):
+    """What a person (or the expiry sweeper) answered. Sent as the interrupt's resume value."""
+
+    model_config = ConfigDict(frozen=True)
+
+    approved: bool
+    by: str
+    at: datetime
+    comment: str = ""
+    channel: str = "cli"
+    expired: bool = False
+
+
+class IncidentSummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    alert_name: str
+    severity: str | None
+    status: IncidentStatus
+    created_at: datetime
+    updated_at: datetime
+    summary: str = ""

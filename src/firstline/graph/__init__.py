@@ -1,0 +1,1 @@
+"""The incident graph: state, routers, nodes and the builder that wires them."""

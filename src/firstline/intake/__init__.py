@@ -1,0 +1,1 @@
+"""Alert intake: one parser per vendor, all producing domain Alerts."""

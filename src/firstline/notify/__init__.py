@@ -1,0 +1,1 @@
+"""Notifiers: where escalations, approval requests and outcomes are sent."""

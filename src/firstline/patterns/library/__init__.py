@@ -1,0 +1,1 @@
+"""Built-in patterns, one per module. Each module exposes `PATTERN`."""

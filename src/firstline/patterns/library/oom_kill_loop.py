@@ -1,0 +1,69 @@
+"""OOM-kill loop: containers exceed their memory limit and are killed, again and again.
+
+Typical alerts: KubePodCrashLooping, ContainerOOMKilled, KubeContainerRestarting. The key
+signals are OOMKilled as the last termination reason, a working set climbing towards the
+limit, and restarts. A restart buys time for a leak; a limit raise fixes an undersized limit.
+"""
+
+from __future__ import annotations
+
+from firstline.actions.catalog import make_action
+from firstline.domain.action import ActionType, RemediationAction, Target
+from firstline.domain.alert import Severity
+from firstline.patterns import queries
+from firstline.patterns.base import Pattern, PatternContext, Scorecard
+
+
+class OomKillLoop(Pattern):
+    id = "oom_kill_loop"
+    title = "OOM-kill loop"
+    default_severity = Severity.HIGH
+    alert_names = (r".*OOM.*", r"KubePodCrashLooping", r"KubeContainer.*Restart.*", r".*Memory.*")
+    metrics = (queries.MEMORY_WORKING_SET, queries.MEMORY_LIMIT, queries.RESTARTS)
+
+    def score(self, ctx: PatternContext) -> tuple[Scorecard, str, list[str]]:
+        card = Scorecard(prior=-2.5)
+        ev = ctx.evidence
+        component = ctx.component or "the workload"
+        pods = [p for p in ev.pods() if (p.owner or p.name).startswith(component)] or ev.pods()
+        oom = [p for p in pods if p.last_termination_reason == "OOMKilled"]
+        card.add(bool(oom), 3.5, f"{len(oom)} pod(s) last terminated OOMKilled", "pods")
+        card.add(
+            any(p.restart_count >= 3 for p in oom), 1.0, "OOM-killed pods restarted 3+ times", "pods"
+        )
+        memory = ev.metric("memory_working_set")
+        limit = ev.metric("memory_limit")
+        if memory is not None:
+            card.add(
+                memory.anomalous and memory.findings[0].direction == "up",
+                1.0,
+                f"working set {memory.findings[0].sentence}" if memory.findings else "",
+                memory.id,
+            )
+            if limit is not None and limit.last:
+                near = max(p.value for p in memory.points) >= 0.9 * limit.last
+                card.add(near, 1.0, "working set reached 90% of the memory limit", memory.id)
+        events = ev.events()
+        card.add(
+            bool(events and events.with_reason("OOMKilling")), 0.5, "OOMKilling event", "events"
+        )
+        card.add(not oom, -2.0, "no pod was OOMKilled")
+        affected = sorted({p.owner or component for p in oom}) or [component]
+        cause = (
+            f"{affected[0]} is being OOM-killed in a loop: its containers exceed their memory "
+            "limit and restart"
+        )
+        return card, cause, affected
+
+    def remediation(self, ctx: PatternContext, components: list[str]) -> list[RemediationAction]:
+        target = Target(kind="deployment", name=components[0], namespace=ctx.namespace)
+        return [
+            make_action(
+                ActionType.RESTART,
+                target,
+                rationale="fresh pods reset the leaked memory and stop the crash loop for now",
+            )
+        ]
+
+
+PATTERN = OomKillLoop()

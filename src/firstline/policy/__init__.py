@@ -1,0 +1,1 @@
+"""Deterministic decision rules and the policy file that configures them."""

@@ -1,0 +1,72 @@
+"""The policy file (YAML). Every field has a documented default; see docs/policy.md."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class Mode(StrEnum):
+    OBSERVE = "observe"  # never act, only recommend
+    APPROVE = "approve"  # every action needs a person's approval
+    AUTO = "auto"  # the decision rules choose
+
+
+DEFAULT_STATEFUL = (
+    "database", "db", "postgres", "postgresql", "mysql", "mariadb", "mongo", "mongodb",
+    "redis", "kafka", "elasticsearch", "opensearch", "zookeeper", "etcd", "cassandra",
+    "rabbitmq", "clickhouse", "minio",
+)  # fmt: skip
+
+DEFAULT_SENSITIVE = (
+    "data loss", "data-loss", "corruption", "corrupt", "security", "breach",
+    "unauthorized", "exfiltration", "ransomware", "compromised",
+)  # fmt: skip
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: Mode = Field(
+        default=Mode.APPROVE, description="observe | approve | auto. New installs start in approve."
+    )
+    confidence_threshold: float = Field(
+        default=0.6, ge=0.0, le=1.0, description="Below this top confidence, escalate."
+    )
+    stateful_targets: tuple[str, ...] = Field(
+        default=DEFAULT_STATEFUL,
+        description="Words that mark a target as stateful (matched against its name and kind).",
+    )
+    sensitive_words: tuple[str, ...] = Field(
+        default=DEFAULT_SENSITIVE,
+        description="Critical alerts mentioning these escalate: no automated action.",
+    )
+    approval_timeout_seconds: float = Field(
+        default=3600.0, gt=0, description="An unanswered approval request escalates after this."
+    )
+
+
+class PolicyError(ValueError):
+    pass
+
+
+def load_policy(path: Path | None) -> Policy:
+    if path is None:
+        return Policy()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as exc:
+        raise PolicyError(f"policy file {path} does not exist") from exc
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"policy file {path}: malformed YAML ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise PolicyError(f"policy file {path}: expected a mapping")
+    try:
+        return Policy.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise PolicyError(f"policy file {path}: {where}: {err['msg']}") from exc

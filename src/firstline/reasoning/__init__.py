@@ -1,0 +1,1 @@
+"""Reasoners propose hypotheses; they never act."""

@@ -1,0 +1,1 @@
+"""Scenario bundles: replayable incidents on disk (format documented in docs/scenarios.md)."""

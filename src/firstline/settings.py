@@ -1,0 +1,120 @@
+"""One settings object, grouped, every field defaulted and documented.
+
+Sources, in order of precedence: keyword arguments, environment (FIRSTLINE_*, nested with
+`__`, e.g. FIRSTLINE_GRAPH__MAX_VERIFY_ATTEMPTS=3), the settings file (YAML; path from
+FIRSTLINE_CONFIG or `--config`), defaults. Nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class StoreSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    data_dir: Path = Field(
+        default=Path(".firstline"), description="Incidents, audit and checkpoints live here."
+    )
+
+    @property
+    def incidents_db(self) -> Path:
+        return self.data_dir / "incidents.sqlite"
+
+    @property
+    def checkpoints_db(self) -> Path:
+        return self.data_dir / "checkpoints.sqlite"
+
+
+class GraphSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_verify_attempts: int = Field(
+        default=2, ge=1, le=10, description="Remediate-verify rounds before escalating."
+    )
+    verify_wait_seconds: float = Field(
+        default=0.0, ge=0, description="Pause between remediation and verification."
+    )
+    evidence_window_minutes: float = Field(
+        default=60, gt=0, description="How far back evidence is gathered."
+    )
+
+
+class DetectionSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    detector: str = Field(default="robust_shift", description="Detector for metric evidence.")
+
+
+class NotifySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    console: bool = Field(default=False, description="Print notifications to the terminal.")
+    jsonl_path: Path | None = Field(
+        default=None, description="Append notifications as JSON lines to this file."
+    )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FIRSTLINE_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    policy_file: Path | None = Field(
+        default=None, description="Policy YAML; defaults apply when unset (mode: approve)."
+    )
+    patterns_dir: Path | None = Field(
+        default=None, description="Extra pattern modules (*.py, each defining PATTERN)."
+    )
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    graph: GraphSettings = Field(default_factory=GraphSettings)
+    detection: DetectionSettings = Field(default_factory=DetectionSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings from an optional YAML file; environment and overrides win over it."""
+    from_file: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            loaded = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
+        except FileNotFoundError as exc:
+            raise SettingsError(f"settings file {config_file} does not exist") from exc
+        except yaml.YAMLError as exc:
+            raise SettingsError(f"settings file {config_file}: malformed YAML ({exc})") from exc
+        if not isinstance(loaded, dict):
+            raise SettingsError(f"settings file {config_file}: expected a mapping")
+        from_file = loaded
+    env_only = Settings()
+    merged = _deep_merge(from_file, env_only.model_dump(exclude_unset=True))
+    return Settings.model_validate(_deep_merge(merged, overrides))
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,1 @@
+"""Evidence sources: one module per backend, each a plain typed client plus an adapter."""

@@ -1,0 +1,1 @@
+"""Durable state: incidents, their timeline, the action ledger, approvals, checkpoints."""

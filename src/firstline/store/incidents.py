@@ -1,0 +1,351 @@
+"""SQLite store for incidents, timelines, the action ledger and approval decisions.
+
+Every write is its own short transaction, so another process (a CLI approval, a worker)
+sees it at once. Uniqueness constraints, not in-process locks, make "record before execute"
+and "first decision wins" hold across processes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from firstline.domain.action import ActionStatus, RemediationAction
+from firstline.domain.incident import IncidentStatus, IncidentSummary, TimelineEntry
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS incidents (
+  id TEXT PRIMARY KEY,
+  alert_name TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  severity TEXT,
+  status TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  summary TEXT NOT NULL DEFAULT '',
+  scenario_path TEXT,
+  snapshot TEXT
+);
+CREATE TABLE IF NOT EXISTS timeline (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  incident_id TEXT NOT NULL REFERENCES incidents(id),
+  key TEXT NOT NULL,
+  at TEXT NOT NULL,
+  stage TEXT NOT NULL,
+  event TEXT NOT NULL,
+  detail TEXT NOT NULL DEFAULT '',
+  UNIQUE (incident_id, key)
+);
+CREATE TABLE IF NOT EXISTS actions (
+  idempotency_key TEXT PRIMARY KEY,
+  incident_id TEXT NOT NULL REFERENCES incidents(id),
+  action TEXT NOT NULL,
+  status TEXT NOT NULL,
+  detail TEXT NOT NULL DEFAULT '',
+  started_at TEXT NOT NULL,
+  finished_at TEXT
+);
+CREATE TABLE IF NOT EXISTS approvals (
+  incident_id TEXT NOT NULL REFERENCES incidents(id),
+  round INTEGER NOT NULL,
+  requested_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  decided_at TEXT,
+  approved INTEGER,
+  decided_by TEXT,
+  channel TEXT,
+  comment TEXT,
+  PRIMARY KEY (incident_id, round)
+);
+"""
+
+
+class UnknownIncident(LookupError):
+    def __init__(self, incident_id: str) -> None:
+        super().__init__(f"no incident with id {incident_id!r}")
+
+
+class LedgerEntry(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    idempotency_key: str
+    incident_id: str
+    action: RemediationAction
+    status: str  # started | succeeded | failed
+    detail: str
+    started_at: datetime
+    finished_at: datetime | None
+
+
+class ApprovalRecord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    incident_id: str
+    round: int
+    requested_at: datetime
+    expires_at: datetime
+    decided_at: datetime | None = None
+    approved: bool | None = None
+    decided_by: str | None = None
+    channel: str | None = None
+    comment: str | None = None
+
+    @property
+    def decided(self) -> bool:
+        return self.decided_at is not None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _ts(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class IncidentStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA busy_timeout=30000")
+            yield db
+        finally:
+            db.close()
+
+    # -- incidents -----------------------------------------------------------------------
+    def create(
+        self,
+        incident_id: str,
+        alert_name: str,
+        fingerprint: str,
+        scenario_path: Path | None,
+    ) -> None:
+        now = _now()
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO incidents (id, alert_name, fingerprint, status, created_at,"
+                " updated_at, scenario_path) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    incident_id,
+                    alert_name,
+                    fingerprint,
+                    IncidentStatus.OPEN.value,
+                    now,
+                    now,
+                    str(scenario_path.resolve()) if scenario_path else None,
+                ),
+            )
+
+    def update(
+        self,
+        incident_id: str,
+        *,
+        status: IncidentStatus | None = None,
+        severity: str | None = None,
+        summary: str | None = None,
+    ) -> None:
+        sets, args = ["updated_at = ?"], [_now()]
+        for column, value in (("status", status), ("severity", severity), ("summary", summary)):
+            if value is not None:
+                sets.append(f"{column} = ?")
+                args.append(str(value))
+        with self._connect() as db:
+            db.execute(f"UPDATE incidents SET {', '.join(sets)} WHERE id = ?", (*args, incident_id))
+
+    def save_snapshot(self, incident_id: str, snapshot: dict[str, Any]) -> None:
+        with self._connect() as db:
+            db.execute(
+                "UPDATE incidents SET snapshot = ?, updated_at = ? WHERE id = ?",
+                (json.dumps(snapshot, default=str), _now(), incident_id),
+            )
+
+    def _row(self, incident_id: str) -> sqlite3.Row:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+        if row is None:
+            raise UnknownIncident(incident_id)
+        return row  # type: ignore[no-any-return]
+
+    def summary(self, incident_id: str) -> IncidentSummary:
+        return _summary(self._row(incident_id))
+
+    def snapshot(self, incident_id: str) -> dict[str, Any]:
+        raw = self._row(incident_id)["snapshot"]
+        return json.loads(raw) if raw else {}
+
+    def scenario_path(self, incident_id: str) -> Path | None:
+        raw = self._row(incident_id)["scenario_path"]
+        return Path(raw) if raw else None
+
+    def list(self, limit: int = 50) -> list[IncidentSummary]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT * FROM incidents ORDER BY created_at DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [_summary(r) for r in rows]
+
+    # -- timeline ------------------------------------------------------------------------
+    def append_timeline(self, incident_id: str, entries: list[TimelineEntry]) -> None:
+        """Idempotent: an entry whose key is already stored is ignored (resumed nodes re-run)."""
+        with self._connect() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO timeline (incident_id, key, at, stage, event, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (incident_id, e.key, e.at.isoformat(), e.stage, e.event, e.detail)
+                    for e in entries
+                ],
+            )
+
+    def timeline(self, incident_id: str) -> list[TimelineEntry]:
+        self._row(incident_id)
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT * FROM timeline WHERE incident_id = ? ORDER BY seq", (incident_id,)
+            ).fetchall()
+        return [
+            TimelineEntry(
+                key=r["key"], at=r["at"], stage=r["stage"], event=r["event"], detail=r["detail"]
+            )
+            for r in rows
+        ]
+
+    # -- action ledger ---------------------------------------------------------------------
+    def ledger_entry(self, key: str) -> LedgerEntry | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM actions WHERE idempotency_key = ?", (key,)).fetchone()
+        return _ledger(row) if row else None
+
+    def begin_action(self, key: str, incident_id: str, action: RemediationAction) -> bool:
+        """Record the action before it runs. False if any process recorded it already."""
+        try:
+            with self._connect() as db:
+                db.execute(
+                    "INSERT INTO actions (idempotency_key, incident_id, action, status,"
+                    " started_at) VALUES (?, ?, ?, 'started', ?)",
+                    (key, incident_id, action.model_dump_json(), _now()),
+                )
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def finish_action(self, key: str, status: ActionStatus, detail: str) -> None:
+        with self._connect() as db:
+            db.execute(
+                "UPDATE actions SET status = ?, detail = ?, finished_at = ?"
+                " WHERE idempotency_key = ?",
+                (status.value, detail, _now(), key),
+            )
+
+    def ledger(self, incident_id: str) -> list[LedgerEntry]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT * FROM actions WHERE incident_id = ? ORDER BY started_at", (incident_id,)
+            ).fetchall()
+        return [_ledger(r) for r in rows]
+
+    # -- approvals -------------------------------------------------------------------------
+    def open_approval(
+        self, incident_id: str, round_: int, requested_at: datetime, expires_at: datetime
+    ) -> ApprovalRecord:
+        """Create the request for this round once; later calls return the stored one."""
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO approvals (incident_id, round, requested_at, expires_at)"
+                " VALUES (?, ?, ?, ?)",
+                (incident_id, round_, requested_at.isoformat(), expires_at.isoformat()),
+            )
+        record = self.approval(incident_id, round_)
+        assert record is not None
+        return record
+
+    def approval(self, incident_id: str, round_: int | None = None) -> ApprovalRecord | None:
+        query = "SELECT * FROM approvals WHERE incident_id = ?"
+        args: tuple[Any, ...] = (incident_id,)
+        if round_ is not None:
+            query += " AND round = ?"
+            args = (incident_id, round_)
+        with self._connect() as db:
+            row = db.execute(query + " ORDER BY round DESC LIMIT 1", args).fetchone()
+        return _approval(row) if row else None
+
+    def claim_decision(
+        self,
+        incident_id: str,
+        round_: int,
+        *,
+        approved: bool,
+        by: str,
+        channel: str,
+        comment: str,
+    ) -> bool:
+        """Atomically record the first decision for this round. False if one exists."""
+        with self._connect() as db:
+            cur = db.execute(
+                "UPDATE approvals SET decided_at = ?, approved = ?, decided_by = ?, channel = ?,"
+                " comment = ? WHERE incident_id = ? AND round = ? AND decided_at IS NULL",
+                (_now(), int(approved), by, channel, comment, incident_id, round_),
+            )
+            return cur.rowcount == 1
+
+    def pending_approvals(self) -> list[ApprovalRecord]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT * FROM approvals WHERE decided_at IS NULL ORDER BY expires_at"
+            ).fetchall()
+        return [_approval(r) for r in rows]
+
+
+def _summary(row: sqlite3.Row) -> IncidentSummary:
+    return IncidentSummary(
+        id=row["id"],
+        alert_name=row["alert_name"],
+        severity=row["severity"],
+        status=IncidentStatus(row["status"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        summary=row["summary"],
+    )
+
+
+def _ledger(row: sqlite3.Row) -> LedgerEntry:
+    return LedgerEntry(
+        idempotency_key=row["idempotency_key"],
+        incident_id=row["incident_id"],
+        action=RemediationAction.model_validate_json(row["action"]),
+        status=row["status"],
+        detail=row["detail"],
+        started_at=row["started_at"],
+        finished_at=_ts(row["finished_at"]),
+    )
+
+
+def _approval(row: sqlite3.Row) -> ApprovalRecord:
+    approved = row["approved"]
+    return ApprovalRecord(
+        incident_id=row["incident_id"],
+        round=row["round"],
+        requested_at=row["requested_at"],
+        expires_at=row["expires_at"],
+        decided_at=_ts(row["decided_at"]),
+        approved=None if approved is None else bool(approved),
+        decided_by=row["decided_by"],
+        channel=row["channel"],
+        comment=row["comment"],
+    )
