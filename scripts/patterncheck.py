@@ -32,7 +32,8 @@ async def check(path: Path, registry: PatternRegistry, verbose: bool) -> bool:
     bundle = load_bundle(path)
     alert = bundle.primary_alert
     candidates = registry.candidates(alert)
-    severity, _ = triage_severity(alert, candidates[0].default_severity if candidates else None)
+    specific = [p for p in candidates if not p.universal and p.applies_to(alert)]
+    severity, _ = triage_severity(alert, specific[0].default_severity if specific else None)
     source = ReplaySource(ReplayWorld(bundle))
     queries = registry.metric_queries(p.id for p in candidates)
     evidence = await gather(source, scope_for(alert, bundle.now, timedelta(hours=1)), queries,

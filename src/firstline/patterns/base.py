@@ -83,6 +83,8 @@ class Pattern(ABC):
     alert_names: ClassVar[tuple[str, ...]] = ()
     """Regular expressions matched (case-insensitive, full match) against the alert name."""
     metrics: ClassVar[tuple[MetricQuery, ...]] = ()
+    universal: ClassVar[bool] = False
+    """Universal patterns (e.g. "no real incident") are evaluated for every alert."""
     min_confidence: ClassVar[float] = 0.2
     """Below this a result is reported as ruled out instead of as a hypothesis."""
 

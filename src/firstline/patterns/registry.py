@@ -47,10 +47,11 @@ class PatternRegistry:
         return sorted(self._patterns)
 
     def candidates(self, alert: Alert) -> list[Pattern]:
-        """Patterns whose alert names match; all of them when none does (an unfamiliar alert
-        deserves a broad look rather than none)."""
-        matching = [p for p in self if p.applies_to(alert)]
-        return matching or list(self)
+        """Patterns whose alert names match, then the universal ones. When no specific
+        pattern matches, all of them: an unfamiliar alert deserves a broad look, not none."""
+        specific = [p for p in self if not p.universal]
+        matching = [p for p in specific if p.applies_to(alert)] or specific
+        return matching + [p for p in self if p.universal]
 
     def metric_queries(self, pattern_ids: Iterable[str]) -> list[MetricQuery]:
         seen: dict[str, MetricQuery] = {}
