@@ -87,7 +87,10 @@ class RobustShift:
             return None
         base = statistics.median(before)
         spread = statistics.median(abs(v - base) for v in before) * 1.4826
-        floor = max(abs(base) * 0.05, 1e-9)  # a flat history must not make every wiggle huge
+        # a flat history must not make every wiggle huge: floor the spread by the level
+        # and by the series' own scale
+        scale = max(abs(p.value) for p in points)
+        floor = max(abs(base) * 0.05, scale * 0.01, 1e-9)
         now = statistics.median(after[-max(1, len(after) // 2) :])
         z = abs(now - base) / max(spread, floor)
         if z < 4:
@@ -113,7 +116,7 @@ class RobustShift:
             sentence=(
                 f"{word} from ~{_fmt(base, unit)} to ~{_fmt(now, unit)}"
                 + (f" from {start:%H:%M}" if start else "")
-                + f", {z:.0f}x its usual spread"
+                + (f", {z:.0f}x its usual spread" if z < 100 else ", far outside its usual range")
             ),
         )
 

@@ -263,17 +263,18 @@ class IncidentStore:
     # -- approvals -------------------------------------------------------------------------
     def open_approval(
         self, incident_id: str, round_: int, requested_at: datetime, expires_at: datetime
-    ) -> ApprovalRecord:
-        """Create the request for this round once; later calls return the stored one."""
+    ) -> tuple[ApprovalRecord, bool]:
+        """Create the request for this round once; later calls return the stored one.
+        The flag says whether this call created it."""
         with self._connect() as db:
-            db.execute(
+            cur = db.execute(
                 "INSERT OR IGNORE INTO approvals (incident_id, round, requested_at, expires_at)"
                 " VALUES (?, ?, ?, ?)",
                 (incident_id, round_, requested_at.isoformat(), expires_at.isoformat()),
             )
         record = self.approval(incident_id, round_)
         assert record is not None
-        return record
+        return record, cur.rowcount == 1
 
     def approval(self, incident_id: str, round_: int | None = None) -> ApprovalRecord | None:
         query = "SELECT * FROM approvals WHERE incident_id = ?"

@@ -1,0 +1,38 @@
+"""analyze: the reasoner ranks root-cause hypotheses. A failing reasoner becomes an empty
+analysis (and so an escalation), never a crash."""
+
+from __future__ import annotations
+
+from firstline.domain.alert import Severity
+from firstline.domain.evidence import EvidenceSet
+from firstline.domain.hypothesis import Analysis
+from firstline.graph.deps import GraphDeps
+from firstline.graph.recording import Note, Update
+from firstline.graph.state import IncidentState
+from firstline.reasoning.base import ReasoningInput
+
+
+async def analyze_evidence(state: IncidentState, deps: GraphDeps) -> Update:
+    request = ReasoningInput(
+        alert=state.alert,
+        severity=state.severity or Severity.MEDIUM,
+        candidates=state.candidates,
+        evidence=state.evidence or EvidenceSet(),
+        failed_attempts=state.failed_attempts,
+    )
+    notes: list[Note] = []
+    try:
+        analysis = await deps.reasoner.analyze(request)
+    except Exception as exc:  # a reasoner is replaceable code; its failure must not end the run
+        analysis = Analysis(reasoner=deps.reasoner.name)
+        notes.append(("reasoner failed", f"{type(exc).__name__}: {exc}"))
+    top = analysis.top
+    if top is None:
+        notes.append(("no hypothesis", f"{len(analysis.ruled_out)} patterns ruled out"))
+    else:
+        notes.append((f"top hypothesis {top.pattern} ({top.confidence:.2f})", top.cause))
+        notes.extend(
+            (f"also considered {h.pattern} ({h.confidence:.2f})", h.cause)
+            for h in analysis.hypotheses[1:3]
+        )
+    return {"analysis": analysis, "notes": notes}

@@ -1,0 +1,27 @@
+"""decide: the deterministic decision engine, nothing else."""
+
+from __future__ import annotations
+
+from firstline.domain.alert import Severity
+from firstline.domain.hypothesis import Analysis
+from firstline.graph.deps import GraphDeps
+from firstline.graph.recording import Update
+from firstline.graph.state import IncidentState
+from firstline.policy.decision import DecisionInput, decide
+
+
+async def decide_outcome(state: IncidentState, deps: GraphDeps) -> Update:
+    decision = decide(
+        DecisionInput(
+            alert=state.alert,
+            severity=state.severity or Severity.MEDIUM,
+            analysis=state.analysis or Analysis(reasoner="none"),
+        ),
+        deps.policy,
+    )
+    actions = ", ".join(a.describe() for a in decision.actions) or "no action"
+    return {
+        "decision": decision,
+        "notes": [(f"decision: {decision.outcome.value} (rule {decision.rule})",
+                   f"{decision.reason}; actions: {actions}")],
+    }

@@ -1,0 +1,78 @@
+"""verify: after a configurable wait, check that the problem is gone.
+
+The alert's own state decides when the source can tell; otherwise the metrics that backed
+the hypothesis are queried again and must no longer be anomalous.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from firstline.domain.action import ActionStatus
+from firstline.graph.deps import GraphDeps
+from firstline.graph.gathering import annotate, scope_for
+from firstline.graph.recording import Update
+from firstline.graph.state import IncidentState, Verification
+from firstline.reasoning.base import FailedAttempt
+
+
+async def _alert_firing(state: IncidentState, deps: GraphDeps) -> bool | None:
+    try:
+        return await deps.source.alert_firing(state.alert)
+    except Exception:  # an unreachable source cannot confirm anything
+        return None
+
+
+async def _anomalous_metrics(state: IncidentState, deps: GraphDeps) -> list[str] | None:
+    top = state.analysis.top if state.analysis else None
+    names = {r.removeprefix("metric:") for r in (top.evidence_refs if top else [])}
+    queries = [q for q in deps.registry.metric_queries(state.candidates) if q.name in names]
+    if not queries:
+        return None
+    window = timedelta(minutes=deps.settings.evidence_window_minutes)
+    scope = scope_for(state.alert, deps.evidence_clock(), window)
+    still: list[str] = []
+    for query in queries:
+        try:
+            metric = annotate(await deps.source.metric(query, scope), deps.detector)
+        except Exception:
+            return None
+        if metric.anomalous:
+            still.append(f"{query.name} {metric.findings[0].sentence}")
+    return still
+
+
+async def verify_fix(state: IncidentState, deps: GraphDeps) -> Update:
+    if deps.settings.verify_wait_seconds > 0:
+        await asyncio.sleep(deps.settings.verify_wait_seconds)
+    this_round = [r for r in state.action_results if r.idempotency_key and r.action]
+    this_round = this_round[-len(state.decision.actions) :] if state.decision else []
+    applied = [r for r in this_round if r.status in (ActionStatus.SUCCEEDED, ActionStatus.SKIPPED_DUPLICATE)]
+    firing = await _alert_firing(state, deps)
+    still = await _anomalous_metrics(state, deps)
+    checks = [f"alert still firing: {'unknown' if firing is None else firing}"]
+    if still is not None:
+        checks.append("metrics still anomalous: " + (", ".join(still) or "none"))
+    if not applied:
+        resolved, reason = False, "no action was carried out successfully"
+    elif firing is not None:
+        resolved = not firing
+        reason = "the alert stopped firing" if resolved else "the alert is still firing"
+    elif still is not None:
+        resolved = not still
+        reason = "the metrics are back to normal" if resolved else "the metrics are still anomalous"
+    else:
+        resolved, reason = False, "nothing could confirm the fix; not claiming success"
+    result = Verification(attempt=state.attempt, resolved=resolved, reason=reason, checks=checks)
+    update: Update = {
+        "verifications": [result],
+        "notes": [(f"verification {'passed' if resolved else 'failed'}", f"{reason}; {'; '.join(checks)}")],
+    }
+    top = state.analysis.top if state.analysis else None
+    if not resolved and top is not None:
+        update["failed_attempts"] = [
+            *state.failed_attempts,
+            FailedAttempt(pattern=top.pattern, actions=[r.action.describe() for r in this_round]),
+        ]
+    return update

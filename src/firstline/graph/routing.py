@@ -1,0 +1,43 @@
+"""Pure routers: state in, next node name out. No I/O, no clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+from firstline.domain.decision import Outcome
+from firstline.graph.state import IncidentState
+
+AfterDecide = Literal["remediate", "request_approval", "escalate", "conclude"]
+AfterApproval = Literal["remediate", "escalate"]
+AfterVerify = Literal["resolve", "analyze", "escalate"]
+
+
+def route_after_decide(state: IncidentState) -> AfterDecide:
+    outcome = state.decision.outcome if state.decision else Outcome.ESCALATE
+    if outcome is Outcome.AUTO_REMEDIATE:
+        return "remediate"
+    if outcome is Outcome.REQUEST_APPROVAL:
+        return "request_approval"
+    if outcome in (Outcome.RECOMMEND, Outcome.DISMISS):
+        return "conclude"
+    return "escalate"
+
+
+def route_after_approval(state: IncidentState) -> AfterApproval:
+    answer = state.approval
+    return "remediate" if answer and answer.approved and not answer.expired else "escalate"
+
+
+def make_verify_router(max_attempts: int) -> Callable[[IncidentState], AfterVerify]:
+    """Built from settings so the bound is data, not a constant in the router."""
+
+    def route_after_verify(state: IncidentState) -> AfterVerify:
+        last = state.verifications[-1] if state.verifications else None
+        if last is not None and last.resolved:
+            return "resolve"
+        if state.attempt < max_attempts:
+            return "analyze"
+        return "escalate"
+
+    return route_after_verify

@@ -1,0 +1,90 @@
+"""Starts and resumes incident runs. One LangGraph thread per incident, id = thread id."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.types import Command
+from langchain_core.runnables import RunnableConfig
+
+from firstline.domain.alert import Alert
+from firstline.graph.builder import IncidentGraph, build_graph
+from firstline.graph.deps import GraphDeps
+from firstline.graph.state import IncidentState
+
+StageCallback = Callable[[str, IncidentState | None], None]
+
+
+def new_incident_id(now: datetime) -> str:
+    return f"inc-{now:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+class RunOutcome:
+    def __init__(self, state: IncidentState, paused_at: tuple[str, ...]) -> None:
+        self.state = state
+        self.paused_at = paused_at
+
+    @property
+    def paused(self) -> bool:
+        return bool(self.paused_at)
+
+
+class IncidentRunner:
+    def __init__(self, deps: GraphDeps, checkpointer: BaseCheckpointSaver[Any]) -> None:
+        self.deps = deps
+        self.graph: IncidentGraph = build_graph(deps, checkpointer)
+
+    @staticmethod
+    def _config(incident_id: str) -> RunnableConfig:
+        return {"configurable": {"thread_id": incident_id}, "recursion_limit": 60}
+
+    async def start(
+        self,
+        alert: Alert,
+        *,
+        scenario: Path | None = None,
+        on_stage: StageCallback | None = None,
+    ) -> RunOutcome:
+        incident_id = new_incident_id(self.deps.clock())
+        self.deps.store.create(incident_id, alert.name, alert.fingerprint, scenario)
+        initial = IncidentState(incident_id=incident_id, alert=alert)
+        return await self._drive(incident_id, initial, on_stage)
+
+    async def resume(
+        self, incident_id: str, value: dict[str, Any], on_stage: StageCallback | None = None
+    ) -> RunOutcome:
+        return await self._drive(incident_id, Command(resume=value), on_stage)
+
+    async def continue_interrupted(
+        self, incident_id: str, on_stage: StageCallback | None = None
+    ) -> RunOutcome:
+        """Re-run from the last checkpoint after a crash (a node that did not finish runs
+        again; the action ledger keeps its side effects from repeating)."""
+        return await self._drive(incident_id, None, on_stage)
+
+    async def paused_at(self, incident_id: str) -> tuple[str, ...]:
+        snapshot = await self.graph.aget_state(self._config(incident_id))
+        return tuple(snapshot.next)
+
+    async def current(self, incident_id: str) -> IncidentState | None:
+        snapshot = await self.graph.aget_state(self._config(incident_id))
+        return IncidentState.model_validate(snapshot.values) if snapshot.values else None
+
+    async def _drive(
+        self, incident_id: str, payload: object, on_stage: StageCallback | None
+    ) -> RunOutcome:
+        config = self._config(incident_id)
+        async for chunk in self.graph.astream(payload, config, stream_mode="updates"):
+            if on_stage is None:
+                continue
+            for stage in chunk:
+                on_stage(stage, None)
+        snapshot = await self.graph.aget_state(config)
+        state = IncidentState.model_validate(snapshot.values)
+        self.deps.store.save_snapshot(incident_id, state.model_dump(mode="json"))
+        return RunOutcome(state, tuple(snapshot.next))

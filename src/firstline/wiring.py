@@ -1,0 +1,106 @@
+"""The one place that builds clients and the graph from settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from firstline.actions.base import Executor
+from firstline.actions.null import NoExecutor
+from firstline.actions.replay import ReplayExecutor
+from firstline.detection.detectors import get_detector
+from firstline.graph.deps import GraphDeps, utc_now
+from firstline.graph.runner import IncidentRunner
+from firstline.graph.state import checkpoint_types
+from firstline.notify.base import Notifier
+from firstline.notify.console import ConsoleNotifier
+from firstline.notify.jsonl import JsonLinesNotifier
+from firstline.patterns.registry import PatternRegistry
+from firstline.policy.schema import Mode, Policy, load_policy
+from firstline.reasoning.rules import PatternReasoner
+from firstline.scenarios.loader import ScenarioBundle, load_bundle
+from firstline.scenarios.world import ReplayWorld
+from firstline.settings import Settings
+from firstline.sources.base import EvidenceSource
+from firstline.sources.null import NoEvidenceSource
+from firstline.sources.replay import ReplaySource
+from firstline.store.checkpoints import sqlite_checkpointer
+from firstline.store.incidents import IncidentStore
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: IncidentStore
+    runner: IncidentRunner
+    bundle: ScenarioBundle | None
+    world: ReplayWorld | None
+
+
+def build_policy(settings: Settings, mode: Mode | None = None) -> Policy:
+    policy = load_policy(settings.policy_file)
+    return policy.model_copy(update={"mode": mode}) if mode is not None else policy
+
+
+def build_notifiers(settings: Settings) -> list[Notifier]:
+    notifiers: list[Notifier] = []
+    if settings.notify.console:
+        notifiers.append(ConsoleNotifier())
+    if settings.notify.jsonl_path is not None:
+        notifiers.append(JsonLinesNotifier(settings.notify.jsonl_path))
+    return notifiers
+
+
+def _replayed_world(bundle: ScenarioBundle, store: IncidentStore, incident_id: str | None) -> ReplayWorld:
+    """A fresh world, with the effects of actions this incident already carried out."""
+    world = ReplayWorld(bundle)
+    if incident_id is not None:
+        for entry in store.ledger(incident_id):
+            if entry.status == "succeeded":
+                world.apply(entry.action)
+    return world
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings,
+    *,
+    scenario: Path | None = None,
+    incident_id: str | None = None,
+    mode: Mode | None = None,
+    registry: PatternRegistry | None = None,
+    executor: Executor | None = None,
+) -> AsyncIterator[Runtime]:
+    store = IncidentStore(settings.store.incidents_db)
+    if incident_id is not None:
+        store.summary(incident_id)  # fail fast on an unknown id
+        scenario = scenario or store.scenario_path(incident_id)
+    bundle = load_bundle(scenario) if scenario is not None else None
+    world = _replayed_world(bundle, store, incident_id) if bundle else None
+    source: EvidenceSource = ReplaySource(world) if world else NoEvidenceSource()
+    chosen_executor: Executor = executor or (ReplayExecutor(world) if world else NoExecutor())
+    registry = registry or PatternRegistry.load(settings.patterns_dir)
+    pinned = bundle.now if bundle else None
+    deps = GraphDeps(
+        source=source,
+        executor=chosen_executor,
+        reasoner=PatternReasoner(registry),
+        registry=registry,
+        policy=build_policy(settings, mode),
+        detector=get_detector(settings.detection.detector),
+        store=store,
+        notifiers=build_notifiers(settings),
+        settings=settings.graph,
+        clock=utc_now,
+        evidence_clock=(lambda: pinned) if pinned else utc_now,
+    )
+    async with sqlite_checkpointer(settings.store.checkpoints_db, checkpoint_types()) as saver:
+        yield Runtime(
+            settings=settings,
+            store=store,
+            runner=IncidentRunner(deps, saver),
+            bundle=bundle,
+            world=world,
+        )
