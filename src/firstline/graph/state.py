@@ -39,6 +39,10 @@ class IncidentState(BaseModel):
     approval_round: int = 0
     attempt: int = Field(default=0, description="Remediation rounds carried out so far.")
     failed_attempts: list[FailedAttempt] = Field(default_factory=list)
+    analyses: Annotated[list[Analysis], operator.add] = Field(
+        default_factory=list, description="Every round's analysis, first round first."
+    )
+    decisions: Annotated[list[Decision], operator.add] = Field(default_factory=list)
     action_results: Annotated[list[ActionResult], operator.add] = Field(default_factory=list)
     verifications: Annotated[list[Verification], operator.add] = Field(default_factory=list)
     timeline: Annotated[list[TimelineEntry], operator.add] = Field(default_factory=list)

@@ -35,4 +35,4 @@ async def analyze_evidence(state: IncidentState, deps: GraphDeps) -> Update:
             (f"also considered {h.pattern} ({h.confidence:.2f})", h.cause)
             for h in analysis.hypotheses[1:3]
         )
-    return {"analysis": analysis, "notes": notes}
+    return {"analysis": analysis, "analyses": [analysis], "notes": notes}

@@ -22,6 +22,7 @@ async def decide_outcome(state: IncidentState, deps: GraphDeps) -> Update:
     actions = ", ".join(a.describe() for a in decision.actions) or "no action"
     return {
         "decision": decision,
+        "decisions": [decision],
         "notes": [(f"decision: {decision.outcome.value} (rule {decision.rule})",
                    f"{decision.reason}; actions: {actions}")],
     }

@@ -46,8 +46,8 @@ async def _anomalous_metrics(state: IncidentState, deps: GraphDeps) -> list[str]
 async def verify_fix(state: IncidentState, deps: GraphDeps) -> Update:
     if deps.settings.verify_wait_seconds > 0:
         await asyncio.sleep(deps.settings.verify_wait_seconds)
-    this_round = [r for r in state.action_results if r.idempotency_key and r.action]
-    this_round = this_round[-len(state.decision.actions) :] if state.decision else []
+    planned = len(state.decision.actions) if state.decision else 0
+    this_round = state.action_results[-planned:] if planned else []
     applied = [r for r in this_round if r.status in (ActionStatus.SUCCEEDED, ActionStatus.SKIPPED_DUPLICATE)]
     firing = await _alert_firing(state, deps)
     still = await _anomalous_metrics(state, deps)

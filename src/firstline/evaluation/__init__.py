@@ -1,0 +1,1 @@
+"""Scores firstline on scenario bundles: accuracy, calibration and safety."""
