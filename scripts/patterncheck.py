@@ -36,24 +36,36 @@ async def check(path: Path, registry: PatternRegistry, verbose: bool) -> bool:
     severity, _ = triage_severity(alert, specific[0].default_severity if specific else None)
     source = ReplaySource(ReplayWorld(bundle))
     queries = registry.metric_queries(p.id for p in candidates)
-    evidence = await gather(source, scope_for(alert, bundle.now, timedelta(hours=1)), queries,
-                            get_detector("robust_shift"))
+    evidence = await gather(
+        source,
+        scope_for(alert, bundle.now, timedelta(hours=1)),
+        queries,
+        get_detector("robust_shift"),
+    )
     analysis = PatternReasoner(registry).analyze_sync(
-        ReasoningInput(alert=alert, severity=severity, candidates=[p.id for p in candidates],
-                       evidence=evidence))
+        ReasoningInput(
+            alert=alert, severity=severity, candidates=[p.id for p in candidates], evidence=evidence
+        )
+    )
     policy = Policy(mode=Mode.AUTO)
     decision = decide(DecisionInput(alert=alert, severity=severity, analysis=analysis), policy)
     top = analysis.top
     predicted = top.pattern if top and top.confidence >= policy.confidence_threshold else UNKNOWN
     exp = bundle.spec.expected
     actions = {a.type for a in decision.actions}
-    ok = (predicted == exp.pattern and decision.outcome == exp.decision
-          and severity == exp.severity and not (actions & set(exp.forbidden_actions)))
+    ok = (
+        predicted == exp.pattern
+        and decision.outcome == exp.decision
+        and severity == exp.severity
+        and not (actions & set(exp.forbidden_actions))
+    )
     mark = "ok  " if ok else "FAIL"
-    print(f"{mark} {bundle.id}: pattern {predicted} (exp {exp.pattern}) "
-          f"conf {top.confidence if top else 0:.2f} sev {severity} (exp {exp.severity}) "
-          f"decision {decision.outcome} [{decision.rule}] (exp {exp.decision}) "
-          f"actions {sorted(a.value for a in actions)}")
+    print(
+        f"{mark} {bundle.id}: pattern {predicted} (exp {exp.pattern}) "
+        f"conf {top.confidence if top else 0:.2f} sev {severity} (exp {exp.severity}) "
+        f"decision {decision.outcome} [{decision.rule}] (exp {exp.decision}) "
+        f"actions {sorted(a.value for a in actions)}"
+    )
     if verbose or not ok:
         for h in analysis.hypotheses:
             print(f"      hyp {h.pattern} {h.confidence:.2f}: {'; '.join(h.signals)}")

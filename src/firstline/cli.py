@@ -91,7 +91,8 @@ def emit_json(data: Any) -> None:
 @app.callback()
 def main_options(
     config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="Settings YAML.", envvar="FIRSTLINE_CONFIG")
+        Path | None,
+        typer.Option("--config", "-c", help="Settings YAML.", envvar="FIRSTLINE_CONFIG"),
     ] = None,
     data_dir: Annotated[
         Path | None, typer.Option("--data-dir", help="Where incidents and checkpoints live.")
@@ -114,7 +115,8 @@ def _resolve_scenario(alert_file: Path, scenario: Path | None) -> Path | None:
 def investigate(
     alert_file: Annotated[Path, typer.Argument(help="Alertmanager webhook v4 payload (JSON).")],
     scenario: Annotated[
-        Path | None, typer.Option("--scenario", "-s", help="Scenario bundle to replay evidence from.")
+        Path | None,
+        typer.Option("--scenario", "-s", help="Scenario bundle to replay evidence from."),
     ] = None,
     mode: Annotated[Mode | None, typer.Option(help="Override the policy mode.")] = None,
     as_json: JsonOpt = False,
@@ -177,7 +179,7 @@ def incidents(
     """List stored incidents."""
 
     async def body() -> None:
-        rows = IncidentStore(settings().store.incidents_db).list(limit)
+        rows = IncidentStore(settings().store.incidents_db).list_incidents(limit)
         if as_json:
             emit_json([r.model_dump(mode="json") for r in rows])
         else:

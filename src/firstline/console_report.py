@@ -16,7 +16,12 @@ from firstline.graph.state import IncidentState
 from firstline.store.incidents import IncidentStore
 
 console = Console()
-SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan"}
+SEVERITY_STYLE = {
+    "critical": "bold white on red",
+    "high": "bold red",
+    "medium": "yellow",
+    "low": "cyan",
+}
 STATUS_STYLE = {
     "resolved": "green",
     "escalated": "bold red",
@@ -86,10 +91,15 @@ def _hypotheses(state: IncidentState) -> Table:
     analysis = state.analysis
     for h in (analysis.hypotheses if analysis else [])[:3]:
         signals = "\n".join(f"  {s}" for s in h.signals[:4])
-        table.add_row(f"{h.confidence:.0%}", f"[bold]{h.pattern}[/bold]: {h.cause}\n{signals}",
-                      ", ".join(h.evidence_refs))
+        table.add_row(
+            f"{h.confidence:.0%}",
+            f"[bold]{h.pattern}[/bold]: {h.cause}\n{signals}",
+            ", ".join(h.evidence_refs),
+        )
     for r in (analysis.ruled_out if analysis else [])[:3]:
-        table.add_row(f"[dim]{r.confidence:.0%}[/dim]", f"[dim]ruled out {r.pattern}: {r.reason}[/dim]", "")
+        table.add_row(
+            f"[dim]{r.confidence:.0%}[/dim]", f"[dim]ruled out {r.pattern}: {r.reason}[/dim]", ""
+        )
     return table
 
 
@@ -97,7 +107,9 @@ def _actions(state: IncidentState) -> list[str]:
     lines = []
     if state.decision:
         d = state.decision
-        lines.append(f"[bold]Decision[/bold] {d.outcome.value} [dim](rule {d.rule})[/dim] — {d.reason}")
+        lines.append(
+            f"[bold]Decision[/bold] {d.outcome.value} [dim](rule {d.rule})[/dim] — {d.reason}"
+        )
     if state.approval:
         a = state.approval
         verdict = "expired" if a.expired else ("approved" if a.approved else "rejected")
@@ -144,9 +156,14 @@ def print_incident_list(rows: list[IncidentSummary]) -> None:
     for column in ("id", "alert", "severity", "status", "updated", "summary"):
         table.add_column(column)
     for r in rows:
-        table.add_row(r.id, r.alert_name, r.severity or "-",
-                      f"[{STATUS_STYLE.get(r.status.value, 'white')}]{r.status.value}[/]",
-                      f"{r.updated_at:%Y-%m-%d %H:%M}", r.summary[:60])
+        table.add_row(
+            r.id,
+            r.alert_name,
+            r.severity or "-",
+            f"[{STATUS_STYLE.get(r.status.value, 'white')}]{r.status.value}[/]",
+            f"{r.updated_at:%Y-%m-%d %H:%M}",
+            r.summary[:60],
+        )
     console.print(table)
 
 
@@ -182,8 +199,11 @@ def print_eval(result: EvalReport) -> None:
         if r.unsafe_actions:
             problems.append(f"UNSAFE {r.unsafe_actions}")
         console.print(f"[red]{r.scenario}[/red]: {'; '.join(problems)}")
-    table = Table(title=f"{result.passed}/{result.scenarios} scenarios as expected",
-                  title_justify="left", header_style="bold")
+    table = Table(
+        title=f"{result.passed}/{result.scenarios} scenarios as expected",
+        title_justify="left",
+        header_style="bold",
+    )
     table.add_column("measure")
     table.add_column("value", justify="right")
     for name, value in (
@@ -193,19 +213,32 @@ def print_eval(result: EvalReport) -> None:
         ("decision accuracy", _pct(result.decision_accuracy)),
         ("action accuracy", _pct(result.action_accuracy)),
         ("resolution accuracy", _pct(result.resolution_accuracy)),
-        ("Brier score (top hypothesis)", f"{result.brier:.3f}" if result.brier is not None else "-"),
-        ("Brier score (all candidates)",
-         f"{result.brier_all_candidates:.3f}" if result.brier_all_candidates is not None else "-"),
+        (
+            "Brier score (top hypothesis)",
+            f"{result.brier:.3f}" if result.brier is not None else "-",
+        ),
+        (
+            "Brier score (all candidates)",
+            f"{result.brier_all_candidates:.3f}"
+            if result.brier_all_candidates is not None
+            else "-",
+        ),
         ("unsafe actions", str(result.unsafe_actions)),
     ):
         table.add_row(name, value)
     console.print(table)
-    rel = Table(title="Reliability (all candidate forecasts)", title_justify="left", header_style="bold")
+    rel = Table(
+        title="Reliability (all candidate forecasts)", title_justify="left", header_style="bold"
+    )
     for column in ("confidence", "forecasts", "mean confidence", "observed"):
         rel.add_column(column, justify="right")
     for b in result.reliability:
-        rel.add_row(f"{b.low:.1f}–{b.high:.1f}", str(b.count), _pct(b.mean_confidence),
-                    _pct(b.observed_frequency))
+        rel.add_row(
+            f"{b.low:.1f}-{b.high:.1f}",
+            str(b.count),
+            _pct(b.mean_confidence),
+            _pct(b.observed_frequency),
+        )
     console.print(rel)
 
 

@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -55,10 +54,13 @@ def _approve_in_another_process(settings: Settings, incident_id: str, quiet: boo
         "approve", incident_id, "--by", "demo-operator", "--comment", "looks right",
     ]  # fmt: skip
     if not quiet:
-        console.print(f"  [dim]$ firstline approve {incident_id} --by demo-operator  (pid != {os.getpid()})[/dim]")
+        shown = f"$ firstline approve {incident_id} --by demo-operator"
+        console.print(f"  [dim]{shown}   (a new process; this one is {os.getpid()})[/dim]")
     done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
     if done.returncode != 0:
-        raise ValueError(f"the approval process failed: {done.stderr.strip() or done.stdout.strip()}")
+        raise ValueError(
+            f"the approval process failed: {done.stderr.strip() or done.stdout.strip()}"
+        )
     if not quiet:
         console.print(done.stdout.rstrip())
 

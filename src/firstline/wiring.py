@@ -53,7 +53,9 @@ def build_notifiers(settings: Settings) -> list[Notifier]:
     return notifiers
 
 
-def _replayed_world(bundle: ScenarioBundle, store: IncidentStore, incident_id: str | None) -> ReplayWorld:
+def _replayed_world(
+    bundle: ScenarioBundle, store: IncidentStore, incident_id: str | None
+) -> ReplayWorld:
     """A fresh world, with the effects of actions this incident already carried out."""
     world = ReplayWorld(bundle)
     if incident_id is not None:

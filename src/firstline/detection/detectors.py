@@ -100,7 +100,8 @@ class RobustShift:
             (
                 p.ts
                 for p in points
-                if first and p.ts >= first.ts - self.recent
+                if first
+                and p.ts >= first.ts - self.recent
                 and abs(p.value - base) > 3 * max(spread, floor)
             ),
             first.ts if first else None,

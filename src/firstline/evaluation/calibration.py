@@ -36,7 +36,9 @@ def reliability(forecasts: Sequence[Forecast], bins: int = 5) -> list[Reliabilit
     for i in range(bins):
         low, high = i / bins, (i + 1) / bins
         inside = [
-            f for f in forecasts if low <= f.probability < high or (i == bins - 1 and f.probability == 1.0)
+            f
+            for f in forecasts
+            if low <= f.probability < high or (i == bins - 1 and f.probability == 1.0)
         ]
         table.append(
             ReliabilityBin(

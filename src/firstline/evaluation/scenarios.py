@@ -144,7 +144,9 @@ async def run_scenario(
         outcome = await runtime.runner.start(bundle.primary_alert, scenario=bundle.path)
         incident_id = outcome.state.incident_id
     if outcome.paused:
-        async with open_runtime(settings, incident_id=incident_id, mode=Mode.AUTO, registry=registry) as runtime:
+        async with open_runtime(
+            settings, incident_id=incident_id, mode=Mode.AUTO, registry=registry
+        ) as runtime:
             result = await submit_decision(
                 runtime.runner, incident_id, approved=True, by="eval", channel="eval"
             )

@@ -48,12 +48,12 @@ def _failed(ref: str, what: str, source: str, exc: BaseException) -> LogEvidence
 
 
 async def _guard(
-    ref: str, what: str, source: str, call: Awaitable[Evidence | list[Evidence]], timeout: float
+    ref: str, what: str, source: str, call: Awaitable[Evidence | list[Evidence]], budget: float
 ) -> list[Evidence]:
     try:
-        result = await asyncio.wait_for(call, timeout)
+        result = await asyncio.wait_for(call, budget)
     except TimeoutError:
-        return [_failed(ref, what, source, TimeoutError(f"no answer within {timeout:.0f}s"))]
+        return [_failed(ref, what, source, TimeoutError(f"no answer within {budget:.0f}s"))]
     except Exception as exc:  # a backend may fail in any way; it must not stop the incident
         return [_failed(ref, what, source, exc)]
     return result if isinstance(result, list) else [result]
@@ -64,16 +64,16 @@ async def gather(
     scope: QueryScope,
     queries: Sequence[MetricQuery],
     detector: Detector,
-    timeout: float = 20.0,
+    budget_seconds: float = 20.0,
 ) -> EvidenceSet:
     name = source.name
     calls = [
-        _guard(f"metric:{q.name}", q.promql, name, source.metric(q, scope), timeout)
+        _guard(f"metric:{q.name}", q.promql, name, source.metric(q, scope), budget_seconds)
         for q in queries
     ]
-    calls.append(_guard("logs", "logs", name, source.logs(scope), timeout))
-    calls.append(_guard("cluster", "cluster state", name, source.cluster_state(scope), timeout))
-    calls.append(_guard("related_alerts", "alerts", name, source.related_alerts(scope), timeout))
+    calls.append(_guard("logs", "logs", name, source.logs(scope), budget_seconds))
+    calls.append(_guard("cluster", "cluster state", name, source.cluster_state(scope), budget_seconds))
+    calls.append(_guard("related_alerts", "alerts", name, source.related_alerts(scope), budget_seconds))
     results = await asyncio.gather(*calls)
     items: list[Evidence] = []
     for group in results:

@@ -13,7 +13,9 @@ async def notify_all(deps: GraphDeps, notification: Notification) -> list[Note]:
         try:
             await notifier.send(notification)
         except Exception as exc:  # one broken channel must not silence the others
-            notes.append((f"notification via {notifier.name} failed", f"{type(exc).__name__}: {exc}"))
+            notes.append(
+                (f"notification via {notifier.name} failed", f"{type(exc).__name__}: {exc}")
+            )
         else:
             notes.append((f"notified via {notifier.name}", notification.kind))
     return notes

@@ -41,7 +41,9 @@ def record_now(state: IncidentState, stage: str, notes: list[Note], deps: GraphD
     deps.store.append_timeline(state.incident_id, timeline_entries(state, stage, notes, deps))
 
 
-def recorded(stage: str, node: NodeFn, deps: GraphDeps) -> Callable[[IncidentState], Awaitable[Update]]:
+def recorded(
+    stage: str, node: NodeFn, deps: GraphDeps
+) -> Callable[[IncidentState], Awaitable[Update]]:
     async def run(state: IncidentState) -> Update:
         update = await node(state, deps)
         notes: list[Note] = update.pop("notes", [])

@@ -16,7 +16,9 @@ MAX_RULED_OUT = 4
 
 def escalation_reason(state: IncidentState) -> str:
     if state.verifications and not state.verifications[-1].resolved:
-        return f"the fix did not hold after {state.attempt} round(s): {state.verifications[-1].reason}"
+        return (
+            f"the fix did not hold after {state.attempt} round(s): {state.verifications[-1].reason}"
+        )
     if state.approval is not None and not state.approval.approved:
         word = "expired" if state.approval.expired else f"rejected by {state.approval.by}"
         return f"approval {word}"
@@ -95,13 +97,17 @@ def _details(state: IncidentState) -> dict[str, object]:
     }
 
 
+def _where(state: IncidentState) -> str:
+    return f"{state.alert.namespace or '-'}/{state.alert.service or '-'}"
+
+
 def outcome_notification(state: IncidentState, kind: str) -> Notification:
     severity = state.severity.value if state.severity else "medium"
     return Notification(
         incident_id=state.incident_id,
         kind=kind,
         severity=severity,
-        title=f"{kind}: {state.alert.name} ({state.alert.namespace or '-'}/{state.alert.service or '-'})",
+        title=f"{kind}: {state.alert.name} ({_where(state)})",
         body=render_text(state),
         details=_details(state),
     )

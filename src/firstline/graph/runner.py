@@ -8,9 +8,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
-from langchain_core.runnables import RunnableConfig
 
 from firstline.domain.alert import Alert
 from firstline.graph.builder import IncidentGraph, build_graph
@@ -76,7 +76,10 @@ class IncidentRunner:
         return IncidentState.model_validate(snapshot.values) if snapshot.values else None
 
     async def _drive(
-        self, incident_id: str, payload: object, on_stage: StageCallback | None
+        self,
+        incident_id: str,
+        payload: IncidentState | Command[Any] | None,
+        on_stage: StageCallback | None,
     ) -> RunOutcome:
         config = self._config(incident_id)
         async for chunk in self.graph.astream(payload, config, stream_mode="updates"):

@@ -63,7 +63,9 @@ def parse_webhook(payload: Any) -> list[Alert]:
     try:
         webhook = _AMWebhook.model_validate(payload)
     except ValidationError as exc:
-        raise AlertParseError(f"not an Alertmanager webhook v4 payload: {_first_error(exc)}") from exc
+        raise AlertParseError(
+            f"not an Alertmanager webhook v4 payload: {_first_error(exc)}"
+        ) from exc
     alerts = []
     for index, item in enumerate(webhook.alerts):
         name = item.labels.get("alertname")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 from firstline.domain.action import RemediationAction
 from firstline.domain.alert import Alert, fingerprint_labels
 from firstline.domain.evidence import (

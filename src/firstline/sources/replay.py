@@ -5,8 +5,8 @@ from __future__ import annotations
 from firstline.domain.alert import Alert
 from firstline.domain.evidence import (
     DeploymentEvidence,
-    Evidence,
     EventEvidence,
+    Evidence,
     EvidenceStatus,
     LogEvidence,
     MetricEvidence,

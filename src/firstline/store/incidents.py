@@ -193,7 +193,7 @@ class IncidentStore:
         raw = self._row(incident_id)["scenario_path"]
         return Path(raw) if raw else None
 
-    def list(self, limit: int = 50) -> list[IncidentSummary]:
+    def list_incidents(self, limit: int = 50) -> list[IncidentSummary]:
         with self._connect() as db:
             rows = db.execute(
                 "SELECT * FROM incidents ORDER BY created_at DESC LIMIT ?", (limit,)

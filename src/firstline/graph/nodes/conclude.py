@@ -16,16 +16,22 @@ async def resolve_incident(state: IncidentState, deps: GraphDeps) -> Update:
     conclusion = f"resolved after {state.attempt} remediation round(s); verification passed"
     final = state.model_copy(update={"status": IncidentStatus.RESOLVED, "conclusion": conclusion})
     notes = await notify_all(deps, outcome_notification(final, "resolved"))
-    return {"status": IncidentStatus.RESOLVED, "conclusion": conclusion,
-            "notes": [("incident resolved", conclusion), *notes]}
+    return {
+        "status": IncidentStatus.RESOLVED,
+        "conclusion": conclusion,
+        "notes": [("incident resolved", conclusion), *notes],
+    }
 
 
 async def escalate_incident(state: IncidentState, deps: GraphDeps) -> Update:
     conclusion = f"escalated: {escalation_reason(state)}"
     final = state.model_copy(update={"status": IncidentStatus.ESCALATED, "conclusion": conclusion})
     notes = await notify_all(deps, outcome_notification(final, "escalation"))
-    return {"status": IncidentStatus.ESCALATED, "conclusion": conclusion,
-            "notes": [("escalated to a person", conclusion), *notes]}
+    return {
+        "status": IncidentStatus.ESCALATED,
+        "conclusion": conclusion,
+        "notes": [("escalated to a person", conclusion), *notes],
+    }
 
 
 async def conclude_incident(state: IncidentState, deps: GraphDeps) -> Update:
@@ -35,6 +41,11 @@ async def conclude_incident(state: IncidentState, deps: GraphDeps) -> Update:
     reason = decision.reason if decision else ""
     conclusion = ("dismissed: " if dismissed else "recommended only: ") + reason
     final = state.model_copy(update={"status": status, "conclusion": conclusion})
-    notes = await notify_all(deps, outcome_notification(final, "dismissed" if dismissed else "recommendation"))
-    return {"status": status, "conclusion": conclusion,
-            "notes": [(status.value, conclusion), *notes]}
+    notes = await notify_all(
+        deps, outcome_notification(final, "dismissed" if dismissed else "recommendation")
+    )
+    return {
+        "status": status,
+        "conclusion": conclusion,
+        "notes": [(status.value, conclusion), *notes],
+    }

@@ -23,6 +23,10 @@ async def decide_outcome(state: IncidentState, deps: GraphDeps) -> Update:
     return {
         "decision": decision,
         "decisions": [decision],
-        "notes": [(f"decision: {decision.outcome.value} (rule {decision.rule})",
-                   f"{decision.reason}; actions: {actions}")],
+        "notes": [
+            (
+                f"decision: {decision.outcome.value} (rule {decision.rule})",
+                f"{decision.reason}; actions: {actions}",
+            )
+        ],
     }

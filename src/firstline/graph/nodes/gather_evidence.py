@@ -17,7 +17,9 @@ async def gather_evidence(state: IncidentState, deps: GraphDeps) -> Update:
     queries = deps.registry.metric_queries(state.candidates)
     evidence = await gather(deps.source, scope, queries, deps.detector)
     ok = sum(1 for i in evidence.items if i.status is EvidenceStatus.OK)
-    problems = [f"{i.id}: {i.status.value} ({i.reason})" for i in evidence.items if i.status != "ok"]
+    problems = [
+        f"{i.id}: {i.status.value} ({i.reason})" for i in evidence.items if i.status != "ok"
+    ]
     anomalies = [
         f"{m.name} {m.findings[0].sentence}"
         for m in (evidence.metric(q.name) for q in queries)

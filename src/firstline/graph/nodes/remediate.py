@@ -21,7 +21,5 @@ async def remediate(state: IncidentState, deps: GraphDeps) -> Update:
         "attempt": attempt,
         "action_results": results,
         "status": IncidentStatus.VERIFYING,
-        "notes": [
-            (f"{r.action.describe()}: {r.status.value}", r.detail) for r in results
-        ],
+        "notes": [(f"{r.action.describe()}: {r.status.value}", r.detail) for r in results],
     }

@@ -48,7 +48,11 @@ async def verify_fix(state: IncidentState, deps: GraphDeps) -> Update:
         await asyncio.sleep(deps.settings.verify_wait_seconds)
     planned = len(state.decision.actions) if state.decision else 0
     this_round = state.action_results[-planned:] if planned else []
-    applied = [r for r in this_round if r.status in (ActionStatus.SUCCEEDED, ActionStatus.SKIPPED_DUPLICATE)]
+    applied = [
+        r
+        for r in this_round
+        if r.status in (ActionStatus.SUCCEEDED, ActionStatus.SKIPPED_DUPLICATE)
+    ]
     firing = await _alert_firing(state, deps)
     still = await _anomalous_metrics(state, deps)
     checks = [f"alert still firing: {'unknown' if firing is None else firing}"]
@@ -67,7 +71,9 @@ async def verify_fix(state: IncidentState, deps: GraphDeps) -> Update:
     result = Verification(attempt=state.attempt, resolved=resolved, reason=reason, checks=checks)
     update: Update = {
         "verifications": [result],
-        "notes": [(f"verification {'passed' if resolved else 'failed'}", f"{reason}; {'; '.join(checks)}")],
+        "notes": [
+            (f"verification {'passed' if resolved else 'failed'}", f"{reason}; {'; '.join(checks)}")
+        ],
     }
     top = state.analysis.top if state.analysis else None
     if not resolved and top is not None:

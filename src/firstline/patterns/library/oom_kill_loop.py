@@ -29,7 +29,10 @@ class OomKillLoop(Pattern):
         oom = [p for p in pods if p.last_termination_reason == "OOMKilled"]
         card.add(bool(oom), 3.5, f"{len(oom)} pod(s) last terminated OOMKilled", "pods")
         card.add(
-            any(p.restart_count >= 3 for p in oom), 1.0, "OOM-killed pods restarted 3+ times", "pods"
+            any(p.restart_count >= 3 for p in oom),
+            1.0,
+            "OOM-killed pods restarted 3+ times",
+            "pods",
         )
         memory = ev.metric("memory_working_set")
         limit = ev.metric("memory_limit")
