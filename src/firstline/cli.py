@@ -75,11 +75,26 @@ def run(coro_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a command body; user-facing errors become one line and exit code 2."""
     try:
         return asyncio.run(coro_factory())
+    except typer.Exit:
+        raise
     except USER_ERRORS as exc:
         if G.debug:
             raise
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {_one_line(exc)}", err=True)
         raise typer.Exit(2) from None
+    except Exception as exc:  # a bug: still one line, the traceback behind --debug
+        if G.debug:
+            raise
+        typer.echo(
+            f"error: unexpected {type(exc).__name__}: {_one_line(exc)} (rerun with --debug)",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    return lines[0] + (" …" if len(lines) > 1 else "")
 
 
 def emit_json(data: Any) -> None:

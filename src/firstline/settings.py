@@ -10,9 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from firstline.yamlfile import load_yaml_mapping
 
 
 class StoreSettings(BaseModel):
@@ -96,18 +97,16 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     """Build settings from an optional YAML file; environment and overrides win over it."""
     from_file: dict[str, Any] = {}
     if config_file is not None:
-        try:
-            loaded = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
-        except FileNotFoundError as exc:
-            raise SettingsError(f"settings file {config_file} does not exist") from exc
-        except yaml.YAMLError as exc:
-            raise SettingsError(f"settings file {config_file}: malformed YAML ({exc})") from exc
-        if not isinstance(loaded, dict):
-            raise SettingsError(f"settings file {config_file}: expected a mapping")
-        from_file = loaded
-    env_only = Settings()
-    merged = _deep_merge(from_file, env_only.model_dump(exclude_unset=True))
-    return Settings.model_validate(_deep_merge(merged, overrides))
+        from_file = load_yaml_mapping(config_file, SettingsError, "settings file")
+    try:
+        env_only = Settings()
+        merged = _deep_merge(from_file, env_only.model_dump(exclude_unset=True))
+        return Settings.model_validate(_deep_merge(merged, overrides))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "settings"
+        source = f"settings file {config_file}" if config_file else "settings"
+        raise SettingsError(f"{source}: {where}: {err['msg']}") from exc
 
 
 def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from firstline.notify.console import ConsoleNotifier
 from firstline.notify.jsonl import JsonLinesNotifier
 from firstline.patterns.registry import PatternRegistry
 from firstline.policy.schema import Mode, Policy, load_policy
+from firstline.reasoning.base import Reasoner
 from firstline.reasoning.rules import PatternReasoner
 from firstline.scenarios.loader import ScenarioBundle, load_bundle
 from firstline.scenarios.world import ReplayWorld
@@ -60,7 +61,8 @@ def _replayed_world(
     world = ReplayWorld(bundle)
     if incident_id is not None:
         for entry in store.ledger(incident_id):
-            if entry.status == "succeeded":
+            # "started" too: an action interrupted by a crash may well have reached its target
+            if entry.status in ("started", "succeeded"):
                 world.apply(entry.action)
     return world
 
@@ -74,6 +76,7 @@ async def open_runtime(
     mode: Mode | None = None,
     registry: PatternRegistry | None = None,
     executor: Executor | None = None,
+    reasoner: Reasoner | None = None,
 ) -> AsyncIterator[Runtime]:
     store = IncidentStore(settings.store.incidents_db)
     if incident_id is not None:
@@ -88,7 +91,7 @@ async def open_runtime(
     deps = GraphDeps(
         source=source,
         executor=chosen_executor,
-        reasoner=PatternReasoner(registry),
+        reasoner=reasoner or PatternReasoner(registry),
         registry=registry,
         policy=build_policy(settings, mode),
         detector=get_detector(settings.detection.detector),

@@ -72,8 +72,12 @@ async def gather(
         for q in queries
     ]
     calls.append(_guard("logs", "logs", name, source.logs(scope), budget_seconds))
-    calls.append(_guard("cluster", "cluster state", name, source.cluster_state(scope), budget_seconds))
-    calls.append(_guard("related_alerts", "alerts", name, source.related_alerts(scope), budget_seconds))
+    calls.append(
+        _guard("cluster", "cluster state", name, source.cluster_state(scope), budget_seconds)
+    )
+    calls.append(
+        _guard("related_alerts", "alerts", name, source.related_alerts(scope), budget_seconds)
+    )
     results = await asyncio.gather(*calls)
     items: list[Evidence] = []
     for group in results:

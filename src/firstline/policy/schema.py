@@ -5,8 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from firstline.yamlfile import load_yaml_mapping
 
 
 class Mode(StrEnum):
@@ -56,14 +57,7 @@ class PolicyError(ValueError):
 def load_policy(path: Path | None) -> Policy:
     if path is None:
         return Policy()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError as exc:
-        raise PolicyError(f"policy file {path} does not exist") from exc
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"policy file {path}: malformed YAML ({exc})") from exc
-    if not isinstance(raw, dict):
-        raise PolicyError(f"policy file {path}: expected a mapping")
+    raw = load_yaml_mapping(path, PolicyError, "policy file")
     try:
         return Policy.model_validate(raw)
     except ValidationError as exc:

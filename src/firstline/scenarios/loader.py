@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from firstline.domain.alert import Alert, AlertStatus
@@ -14,6 +13,7 @@ from firstline.intake.alertmanager import load_webhook_file
 from firstline.intake.errors import AlertParseError
 from firstline.scenarios.format import ScenarioSpec
 from firstline.scenarios.times import resolve_time
+from firstline.yamlfile import load_yaml_mapping
 
 SCENARIO_FILE = "scenario.yaml"
 ALERT_FILE = "alert.json"
@@ -52,12 +52,7 @@ def load_bundle(path: Path) -> ScenarioBundle:
     spec_path = path / SCENARIO_FILE
     if not spec_path.is_file():
         raise ScenarioError(f"{path} has no {SCENARIO_FILE}")
-    try:
-        raw = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{spec_path}: malformed YAML ({exc})") from exc
-    if not isinstance(raw, dict):
-        raise ScenarioError(f"{spec_path}: expected a mapping at the top level")
+    raw = load_yaml_mapping(spec_path, ScenarioError, "scenario file")
     try:
         spec = ScenarioSpec.model_validate(raw)
     except ValidationError as exc:

@@ -103,14 +103,17 @@ class CertificateExpiry(Pattern):
         expired_lines = logs.count_matching(*EXPIRED_LINES) if logs else 0
         expired = (left is not None and left <= 0) or expired_lines >= 2
         key = False
-        if left is not None and left <= 0:
-            key = card.add(True, 3.5, f"the certificate expired {_days(left)} ago", expiry.id)
-        elif left is not None and left <= VERY_SOON:
-            key = card.add(True, 3.5, f"the certificate expires in {_days(left)}", expiry.id)
-        elif left is not None and left <= SOON:
-            key = card.add(True, 3.0, f"the certificate expires in {_days(left)}", expiry.id)
-        elif left is not None:
-            card.add(True, -1.0, f"the served certificate is valid for {_days(left)}", expiry.id)
+        if expiry is not None and left is not None:
+            if left <= 0:
+                key = card.add(True, 3.5, f"the certificate expired {_days(left)} ago", expiry.id)
+            elif left <= VERY_SOON:
+                key = card.add(True, 3.5, f"the certificate expires in {_days(left)}", expiry.id)
+            elif left <= SOON:
+                key = card.add(True, 3.0, f"the certificate expires in {_days(left)}", expiry.id)
+            else:
+                card.add(
+                    True, -1.0, f"the served certificate is valid for {_days(left)}", expiry.id
+                )
         if expired_lines >= 2:
             card.add(
                 True,

@@ -151,9 +151,7 @@ class ConnectionPoolExhaustion(Pattern):
             f"{exhausted} log lines of callers timing out for a connection",
             "logs",
         )
-        card.add(
-            0 < exhausted < 3, 1.5, f"{exhausted} log line(s) of a connection timeout", "logs"
-        )
+        card.add(0 < exhausted < 3, 1.5, f"{exhausted} log line(s) of a connection timeout", "logs")
         pool_full = _near_max(ev.metric("db_pool_active"), ev.metric("db_pool_max"))
         server_full = _near_max(ev.metric("db_connections_active"), ev.metric("db_connections_max"))
         card.add(
@@ -175,7 +173,8 @@ class ConnectionPoolExhaustion(Pattern):
         card.add(
             bool(pending and pending.last and pending.last >= 1 and _rising(pending)),
             0.75,
-            f"{pending.last:.0f} threads waiting for a connection" if pending and pending.last
+            f"{pending.last:.0f} threads waiting for a connection"
+            if pending and pending.last
             else "",
             "metric:db_pool_pending",
         )
@@ -183,7 +182,8 @@ class ConnectionPoolExhaustion(Pattern):
         card.add(
             idle is not None,
             0.75,
-            f"{idle.last:.0f} sessions idle in transaction hold connections" if idle and idle.last
+            f"{idle.last:.0f} sessions idle in transaction hold connections"
+            if idle and idle.last
             else "",
             "metric:db_connections_idle_in_transaction",
         )
@@ -219,8 +219,7 @@ class ConnectionPoolExhaustion(Pattern):
         if pool_full and not server_full:
             return (
                 card,
-                f"{component} leaks connections: its pool is full while the database has "
-                "headroom",
+                f"{component} leaks connections: its pool is full while the database has headroom",
                 [component],
             )
         db = database_name(ctx) if server_full else component

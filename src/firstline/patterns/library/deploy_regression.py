@@ -51,7 +51,7 @@ def _own_deployment(deployments: list[Deployment], component: str | None) -> Dep
         return None
     exact = [d for d in deployments if d.name == component]
     loose = [d for d in deployments if d.name.startswith(component) or component.startswith(d.name)]
-    return (exact or loose or [None])[0]
+    return next(iter(exact or loose), None)
 
 
 def _startup_failures(pods: list[PodState], deployment: Deployment) -> list[PodState]:

@@ -59,6 +59,15 @@ def _now(ctx: PatternContext) -> datetime:
     return max(ends) if ends else ctx.alert.starts_at + timedelta(minutes=5)
 
 
+def _component(ctx: PatternContext) -> str | None:
+    """The alerted workload; for pod-level alerts (namespace+pod labels only), the pod's owner."""
+    if ctx.component:
+        return ctx.component
+    name = ctx.alert.labels.get("pod")
+    pod = next((p for p in ctx.evidence.pods() if p.name == name), None)
+    return pod.owner if pod is not None else None
+
+
 def _owned(pod: PodState, component: str | None, alert_pod: str | None) -> bool:
     if component is None:
         return True
@@ -90,7 +99,7 @@ def _recent_rollout(dep: Deployment | None, now: datetime) -> Revision | None:
 
 
 def _findings(ctx: PatternContext) -> _Findings:
-    ev, component = ctx.evidence, ctx.component
+    ev, component = ctx.evidence, _component(ctx)
     own = [p for p in ev.pods() if _owned(p, component, ctx.alert.labels.get("pod"))]
     waiting = [p for p in own if p.waiting_reason in PULL_WAITING]
     events = _pull_events(ev, own, component)
@@ -145,7 +154,8 @@ class ImagePullFailure(Pattern):
         )
         if f.events:
             sample = f.events[0].message
-            card.add(True, 1.0, f"pull-failure events: {sample[:160]}", "events")
+            sample = sample if len(sample) <= 160 else f"...{sample[-150:]}"
+            card.add(True, 1.0, f"pull-failure events: {sample}", "events")
         if f.rollout is not None and f.deployment is not None:
             age = int((_now(ctx) - f.rollout.created_at).total_seconds() // 60)
             card.add(
@@ -163,14 +173,16 @@ class ImagePullFailure(Pattern):
             "deployments",
         )
         card.add(not f.waiting, -2.0, "no pod is waiting on an image pull")
-        component = dep.name if dep else (ctx.component or "the workload")
+        component = dep.name if dep else (_component(ctx) or "the workload")
         if f.auth_only:
             cause = (
                 f"{component}'s pods cannot pull their image: the registry rejects the "
                 "credentials (imagePullSecret)"
             )
         else:
-            cause = f"{component}'s pods cannot pull their image: the image reference does not exist"
+            cause = (
+                f"{component}'s pods cannot pull their image: the image reference does not exist"
+            )
             if f.rollout is not None:
                 cause += f" (introduced by revision {f.rollout.revision})"
         return card, cause, [component]
@@ -200,7 +212,11 @@ class ImagePullFailure(Pattern):
     @staticmethod
     def _manual(ctx: PatternContext, target: Target, f: _Findings) -> RemediationAction:
         ns = ctx.namespace or "<namespace>"
-        image = ", ".join(f.deployment.current.images.values()) if f.deployment and f.deployment.current else "<image>"
+        image = (
+            ", ".join(f.deployment.current.images.values())
+            if f.deployment and f.deployment.current
+            else "<image>"
+        )
         steps = [
             f"kubectl -n {ns} describe pod {f.waiting[0].name if f.waiting else '<pod>'} "
             "and read the 'Failed to pull image' event",
@@ -210,13 +226,15 @@ class ImagePullFailure(Pattern):
             "account password, revoked access) and refresh the secret with valid credentials",
             f"confirm the image exists and is readable with those credentials: "
             f"crane manifest {image}",
-            f"kubectl -n {ns} delete pod -l app={target.name} --field-selector=status.phase=Pending "
-            "so the waiting pods retry at once",
+            f"kubectl -n {ns} delete pod -l app={target.name} "
+            "--field-selector=status.phase=Pending so the waiting pods retry at once",
         ]
         return make_action(
             ActionType.MANUAL_ONLY,
             target,
-            rationale="registry credentials are managed outside the cluster; a person must fix them",
+            rationale=(
+                "registry credentials are managed outside the cluster; a person must fix them"
+            ),
             steps=steps,
         )
 

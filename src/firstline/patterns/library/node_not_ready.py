@@ -17,7 +17,12 @@ from firstline.domain.alert import Severity
 from firstline.domain.evidence import EvidenceSet, KubeEvent, NodeState, PodState
 from firstline.patterns.base import Pattern, PatternContext, Scorecard
 
-_NODE_EVENT_REASONS = ("NodeNotReady", "NodeStatusUnknown", "NodeUnreachable", "TaintManagerEviction")
+_NODE_EVENT_REASONS = (
+    "NodeNotReady",
+    "NodeStatusUnknown",
+    "NodeUnreachable",
+    "TaintManagerEviction",
+)
 _NODE_EVENT_WORDS = ("stopped posting node status", "node is not ready", "nodenotready")
 
 
@@ -68,11 +73,11 @@ def _findings(ctx: PatternContext) -> _Findings:
     named = {v for k, v in ctx.alert.labels.items() if k in ("node", "instance", "kubernetes_node")}
     own_pod = ctx.alert.labels.get("pod")
     pods = ev.pods()
-    hosting = {
-        p.node for p in pods if p.node and (_owned(p, ctx.component) or p.name == own_pod)
-    }
+    hosting = {p.node for p in pods if p.node and (_owned(p, ctx.component) or p.name == own_pod)}
     relevant = [
-        n for n in bad if n.name in hosting or any(n.name == v or v.startswith(n.name) for v in named)
+        n
+        for n in bad
+        if n.name in hosting or any(n.name == v or v.startswith(n.name) for v in named)
     ]
     names = {n.name for n in relevant}
     stranded = [
@@ -125,9 +130,16 @@ class NodeNotReady(Pattern):
             "nodes",
         )
         card.add(not f.relevant, -2.0, "no NotReady node is behind this alert")
-        node = f.relevant[0].name if f.relevant else (f.bad[0].name if f.bad else "the node")
+        culprit = (f.relevant or f.bad or [None])[0]
+        node = culprit.name if culprit else "the node"
+        ready = culprit.condition("Ready") if culprit else None
+        why = (
+            "the kubelet stopped posting node status"
+            if ready is None or ready.status == "Unknown"
+            else f"the kubelet reports it NotReady ({ready.reason or 'no reason given'})"
+        )
         workloads = sorted({p.owner for p in f.stranded if p.owner})
-        cause = f"node {node} is not ready (kubelet not reporting); its pods stopped serving"
+        cause = f"node {node} is not ready: {why}; the pods on it stopped serving"
         if workloads:
             cause += f" ({', '.join(workloads)})"
         return card, cause, [node, *workloads]

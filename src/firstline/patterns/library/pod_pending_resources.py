@@ -33,6 +33,15 @@ class _Findings:
     deployment: Deployment | None
 
 
+def _component(ctx: PatternContext) -> str | None:
+    """The alerted workload; for pod-level alerts (namespace+pod labels only), the pod's owner."""
+    if ctx.component:
+        return ctx.component
+    name = ctx.alert.labels.get("pod")
+    pod = next((p for p in ctx.evidence.pods() if p.name == name), None)
+    return pod.owner if pod is not None else None
+
+
 def _owned(pod: PodState, component: str | None, alert_pod: str | None) -> bool:
     if component is None:
         return True
@@ -45,7 +54,7 @@ def _is_capacity(event: KubeEvent) -> bool:
 
 
 def _findings(ctx: PatternContext) -> _Findings:
-    ev, component = ctx.evidence, ctx.component
+    ev, component = ctx.evidence, _component(ctx)
     own = [p for p in ev.pods() if _owned(p, component, ctx.alert.labels.get("pod"))]
     pending = [p for p in own if p.phase == "Pending" and p.node is None and not p.waiting_reason]
     objects = {f"pod/{p.name}" for p in pending}
@@ -120,8 +129,10 @@ class PodPendingResources(Pattern):
             + (f.other_events[0].message[:140] if f.other_events else ""),
             "events",
         )
-        card.add(not f.capacity_events, -2.0, "no FailedScheduling event reports insufficient resources")
-        component = dep.name if dep else (ctx.component or "the workload")
+        card.add(
+            not f.capacity_events, -2.0, "no FailedScheduling event reports insufficient resources"
+        )
+        component = dep.name if dep else (_component(ctx) or "the workload")
         what = "/".join(f.resources) or "resources"
         cause = (
             f"{component}'s new pods cannot be scheduled: no node has enough free {what} "
