@@ -1,0 +1,292 @@
+"""Each node on its own: state in, partial update out, against a replayed scenario."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from firstline.actions.base import ExecutionOutcome
+from firstline.actions.replay import ReplayExecutor
+from firstline.detection.detectors import get_detector
+from firstline.domain.action import ActionStatus, RemediationAction
+from firstline.domain.alert import Severity
+from firstline.domain.decision import Outcome
+from firstline.domain.evidence import EvidenceStatus
+from firstline.domain.incident import IncidentStatus
+from firstline.graph.deps import GraphDeps
+from firstline.graph.nodes.analyze import analyze_evidence
+from firstline.graph.nodes.conclude import conclude_incident, escalate_incident, resolve_incident
+from firstline.graph.nodes.decide import decide_outcome
+from firstline.graph.nodes.gather_evidence import gather_evidence
+from firstline.graph.nodes.remediate import remediate
+from firstline.graph.nodes.triage import triage_alert
+from firstline.graph.nodes.verify import verify_fix
+from firstline.graph.state import IncidentState
+from firstline.notify.base import Notification
+from firstline.patterns.registry import PatternRegistry
+from firstline.policy.schema import Mode, Policy
+from firstline.reasoning.base import ReasoningInput
+from firstline.reasoning.rules import PatternReasoner
+from firstline.scenarios.loader import load_bundle
+from firstline.scenarios.world import ReplayWorld
+from firstline.settings import GraphSettings
+from firstline.sources.replay import ReplaySource
+from firstline.store.incidents import IncidentStore
+from tests.conftest import OOM
+from tests.unit.builders import alert
+
+
+class Inbox:
+    name = "inbox"
+
+    def __init__(self) -> None:
+        self.sent: list[Notification] = []
+
+    async def send(self, notification: Notification) -> None:
+        self.sent.append(notification)
+
+
+class Broken:
+    name = "broken"
+
+    async def send(self, notification: Notification) -> None:
+        raise ConnectionError("smtp down")
+
+
+@pytest.fixture
+def world() -> ReplayWorld:
+    return ReplayWorld(load_bundle(OOM))
+
+
+@pytest.fixture
+def inbox() -> Inbox:
+    return Inbox()
+
+
+@pytest.fixture
+def deps(tmp_path: Path, world: ReplayWorld, inbox: Inbox) -> GraphDeps:
+    registry = PatternRegistry.load()
+    store = IncidentStore(tmp_path / "incidents.sqlite")
+    return GraphDeps(
+        source=ReplaySource(world),
+        executor=ReplayExecutor(world),
+        reasoner=PatternReasoner(registry),
+        registry=registry,
+        policy=Policy(mode=Mode.AUTO),
+        detector=get_detector("robust_shift"),
+        store=store,
+        notifiers=[inbox],
+        settings=GraphSettings(),
+        evidence_clock=lambda: world.now,
+    )
+
+
+def apply(state: IncidentState, update: dict[str, Any]) -> IncidentState:
+    """What LangGraph does with an update: replace fields, extend the add-reduced lists."""
+    merged = state.model_dump()
+    for key, value in update.items():
+        if key in ("action_results", "verifications", "timeline", "analyses", "decisions"):
+            merged[key] = [*getattr(state, key), *value]
+        elif key != "notes":
+            merged[key] = value
+    return IncidentState.model_validate(merged)
+
+
+@pytest.fixture
+def start(deps: GraphDeps, world: ReplayWorld) -> IncidentState:
+    primary = world.bundle.primary_alert
+    deps.store.create("inc-t", primary.name, primary.fingerprint, None)
+    return IncidentState(incident_id="inc-t", alert=primary)
+
+
+async def through(state: IncidentState, deps: GraphDeps, *nodes: Any) -> IncidentState:
+    for node in nodes:
+        state = apply(state, await node(state, deps))
+    return state
+
+
+async def test_triage_sets_severity_from_label_and_candidates(start: IncidentState, deps: GraphDeps) -> None:
+    update = await triage_alert(start, deps)
+    assert update["severity"] is Severity.MEDIUM  # label "warning"
+    assert "oom_kill_loop" in update["candidates"]
+    assert update["status"] is IncidentStatus.INVESTIGATING
+    assert update["notes"]
+
+
+async def test_triage_without_label_uses_the_pattern_default(deps: GraphDeps) -> None:
+    bare = alert("KubePodCrashLooping")
+    update = await triage_alert(IncidentState(incident_id="x", alert=bare), deps)
+    assert update["severity"] is Severity.HIGH
+    assert "default" in update["severity_reason"]
+
+
+async def test_gather_evidence_collects_and_annotates(start: IncidentState, deps: GraphDeps) -> None:
+    state = await through(start, deps, triage_alert, gather_evidence)
+    assert state.evidence is not None
+    memory = state.evidence.metric("memory_working_set")
+    assert memory is not None and memory.anomalous
+    assert memory.provenance.query.startswith("max(container_memory_working_set_bytes")
+    assert 'namespace="shop"' in memory.provenance.query
+    assert state.evidence.pods()
+
+
+class FailingSource(ReplaySource):
+    async def logs(self, scope: Any) -> Any:
+        raise ConnectionError("loki unreachable")
+
+    async def cluster_state(self, scope: Any) -> Any:
+        await asyncio.sleep(5)
+
+
+async def test_a_failing_source_becomes_error_evidence(
+    start: IncidentState, deps: GraphDeps, world: ReplayWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import firstline.graph.nodes.gather_evidence as node_module
+    from firstline.graph import gathering
+
+    async def quick(*args: Any, **kw: Any) -> Any:
+        return await gathering.gather(*args, budget_seconds=0.2)
+
+    monkeypatch.setattr(node_module, "gather", quick)
+    broken = replace(deps, source=FailingSource(world))
+    state = await through(start, broken, triage_alert, gather_evidence)
+    assert state.evidence is not None
+    by_id = {i.id: i for i in state.evidence.items}
+    assert by_id["logs"].status is EvidenceStatus.ERROR
+    assert "loki unreachable" in (by_id["logs"].reason or "")
+    assert by_id["cluster"].status is EvidenceStatus.ERROR
+    assert "no answer within" in (by_id["cluster"].reason or "")
+
+
+async def test_analyze_ranks_hypotheses(start: IncidentState, deps: GraphDeps) -> None:
+    state = await through(start, deps, triage_alert, gather_evidence, analyze_evidence)
+    assert state.analysis is not None and state.analysis.top is not None
+    assert state.analysis.top.pattern == "oom_kill_loop"
+    assert state.analyses == [state.analysis]
+
+
+class ExplodingReasoner:
+    name = "exploding"
+
+    async def analyze(self, request: ReasoningInput) -> Any:
+        raise RuntimeError("model returned garbage")
+
+
+async def test_a_failing_reasoner_yields_no_hypothesis(start: IncidentState, deps: GraphDeps) -> None:
+    broken = replace(deps, reasoner=ExplodingReasoner())
+    update = await analyze_evidence(start, broken)
+    assert update["analysis"].top is None
+    assert any("reasoner failed" in event for event, _ in update["notes"])
+
+
+async def test_decide_applies_the_policy(start: IncidentState, deps: GraphDeps) -> None:
+    state = await through(start, deps, triage_alert, gather_evidence, analyze_evidence)
+    auto = await decide_outcome(state, deps)
+    assert auto["decision"].outcome is Outcome.AUTO_REMEDIATE
+    approve = await decide_outcome(state, replace(deps, policy=Policy()))
+    assert approve["decision"].outcome is Outcome.REQUEST_APPROVAL
+    assert approve["status"] is IncidentStatus.AWAITING_APPROVAL
+
+
+async def _decided(start: IncidentState, deps: GraphDeps) -> IncidentState:
+    return await through(start, deps, triage_alert, gather_evidence, analyze_evidence, decide_outcome)
+
+
+async def test_remediate_runs_each_action_once(start: IncidentState, deps: GraphDeps) -> None:
+    state = await _decided(start, deps)
+    first = await remediate(state, deps)
+    [result] = first["action_results"]
+    assert result.status is ActionStatus.SUCCEEDED
+    again = await remediate(state, deps)  # same state = same attempt = same key
+    assert again["action_results"][0].status is ActionStatus.SKIPPED_DUPLICATE
+    assert len(deps.executor.executed) == 1  # type: ignore[attr-defined]
+    assert deps.store.ledger("inc-t")[0].status == "succeeded"
+
+
+class RaisingExecutor(ReplayExecutor):
+    async def execute(self, action: RemediationAction, idempotency_key: str) -> ExecutionOutcome:
+        raise PermissionError("forbidden: cannot patch deployments")
+
+
+async def test_an_executor_error_is_a_failed_result(
+    start: IncidentState, deps: GraphDeps, world: ReplayWorld
+) -> None:
+    state = await _decided(start, deps)
+    update = await remediate(state, replace(deps, executor=RaisingExecutor(world)))
+    [result] = update["action_results"]
+    assert result.status is ActionStatus.FAILED
+    assert "forbidden" in result.detail
+
+
+async def test_policy_is_checked_again_before_execution(start: IncidentState, deps: GraphDeps) -> None:
+    state = await _decided(start, deps)
+    update = await remediate(state, replace(deps, policy=Policy(mode=Mode.OBSERVE)))
+    assert update["action_results"][0].status is ActionStatus.REFUSED
+    assert deps.store.ledger("inc-t") == []
+
+
+async def test_verify_passes_once_the_fix_took_effect(start: IncidentState, deps: GraphDeps) -> None:
+    state = await through(await _decided(start, deps), deps, remediate, verify_fix)
+    assert state.verifications[-1].resolved
+    assert state.failed_attempts == []
+
+
+async def test_verify_fails_while_the_alert_fires(
+    start: IncidentState, deps: GraphDeps, world: ReplayWorld
+) -> None:
+    state = await through(await _decided(start, deps), deps, remediate)
+    world.state.alert_firing = True  # the fix did not help
+    state = await through(state, deps, verify_fix)
+    assert not state.verifications[-1].resolved
+    assert [a.pattern for a in state.failed_attempts] == ["oom_kill_loop"]
+
+
+class NoAlertState(ReplaySource):
+    async def alert_firing(self, alert: Any) -> bool | None:
+        return None
+
+
+async def test_verify_falls_back_to_metrics_when_the_alert_state_is_unknown(
+    start: IncidentState, deps: GraphDeps, world: ReplayWorld
+) -> None:
+    blind = replace(deps, source=NoAlertState(world))
+    state = await through(await _decided(start, blind), blind, remediate, verify_fix)
+    verification = state.verifications[-1]
+    assert verification.resolved
+    assert "metrics are back to normal" in verification.reason
+
+
+async def test_verify_does_not_claim_success_without_a_successful_action(
+    start: IncidentState, deps: GraphDeps, world: ReplayWorld
+) -> None:
+    failing = replace(deps, executor=RaisingExecutor(world))
+    world.state.alert_firing = False  # even if the alert went quiet by itself
+    state = await through(await _decided(start, failing), failing, remediate, verify_fix)
+    assert not state.verifications[-1].resolved
+
+
+async def test_terminal_nodes_set_status_and_notify(
+    start: IncidentState, deps: GraphDeps, inbox: Inbox
+) -> None:
+    state = await _decided(start, deps)
+    assert (await resolve_incident(state, deps))["status"] is IncidentStatus.RESOLVED
+    assert (await escalate_incident(state, deps))["status"] is IncidentStatus.ESCALATED
+    concluded = await conclude_incident(state, deps)
+    assert concluded["status"] is IncidentStatus.RECOMMENDED
+    assert [n.kind for n in inbox.sent] == ["resolved", "escalation", "recommendation"]
+    escalation = inbox.sent[1]
+    assert "oom_kill_loop" in escalation.body and escalation.details["rule"]
+
+
+async def test_a_broken_notifier_is_a_timeline_note_not_a_crash(
+    start: IncidentState, deps: GraphDeps, inbox: Inbox
+) -> None:
+    noisy = replace(deps, notifiers=[Broken(), inbox])
+    update = await escalate_incident(await _decided(start, deps), noisy)
+    events = [event for event, _ in update["notes"]]
+    assert "notification via broken failed" in events
+    assert len(inbox.sent) == 1, "the working notifier still got it"
