@@ -83,9 +83,27 @@ class LogEntry(BaseModel):
     labels: dict[str, str] = Field(default_factory=dict)
 
 
+class LogTemplate(BaseModel):
+    """Many similar log lines as one pattern, e.g. 'connection refused to <*>:<*>'."""
+
+    model_config = ConfigDict(frozen=True)
+
+    template: str
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+    examples: list[str] = Field(default_factory=list)
+
+
 class LogEvidence(_EvidenceBase):
     kind: Literal["logs"] = "logs"
     entries: list[LogEntry] = Field(default_factory=list)
+    templates: list[LogTemplate] = Field(
+        default_factory=list, description="Entries clustered into templates, most frequent first."
+    )
+    total_lines: int | None = Field(
+        default=None, description="Lines matched by the query, which may exceed `entries`."
+    )
 
     def count_matching(self, *needles: str) -> int:
         lowered = [n.lower() for n in needles]
@@ -180,6 +198,23 @@ class EventEvidence(_EvidenceBase):
         return [e for e in self.events if e.reason in reasons]
 
 
+class ChangeRecord(BaseModel):
+    """Something that changed in the incident window: a rollout, a config edit, a scale."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    object: str = Field(description="kind/namespace/name of what changed.")
+    kind: str = Field(description="rollout | config | scale | ...")
+    summary: str = Field(description="One sentence, e.g. 'image 1.4.2 -> 1.5.0'.")
+    details: dict[str, str] = Field(default_factory=dict)
+
+
+class ChangeEvidence(_EvidenceBase):
+    kind: Literal["changes"] = "changes"
+    changes: list[ChangeRecord] = Field(default_factory=list)
+
+
 class NodeCondition(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -220,6 +255,7 @@ Evidence = Annotated[
     | PodEvidence
     | EventEvidence
     | NodeEvidence
+    | ChangeEvidence
     | RelatedAlertsEvidence,
     Field(discriminator="kind"),
 ]
@@ -266,6 +302,10 @@ class EvidenceSet(BaseModel):
 
     def related(self) -> RelatedAlertsEvidence | None:
         return self._first(RelatedAlertsEvidence)
+
+    def changes(self) -> list[ChangeRecord]:
+        found = self._first(ChangeEvidence)
+        return list(found.changes) if found else []
 
     def _first(self, kind: type[_E]) -> _E | None:
         for item in self.items:

@@ -12,40 +12,45 @@ from firstline.graph.report import escalation_reason, outcome_notification
 from firstline.graph.state import IncidentState
 
 
+async def _finish(
+    state: IncidentState,
+    deps: GraphDeps,
+    status: IncidentStatus,
+    conclusion: str,
+    kind: str,
+    event: str,
+) -> Update:
+    final = state.model_copy(update={"status": status, "conclusion": conclusion})
+    notes = await notify_all(deps, outcome_notification(final, kind))
+    return {"status": status, "conclusion": conclusion, "notes": [(event, conclusion), *notes]}
+
+
 async def resolve_incident(state: IncidentState, deps: GraphDeps) -> Update:
     conclusion = f"resolved after {state.attempt} remediation round(s); verification passed"
-    final = state.model_copy(update={"status": IncidentStatus.RESOLVED, "conclusion": conclusion})
-    notes = await notify_all(deps, outcome_notification(final, "resolved"))
-    return {
-        "status": IncidentStatus.RESOLVED,
-        "conclusion": conclusion,
-        "notes": [("incident resolved", conclusion), *notes],
-    }
+    return await _finish(
+        state, deps, IncidentStatus.RESOLVED, conclusion, "resolved", "incident resolved"
+    )
 
 
 async def escalate_incident(state: IncidentState, deps: GraphDeps) -> Update:
     conclusion = f"escalated: {escalation_reason(state)}"
-    final = state.model_copy(update={"status": IncidentStatus.ESCALATED, "conclusion": conclusion})
-    notes = await notify_all(deps, outcome_notification(final, "escalation"))
-    return {
-        "status": IncidentStatus.ESCALATED,
-        "conclusion": conclusion,
-        "notes": [("escalated to a person", conclusion), *notes],
-    }
+    return await _finish(
+        state, deps, IncidentStatus.ESCALATED, conclusion, "escalation", "escalated to a person"
+    )
 
 
 async def conclude_incident(state: IncidentState, deps: GraphDeps) -> Update:
     decision = state.decision
-    dismissed = decision is not None and decision.outcome is Outcome.DISMISS
-    status = IncidentStatus.DISMISSED if dismissed else IncidentStatus.RECOMMENDED
     reason = decision.reason if decision else ""
-    conclusion = ("dismissed: " if dismissed else "recommended only: ") + reason
-    final = state.model_copy(update={"status": status, "conclusion": conclusion})
-    notes = await notify_all(
-        deps, outcome_notification(final, "dismissed" if dismissed else "recommendation")
+    if decision is not None and decision.outcome is Outcome.DISMISS:
+        return await _finish(
+            state, deps, IncidentStatus.DISMISSED, f"dismissed: {reason}", "dismissed", "dismissed"
+        )
+    return await _finish(
+        state,
+        deps,
+        IncidentStatus.RECOMMENDED,
+        f"recommended only: {reason}",
+        "recommendation",
+        "recommended",
     )
-    return {
-        "status": status,
-        "conclusion": conclusion,
-        "notes": [(status.value, conclusion), *notes],
-    }

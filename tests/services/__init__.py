@@ -1,0 +1,1 @@
+"""Real services for integration tests: started on loopback ports, stopped by PID."""
