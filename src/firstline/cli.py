@@ -23,7 +23,7 @@ from firstline.intake.errors import AlertParseError
 from firstline.patterns.registry import PatternLoadError
 from firstline.policy.schema import Mode, PolicyError
 from firstline.scenarios.bundled import bundled_dir
-from firstline.scenarios.loader import ALERT_FILE, SCENARIO_FILE, ScenarioError
+from firstline.scenarios.loader import ALERT_FILE, SCENARIO_FILE, ScenarioError, primary_of
 from firstline.settings import Settings, SettingsError, load_settings
 from firstline.store.incidents import IncidentStore, UnknownIncident
 from firstline.wiring import open_runtime
@@ -144,7 +144,7 @@ def investigate(
         async with open_runtime(settings(), scenario=bundle_dir, mode=mode) as rt:
             progress = None if as_json else report.StageProgress()
             outcome = await rt.runner.start(
-                alerts[0] if rt.bundle is None else rt.bundle.primary_alert,
+                primary_of(alerts),
                 scenario=bundle_dir,
                 on_stage=progress.stage if progress else None,
             )
@@ -182,6 +182,32 @@ def approve(
                 report.print_incident(state, rt.store.timeline(incident_id))
         if result.expired:
             raise typer.Exit(3)
+
+    run(body)
+
+
+@app.command()
+def resume(
+    incident_id: Annotated[str, typer.Argument(help="A run that stopped mid-way (a crash).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Continue a run from its last checkpoint after a crash. Actions already recorded are
+    not executed again."""
+
+    async def body() -> None:
+        async with open_runtime(settings(), incident_id=incident_id) as rt:
+            pending = await rt.runner.paused_at(incident_id)
+            if not pending:
+                raise ValueError(f"incident {incident_id} has nothing left to run")
+            if "request_approval" in pending:
+                raise ValueError(
+                    f"incident {incident_id} is waiting for approval: use `firstline approve`"
+                )
+            outcome = await rt.runner.continue_interrupted(incident_id)
+            if as_json:
+                emit_json(report.incident_json(outcome.state, rt.store, outcome.paused_at))
+            else:
+                report.print_incident(outcome.state, rt.store.timeline(incident_id))
 
     run(body)
 

@@ -28,8 +28,8 @@ from firstline.settings import Settings
 from firstline.wiring import open_runtime
 
 AUTO_FIX = "oom-kill-loop-checkout"
-NEEDS_APPROVAL = "deploy-regression-cart-latency"
-ESCALATED = "unknown-conversion-drop"
+NEEDS_APPROVAL = "deploy-regression-search-api"
+ESCALATED = "unknown-conversion-drop-checkout"
 
 console = Console(stderr=True)
 

@@ -63,7 +63,9 @@ def test_approval_crosses_a_process_boundary(data_dir: Path) -> None:
     assert_one_line_error(again, "already approved by alice")
 
 
-def test_malformed_alert_json_is_one_line_and_stores_nothing(data_dir: Path, tmp_path: Path) -> None:
+def test_malformed_alert_json_is_one_line_and_stores_nothing(
+    data_dir: Path, tmp_path: Path
+) -> None:
     bad = tmp_path / "alert.json"
     bad.write_text('{"version": "4", "alerts": [')
     assert_one_line_error(firstline(data_dir, "investigate", str(bad)), "malformed JSON", "line 1")
@@ -113,7 +115,9 @@ def test_unknown_incident_id(data_dir: Path) -> None:
 
 
 def test_auto_mode_and_incident_list(data_dir: Path) -> None:
-    done = as_json(firstline(data_dir, "investigate", str(OOM / "alert.json"), "--mode", "auto", "--json"))
+    done = as_json(
+        firstline(data_dir, "investigate", str(OOM / "alert.json"), "--mode", "auto", "--json")
+    )
     assert done["status"] == "resolved"
     listed = as_json(firstline(data_dir, "incidents", "--json"))
     assert [r["id"] for r in listed] == [done["incident_id"]]
@@ -128,7 +132,9 @@ def test_expired_approval_via_sweep(data_dir: Path, tmp_path: Path) -> None:
     config = tmp_path / "firstline.yaml"
     config.write_text(f"policy_file: {policy}\n")
     started = as_json(
-        firstline(data_dir, "--config", str(config), "investigate", str(OOM / "alert.json"), "--json")
+        firstline(
+            data_dir, "--config", str(config), "investigate", str(OOM / "alert.json"), "--json"
+        )
     )
     assert started["status"] == "awaiting_approval"
     swept = firstline(data_dir, "--config", str(config), "sweep", "--json")
@@ -137,3 +143,27 @@ def test_expired_approval_via_sweep(data_dir: Path, tmp_path: Path) -> None:
     assert shown["status"] == "escalated"
     assert shown["approval"]["expired"] is True
     assert shown["action_results"] == []
+
+
+def test_demo_runs_three_incidents_across_processes(data_dir: Path) -> None:
+    done = as_json(firstline(data_dir, "demo", "--json"))
+    outcomes = [(i["decision"], i["status"], i["approved_by"]) for i in done["incidents"]]
+    assert outcomes == [
+        ("auto_remediate", "resolved", None),
+        ("request_approval", "resolved", "demo-operator"),
+        ("escalate", "escalated", None),
+    ]
+    assert done["seconds"] < 60
+    approved = as_json(
+        firstline(data_dir / "demo", "show", done["incidents"][1]["incident_id"], "--json")
+    )
+    assert approved["approval"]["channel"] == "cli", "approved by the separate approve process"
+
+
+def test_resume_refuses_runs_that_are_not_interrupted(data_dir: Path) -> None:
+    done = as_json(firstline(data_dir, "investigate", str(OOM / "alert.json"), "--json"))
+    assert_one_line_error(
+        firstline(data_dir, "resume", done["incident_id"]), "waiting for approval"
+    )
+    as_json(firstline(data_dir, "approve", done["incident_id"], "--by", "a", "--json"))
+    assert_one_line_error(firstline(data_dir, "resume", done["incident_id"]), "nothing left")

@@ -38,7 +38,9 @@ async def test_auto_mode_fixes_and_verifies(settings: Settings) -> None:
     assert state.status is IncidentStatus.RESOLVED
     assert [r.status for r in state.action_results] == [ActionStatus.SUCCEEDED]
     assert state.verifications[-1].resolved
-    stages = [e.stage for e in IncidentStore(settings.store.incidents_db).timeline(state.incident_id)]
+    stages = [
+        e.stage for e in IncidentStore(settings.store.incidents_db).timeline(state.incident_id)
+    ]
     for stage in ("triage", "gather_evidence", "analyze", "decide", "remediate", "verify"):
         assert stage in stages, f"{stage} left nothing in the stored timeline"
 
@@ -86,7 +88,9 @@ async def test_approving_a_run_that_never_asked_is_refused(settings: Settings) -
             await submit_decision(rt.runner, incident_id, approved=True, by="alice")
 
 
-async def test_expired_approval_escalates_instead_of_acting(settings: Settings, tmp_path: Path) -> None:
+async def test_expired_approval_escalates_instead_of_acting(
+    settings: Settings, tmp_path: Path
+) -> None:
     policy = tmp_path / "policy.yaml"
     policy.write_text("mode: approve\napproval_timeout_seconds: 0.001\n")
     short = settings.model_copy(update={"policy_file": policy})

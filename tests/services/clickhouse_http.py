@@ -20,7 +20,7 @@ _LOCK = threading.Lock()  # one chdb session; ClickHouse itself serialises littl
 class Handler(BaseHTTPRequestHandler):
     session: chdb_session.Session
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+    def log_message(self, format: str, *args: object) -> None:
         return
 
     def _run(self, body: bytes) -> None:
@@ -50,10 +50,10 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
     def do_GET(self) -> None:
-        if urlparse(self.path).path in ("/ping", "/"):
-            if "query" not in parse_qs(urlparse(self.path).query):
-                self._answer(200, b"Ok.\n", "text/plain")
-                return
+        url = urlparse(self.path)
+        if url.path in ("/ping", "/") and "query" not in parse_qs(url.query):
+            self._answer(200, b"Ok.\n", "text/plain")
+            return
         self._run(b"")
 
     def do_POST(self) -> None:

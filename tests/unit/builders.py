@@ -12,7 +12,9 @@ from firstline.domain.hypothesis import Analysis, RootCauseHypothesis
 T0 = datetime(2026, 3, 4, 14, 0, tzinfo=UTC)
 
 
-def alert(name: str = "HighErrorRate", annotations: dict[str, str] | None = None, **labels: str) -> Alert:
+def alert(
+    name: str = "HighErrorRate", annotations: dict[str, str] | None = None, **labels: str
+) -> Alert:
     merged = {"alertname": name, "namespace": "shop", "service": "cart", **labels}
     return Alert(
         source="test",

@@ -15,7 +15,9 @@ from tests.unit.builders import action, alert, analysis
 AUTO = Policy(mode=Mode.AUTO)
 
 
-def run(an: Analysis, severity: Severity = Severity.HIGH, policy: Policy = AUTO, **alert_kw: object):  # type: ignore[no-untyped-def]
+def run(
+    an: Analysis, severity: Severity = Severity.HIGH, policy: Policy = AUTO, **alert_kw: object
+):  # type: ignore[no-untyped-def]
     return decide(DecisionInput(alert=alert(**alert_kw), severity=severity, analysis=an), policy)  # type: ignore[arg-type]
 
 
@@ -49,7 +51,9 @@ def test_no_hypothesis_escalates() -> None:
     assert (d.outcome, d.rule) == (Outcome.ESCALATE, "no_hypothesis")
 
 
-@pytest.mark.parametrize(("confidence", "rule"), [(0.59, "low_confidence"), (0.6, "low_risk_automatic")])
+@pytest.mark.parametrize(
+    ("confidence", "rule"), [(0.59, "low_confidence"), (0.6, "low_risk_automatic")]
+)
 def test_confidence_threshold_is_inclusive(confidence: float, rule: str) -> None:
     assert run(analysis(confidence)).rule == rule
 
@@ -74,7 +78,9 @@ def test_manual_only_escalates_even_if_marked_low_risk() -> None:
     assert (d.outcome, d.rule) == (Outcome.ESCALATE, "manual_only_action")
 
 
-@pytest.mark.parametrize("wording", ["possible data loss", "table corruption detected", "security breach"])
+@pytest.mark.parametrize(
+    "wording", ["possible data loss", "table corruption detected", "security breach"]
+)
 def test_critical_with_sensitive_wording_escalates(wording: str) -> None:
     d = run(analysis(0.9), Severity.CRITICAL, annotations={"summary": wording})
     assert (d.outcome, d.rule) == (Outcome.ESCALATE, "critical_sensitive_wording")
@@ -128,3 +134,26 @@ def test_modes_never_soften_an_escalation() -> None:
     for mode in Mode:
         d = run(Analysis(reasoner="t"), policy=Policy(mode=mode))
         assert d.outcome is Outcome.ESCALATE
+
+
+@pytest.mark.parametrize(
+    ("name", "stateful"),
+    [
+        ("orders-db", True),
+        ("Orders-Postgres-0", True),
+        ("feedback-api", False),
+        ("redisson", False),
+    ],
+)
+def test_stateful_words_match_whole_words_only(name: str, stateful: bool) -> None:
+    target = Target(kind="statefulset", name=name, namespace="data")
+    d = run(
+        analysis(0.9, actions=[action(ActionType.CUSTOM_SCRIPT, risk=Risk.MEDIUM, target=target)])
+    )
+    assert (d.rule == "stateful_target") is stateful
+
+
+def test_policy_words_are_case_insensitive() -> None:
+    policy = Policy(mode=Mode.AUTO, sensitive_words=("PII",))
+    d = run(analysis(0.9), Severity.CRITICAL, policy=policy, annotations={"summary": "pii leak"})
+    assert d.rule == "critical_sensitive_wording"

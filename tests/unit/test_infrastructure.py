@@ -62,7 +62,7 @@ def test_bundle_errors_name_the_field(oom_bundle: Path) -> None:
 
 def test_bundle_without_alert(oom_bundle: Path) -> None:
     (oom_bundle / "alert.json").unlink()
-    with pytest.raises(ScenarioError, match="alert.json: no such file"):
+    with pytest.raises(ScenarioError, match=r"alert\.json: no such file"):
         load_bundle(oom_bundle)
 
 
@@ -143,7 +143,7 @@ def test_settings_file_environment_and_overrides(
     assert loaded.graph.verify_wait_seconds == 2, "unrelated file values survive"
     config.write_text("graph:\n  max_verify_attempts: zero\n")
     monkeypatch.delenv("FIRSTLINE_GRAPH__MAX_VERIFY_ATTEMPTS")
-    with pytest.raises(SettingsError, match="graph.max_verify_attempts"):
+    with pytest.raises(SettingsError, match=r"graph\.max_verify_attempts"):
         load_settings(config)
 
 

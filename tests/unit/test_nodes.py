@@ -109,7 +109,9 @@ async def through(state: IncidentState, deps: GraphDeps, *nodes: Any) -> Inciden
     return state
 
 
-async def test_triage_sets_severity_from_label_and_candidates(start: IncidentState, deps: GraphDeps) -> None:
+async def test_triage_sets_severity_from_label_and_candidates(
+    start: IncidentState, deps: GraphDeps
+) -> None:
     update = await triage_alert(start, deps)
     assert update["severity"] is Severity.MEDIUM  # label "warning"
     assert "oom_kill_loop" in update["candidates"]
@@ -124,7 +126,9 @@ async def test_triage_without_label_uses_the_pattern_default(deps: GraphDeps) ->
     assert "default" in update["severity_reason"]
 
 
-async def test_gather_evidence_collects_and_annotates(start: IncidentState, deps: GraphDeps) -> None:
+async def test_gather_evidence_collects_and_annotates(
+    start: IncidentState, deps: GraphDeps
+) -> None:
     state = await through(start, deps, triage_alert, gather_evidence)
     assert state.evidence is not None
     memory = state.evidence.metric("memory_working_set")
@@ -176,7 +180,9 @@ class ExplodingReasoner:
         raise RuntimeError("model returned garbage")
 
 
-async def test_a_failing_reasoner_yields_no_hypothesis(start: IncidentState, deps: GraphDeps) -> None:
+async def test_a_failing_reasoner_yields_no_hypothesis(
+    start: IncidentState, deps: GraphDeps
+) -> None:
     broken = replace(deps, reasoner=ExplodingReasoner())
     update = await analyze_evidence(start, broken)
     assert update["analysis"].top is None
@@ -193,7 +199,9 @@ async def test_decide_applies_the_policy(start: IncidentState, deps: GraphDeps) 
 
 
 async def _decided(start: IncidentState, deps: GraphDeps) -> IncidentState:
-    return await through(start, deps, triage_alert, gather_evidence, analyze_evidence, decide_outcome)
+    return await through(
+        start, deps, triage_alert, gather_evidence, analyze_evidence, decide_outcome
+    )
 
 
 async def test_remediate_runs_each_action_once(start: IncidentState, deps: GraphDeps) -> None:
@@ -222,14 +230,18 @@ async def test_an_executor_error_is_a_failed_result(
     assert "forbidden" in result.detail
 
 
-async def test_policy_is_checked_again_before_execution(start: IncidentState, deps: GraphDeps) -> None:
+async def test_policy_is_checked_again_before_execution(
+    start: IncidentState, deps: GraphDeps
+) -> None:
     state = await _decided(start, deps)
     update = await remediate(state, replace(deps, policy=Policy(mode=Mode.OBSERVE)))
     assert update["action_results"][0].status is ActionStatus.REFUSED
     assert deps.store.ledger("inc-t") == []
 
 
-async def test_verify_passes_once_the_fix_took_effect(start: IncidentState, deps: GraphDeps) -> None:
+async def test_verify_passes_once_the_fix_took_effect(
+    start: IncidentState, deps: GraphDeps
+) -> None:
     state = await through(await _decided(start, deps), deps, remediate, verify_fix)
     assert state.verifications[-1].resolved
     assert state.failed_attempts == []

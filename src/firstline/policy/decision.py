@@ -6,6 +6,7 @@ recorded with the decision, so a person can see exactly why firstline acted or d
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -80,17 +81,23 @@ def rule_manual_only(inp: DecisionInput, policy: Policy) -> RuleResult:
 def rule_critical_sensitive(inp: DecisionInput, policy: Policy) -> RuleResult:
     if inp.severity is not Severity.CRITICAL:
         return None
-    text = inp.alert.text().lower()
-    hits = [w for w in policy.sensitive_words if w in text]
+    text = inp.alert.text()
+    hits = [w for w in policy.sensitive_words if _mentions(text, w)]
     if hits:
         return Outcome.ESCALATE, f"critical alert mentions {hits[0]!r}: no automated action"
     return None
 
 
+def _mentions(text: str, word: str) -> bool:
+    """Whole-word, case-insensitive: 'db' matches 'orders-db' but not 'feedback'."""
+    return (
+        re.search(rf"(?<![a-z0-9]){re.escape(word.lower())}(?![a-z0-9])", text.lower()) is not None
+    )
+
+
 def _is_stateful(action: RemediationAction, policy: Policy) -> bool:
-    words = f"{action.target.kind} {action.target.name}".lower().replace("_", "-").split()
-    haystack = " ".join(words)
-    return any(w in haystack for w in policy.stateful_targets)
+    haystack = f"{action.target.kind} {action.target.name}".replace("_", "-")
+    return any(_mentions(haystack, w) for w in policy.stateful_targets)
 
 
 def rule_stateful_target(inp: DecisionInput, policy: Policy) -> RuleResult:

@@ -33,9 +33,13 @@ class ScenarioBundle:
 
     @property
     def primary_alert(self) -> Alert:
-        """The first firing alert (or the first alert); the others are related evidence."""
-        firing = [a for a in self.alerts if a.status is AlertStatus.FIRING]
-        return (firing or self.alerts)[0]
+        return primary_of(self.alerts)
+
+
+def primary_of(alerts: list[Alert]) -> Alert:
+    """The first firing alert (or the first alert); the others are related evidence."""
+    firing = [a for a in alerts if a.status is AlertStatus.FIRING]
+    return (firing or alerts)[0]
 
 
 def _validation_message(exc: ValidationError) -> str:
@@ -61,7 +65,7 @@ def load_bundle(path: Path) -> ScenarioBundle:
         alerts = load_webhook_file(path / ALERT_FILE)
     except AlertParseError as exc:
         raise ScenarioError(str(exc)) from exc
-    default_now = alerts[0].starts_at + timedelta(minutes=5)
+    default_now = primary_of(alerts).starts_at + timedelta(minutes=5)
     try:
         now = resolve_time(spec.now, default_now) if spec.now is not None else default_now
     except ValueError as exc:

@@ -70,7 +70,9 @@ def _renewal_failures(events: list[KubeEvent]) -> list[KubeEvent]:
 def _days(seconds: float) -> str:
     if abs(seconds) >= DAY:
         return f"{abs(seconds) / DAY:.1f} days"
-    return f"{abs(seconds) / 3600:.1f} hours"
+    if abs(seconds) >= 3600:
+        return f"{abs(seconds) / 3600:.1f} hours"
+    return f"{abs(seconds) / 60:.0f} minutes"
 
 
 def certificate_name(ctx: PatternContext) -> str:
@@ -143,7 +145,7 @@ class CertificateExpiry(Pattern):
         card.add(
             key and bool(renewal),
             0.75,
-            f"the issuer failed to renew it ({renewal[0].message})" if renewal else "",
+            f"the issuer failed to renew it ({renewal[0].message[:120]})" if renewal else "",
             "events",
         )
         card.add(not key, -2.5, "no certificate near or past expiry, and no expiry errors")

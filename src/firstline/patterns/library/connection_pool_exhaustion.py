@@ -78,7 +78,6 @@ EXHAUSTION_LINES = (
     "no more connections allowed",
 )
 LEAK_LINES = ("connection leak detection triggered", "apparent connection leak")
-IDLE_TX_LINES = ("idle in transaction", "idle-in-transaction")
 _STATEFUL_WORDS = ("postgres", "mysql", "mariadb", "database", "-db", "pgbouncer")
 
 

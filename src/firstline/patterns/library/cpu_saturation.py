@@ -171,7 +171,7 @@ class CpuSaturation(Pattern):
         card.add(f.throttle_rising, 0.5, "throttling rose in the last minutes", throttled_ref)
         card.add(
             f.at_limit,
-            0.75 if f.throttled else 2.0,
+            0.75 if f.throttled else 1.5,
             f"CPU usage ~{f.usage_per_pod or 0:.2f} cores per pod against a "
             f"{f.limit or 0:g}-core limit",
             usage_ref,
@@ -202,9 +202,10 @@ class CpuSaturation(Pattern):
         why = (
             "traffic grew beyond what its replicas can serve"
             if f.load_rising
-            else ("its CPU limit is too low for its steady load")
+            else "its CPU limit is too low for its steady load"
         )
-        cause = f"{component} is CPU-saturated and throttled: {why}"
+        state = "throttled" if f.throttled else "pinned at its CPU limit"
+        cause = f"{component} is CPU-saturated ({state}): {why}"
         return card, cause, [component]
 
     def remediation(self, ctx: PatternContext, components: list[str]) -> list[RemediationAction]:

@@ -85,9 +85,9 @@ class DeployRegression(Pattern):
         deployment = _own_deployment(ev.deployments(), ctx.component)
         current = deployment.current if deployment else None
         reference = ctx.alert.starts_at
-        recent = current is not None and (
-            reference - RECENT_DEPLOY <= current.created_at <= reference + timedelta(minutes=5)
-        )
+        # A rollout after the alert still counts as a candidate: the metric check below then
+        # shows that the regression was already there before it.
+        recent = current is not None and reference - RECENT_DEPLOY <= current.created_at
         if deployment is None or current is None or not recent:
             others = [
                 d.name
@@ -146,8 +146,9 @@ class DeployRegression(Pattern):
         found: list[MetricEvidence] = [
             m for name in ("error_rate", "latency_p99") if (m := ctx.evidence.metric(name))
         ]
-        after: list[MetricEvidence] = []
+        after: list[tuple[MetricEvidence, datetime]] = []
         before: list[tuple[MetricEvidence, datetime]] = []
+        late: list[tuple[MetricEvidence, datetime]] = []
         for metric in found:
             start = onset(metric.points)
             if start is None:
@@ -155,18 +156,19 @@ class DeployRegression(Pattern):
             if start < deployed_at:
                 before.append((metric, start))
             elif start - deployed_at <= MAX_LAG:
-                after.append(metric)
-        if after:
-            first = after[0]
-            detail = first.findings[0].sentence if first.findings else "rose and stayed up"
+                after.append((metric, start))
+            else:
+                late.append((metric, start))
+        for index, (metric, start) in enumerate(after):
+            lag = int((start - deployed_at).total_seconds() // 60)
+            detail = f" ({metric.findings[0].sentence})" if metric.findings else ""
             card.add(
                 True,
-                3.5,
-                f"{first.name} {detail}, starting after the rollout at {_hhmm(deployed_at)}",
-                first.id,
+                3.5 if index == 0 else 0.5,
+                f"{metric.name} left its baseline at {_hhmm(start)}, {lag} min after the "
+                f"rollout at {_hhmm(deployed_at)}{detail}",
+                metric.id,
             )
-            for other in after[1:]:
-                card.add(True, 0.5, f"{other.name} rose after the rollout too", other.id)
         for metric, start in before:
             card.add(
                 True,
@@ -175,9 +177,21 @@ class DeployRegression(Pattern):
                 f"{_hhmm(deployed_at)}",
                 metric.id,
             )
-        if not after and not before:
-            names = ", ".join(m.name for m in found) or "no error-rate or latency data"
-            card.add(True, -2.5, f"no regression after the rollout ({names} normal)")
+        for metric, start in late if not after else []:
+            card.add(
+                True,
+                -2.0,
+                f"{metric.name} rose at {_hhmm(start)}, too long after the rollout at "
+                f"{_hhmm(deployed_at)} to blame it",
+                metric.id,
+            )
+        if not after and not before and not late:
+            what = (
+                f"{', '.join(m.name for m in found)} normal"
+                if found
+                else "no error-rate or latency data"
+            )
+            card.add(True, -2.5, f"no regression after the rollout ({what})")
 
     def remediation(self, ctx: PatternContext, components: list[str]) -> list[RemediationAction]:
         deployment = _own_deployment(ctx.evidence.deployments(), ctx.component)

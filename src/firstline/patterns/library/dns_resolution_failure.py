@@ -50,6 +50,7 @@ RESOLUTION_LINES = (
     "temporary failure in name resolution",
     "name or service not known",
     "servfail",
+    "server misbehaving",
     "could not resolve host",
     "unknownhostexception",
     "getaddrinfo enotfound",
@@ -191,6 +192,12 @@ class DnsResolutionFailure(Pattern):
                 )
             ]
         loop = _loop_detected(ev)
+        upstream = components[0]
+        resolver = (
+            upstream.split(":")[0]
+            if upstream != "upstream-resolver"
+            else "<address in the Corefile's forward line>"
+        )
         return [
             make_action(
                 ActionType.MANUAL_ONLY,
@@ -204,8 +211,7 @@ class DnsResolutionFailure(Pattern):
                 steps=[
                     f"kubectl -n {namespace} logs -l k8s-app=kube-dns --tail=100",
                     f"kubectl -n {namespace} get configmap coredns -o yaml  # check forward",
-                    f"from a node: dig @{components[0].split(':')[0]} <failing name>  "
-                    "# does the upstream answer?",
+                    f"from a node: dig @{resolver} <failing name>  # does the upstream answer?",
                     "check the node's /etc/resolv.conf and the cloud/VPC resolver status",
                     "if the upstream is down: point `forward` at a secondary resolver in a "
                     "reviewed change, then kubectl rollout restart deployment/coredns",

@@ -84,7 +84,7 @@ def _pull_events(ev: EvidenceSet, pods: list[PodState], component: str | None) -
         for e in found.events
         if e.type == "Warning"
         and any(w in e.message.lower() for w in _PULL_WORDS)
-        and (e.object in objects or (component is not None and component in e.message))
+        and (e.object in objects or (component is not None and f"/{component}:" in e.message))
     ]
 
 

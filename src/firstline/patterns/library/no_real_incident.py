@@ -86,7 +86,11 @@ def _findings(ctx: PatternContext) -> _Findings:
         i for i in ev.items if isinstance(i, MetricEvidence) and i.status == "ok" and i.points
     ]
     pods = ev.pods()
-    own = [p for p in pods if component and (p.owner == component or p.name.startswith(component))]
+    own = [
+        p
+        for p in pods
+        if component and (p.owner == component or p.name.startswith(f"{component}-"))
+    ]
     pods = own or pods
     events = ev.events()
     warnings = [
@@ -99,7 +103,7 @@ def _findings(ctx: PatternContext) -> _Findings:
     others = [
         a.name
         for a in (related.alerts if related else [])
-        if a.status is AlertStatus.FIRING and a.name != alert.name
+        if a.status is AlertStatus.FIRING and (a.name, a.service) != (alert.name, alert.service)
     ]
     return _Findings(
         flaps=related.flap_count if related else 0,

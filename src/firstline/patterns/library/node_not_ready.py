@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from firstline.actions.catalog import make_action
 from firstline.domain.action import ActionType, RemediationAction, Target
-from firstline.domain.alert import Severity
+from firstline.domain.alert import AlertStatus, Severity
 from firstline.domain.evidence import EvidenceSet, KubeEvent, NodeState, PodState
 from firstline.patterns.base import Pattern, PatternContext, Scorecard
 
@@ -32,6 +32,7 @@ class _Findings:
     relevant: list[NodeState]
     stranded: list[PodState]
     events: list[KubeEvent]
+    node_alerts: list[str]
 
 
 def _not_ready(node: NodeState) -> bool:
@@ -83,7 +84,13 @@ def _findings(ctx: PatternContext) -> _Findings:
     stranded = [
         p for p in pods if p.node in names and (not p.ready or p.phase in ("Unknown", "Failed"))
     ]
-    return _Findings(bad, relevant, stranded, _node_events(ev, names))
+    related = ev.related()
+    node_alerts = [
+        a.name
+        for a in (related.alerts if related else [])
+        if a.status is AlertStatus.FIRING and a.labels.get("node") in names
+    ]
+    return _Findings(bad, relevant, stranded, _node_events(ev, names), sorted(set(node_alerts)))
 
 
 class NodeNotReady(Pattern):
@@ -124,13 +131,19 @@ class NodeNotReady(Pattern):
             "events",
         )
         card.add(
+            bool(f.node_alerts),
+            0.5,
+            f"node alerts fire for it too ({', '.join(f.node_alerts)})",
+            "related_alerts",
+        )
+        card.add(
             bool(f.bad) and not f.relevant,
             -1.0,
             f"NotReady node(s) {', '.join(n.name for n in f.bad)} host none of the alerted pods",
             "nodes",
         )
         card.add(not f.relevant, -2.0, "no NotReady node is behind this alert")
-        culprit = (f.relevant or f.bad or [None])[0]
+        culprit = next(iter(f.relevant or f.bad), None)
         node = culprit.name if culprit else "the node"
         ready = culprit.condition("Ready") if culprit else None
         why = (
@@ -154,6 +167,8 @@ class NodeNotReady(Pattern):
             f"kubectl drain {node} --ignore-daemonsets --delete-emptydir-data --timeout=10m",
             "on the host (or the cloud console): systemctl status kubelet containerd; "
             "journalctl -u kubelet --since '-30 min'; instance status checks",
+            "StatefulSet pods on it stay Terminating until the node is confirmed gone: only "
+            f"after confirming the instance is down, kubectl delete node {node}",
             f"if the instance is impaired, replace it through its node group; if it recovers, "
             f"kubectl uncordon {node}",
         ]

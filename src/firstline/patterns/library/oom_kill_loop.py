@@ -18,7 +18,12 @@ class OomKillLoop(Pattern):
     id = "oom_kill_loop"
     title = "OOM-kill loop"
     default_severity = Severity.HIGH
-    alert_names = (r".*OOM.*", r"KubePodCrashLooping", r"KubeContainer.*Restart.*", r".*Memory.*")
+    alert_names = (
+        r"(?-i:.*OOM.*)",  # case-sensitive: "TooManyConnections" is not about OOM
+        r"KubePodCrashLooping",
+        r"KubeContainer.*Restart.*",
+        r".*Memory.*",
+    )
     metrics = (queries.MEMORY_WORKING_SET, queries.MEMORY_LIMIT, queries.RESTARTS)
 
     def score(self, ctx: PatternContext) -> tuple[Scorecard, str, list[str]]:

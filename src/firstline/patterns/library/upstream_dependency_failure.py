@@ -27,6 +27,8 @@ FAILURE_WORDS = (
     "connection reset",
     "econnreset",
     "upstream connect error",
+    "upstream_reset",
+    "connection failure",
     "no healthy upstream",
     "upstream request timeout",
     "503 service unavailable",
@@ -172,7 +174,7 @@ def _findings(ctx: PatternContext) -> _Findings:
     ]
     dep = next((d for d in ev.deployments() if d.name == component), None)
     rollout = dep.current if dep and dep.previous else None
-    first_failure = failures[0].ts if failures else None
+    first_failure = min((e.ts for e in failures), default=None)
     before = after = None
     if rollout is not None and first_failure is not None:
         if first_failure - RECENT_ROLLOUT <= rollout.created_at <= first_failure:
