@@ -37,7 +37,7 @@ def next_steps(state: IncidentState) -> list[str]:
             if not action.steps and state.status.value != "resolved":
                 steps.append(f"consider: {action.describe()} — {action.rationale}")
     if top is None:
-        steps.append("no known pattern fits: start from the anomalies and recent changes in the evidence")
+        steps.append("no known pattern fits: start from the anomalies and recent changes")
     elif top.confidence < 0.6:
         steps.append(f"check the leading guess ({top.pattern}) against the cited evidence")
     return steps[:5]

@@ -1,0 +1,1 @@
+"""Alertmanager (API v2): related firing alerts, and whether an alert still fires."""

@@ -1,0 +1,1 @@
+"""Prometheus: a typed HTTP API client and the adapter that turns answers into evidence."""
