@@ -16,6 +16,7 @@ import typer
 from pydantic import BaseModel
 
 from firstline import console_report as report
+from firstline.checks import CheckStatus, check_backends
 from firstline.evaluation.scenarios import ScenarioResult, evaluate
 from firstline.graph.approvals import ApprovalError, submit_decision
 from firstline.intake.alertmanager import load_webhook_file
@@ -26,7 +27,7 @@ from firstline.scenarios.bundled import bundled_dir
 from firstline.scenarios.loader import ALERT_FILE, SCENARIO_FILE, ScenarioError, primary_of
 from firstline.settings import Settings, SettingsError, load_settings
 from firstline.store.incidents import IncidentStore, UnknownIncident
-from firstline.wiring import open_runtime
+from firstline.wiring import build_live_source, open_runtime
 
 app = typer.Typer(
     name="firstline",
@@ -271,6 +272,23 @@ def sweep(as_json: JsonOpt = False) -> None:
             for item in done:
                 typer.echo(item["message"])
             typer.echo(f"{len(done)} expired approval request(s) escalated")
+
+    run(body)
+
+
+@app.command()
+def check(as_json: JsonOpt = False) -> None:
+    """Probe each configured evidence backend: enabled, disabled or failed (with the reason)."""
+
+    async def body() -> None:
+        cfg = settings()
+        results = await check_backends(build_live_source(cfg), cfg.sources.source_timeout_seconds)
+        if as_json:
+            emit_json([r.model_dump(mode="json") for r in results])
+        else:
+            report.print_checks(results)
+        if any(r.status is CheckStatus.FAILED for r in results):
+            raise typer.Exit(1)
 
     run(body)
 

@@ -9,6 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from firstline.checks import BackendCheck
 from firstline.domain.incident import IncidentSummary, TimelineEntry
 from firstline.evaluation.scenarios import EvalReport, ScenarioResult
 from firstline.graph.report import next_steps
@@ -246,3 +247,14 @@ def emit_json_stdout(data: Any) -> None:
     import json
 
     print(json.dumps(data, indent=2, default=str))
+
+
+def print_checks(results: list[BackendCheck]) -> None:
+    style = {"ok": "green", "disabled": "dim", "failed": "bold red"}
+    table = Table(header_style="bold")
+    for column in ("backend", "status", "detail"):
+        table.add_column(column)
+    for r in results:
+        timing = f" ({r.seconds * 1000:.0f} ms)" if r.seconds is not None else ""
+        table.add_row(r.backend, f"[{style[r.status.value]}]{r.status.value}[/]", r.detail + timing)
+    console.print(table)

@@ -24,8 +24,11 @@ from firstline.reasoning.rules import PatternReasoner
 from firstline.scenarios.loader import ScenarioBundle, load_bundle
 from firstline.scenarios.world import ReplayWorld
 from firstline.settings import Settings
+from firstline.sources.alertmanager.adapter import AlertmanagerBackend
 from firstline.sources.base import EvidenceSource
+from firstline.sources.composite import CompositeSource
 from firstline.sources.null import NoEvidenceSource
+from firstline.sources.prometheus.adapter import PrometheusBackend
 from firstline.sources.replay import ReplaySource
 from firstline.store.checkpoints import sqlite_checkpointer
 from firstline.store.incidents import IncidentStore
@@ -52,6 +55,17 @@ def build_notifiers(settings: Settings) -> list[Notifier]:
     if settings.notify.jsonl_path is not None:
         notifiers.append(JsonLinesNotifier(settings.notify.jsonl_path))
     return notifiers
+
+
+def build_live_source(settings: Settings) -> CompositeSource | None:
+    """The configured real backends, or None when none is configured."""
+    sources = settings.sources
+    composite = CompositeSource(
+        metrics=PrometheusBackend(sources.prometheus) if sources.prometheus.enabled else None,
+        alerts=AlertmanagerBackend(sources.alertmanager) if sources.alertmanager.enabled else None,
+    )
+    configured = (composite.metrics, composite.log_backend, composite.cluster, composite.alerts)
+    return composite if any(b is not None for b in configured) else None
 
 
 def _replayed_world(
@@ -84,7 +98,9 @@ async def open_runtime(
         scenario = scenario or store.scenario_path(incident_id)
     bundle = load_bundle(scenario) if scenario is not None else None
     world = _replayed_world(bundle, store, incident_id) if bundle else None
-    source: EvidenceSource = ReplaySource(world) if world else NoEvidenceSource()
+    source: EvidenceSource = (
+        ReplaySource(world) if world else build_live_source(settings) or NoEvidenceSource()
+    )
     chosen_executor: Executor = executor or (ReplayExecutor(world) if world else NoExecutor())
     registry = registry or PatternRegistry.load(settings.patterns_dir)
     pinned = bundle.now if bundle else None
@@ -100,6 +116,8 @@ async def open_runtime(
         settings=settings.graph,
         clock=utc_now,
         evidence_clock=(lambda: pinned) if pinned else utc_now,
+        source_timeout_seconds=settings.sources.source_timeout_seconds,
+        gather_budget_seconds=settings.sources.budget_seconds,
     )
     async with sqlite_checkpointer(settings.store.checkpoints_db, checkpoint_types()) as saver:
         yield Runtime(

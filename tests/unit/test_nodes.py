@@ -153,7 +153,7 @@ async def test_a_failing_source_becomes_error_evidence(
     from firstline.graph import gathering
 
     async def quick(*args: Any, **kw: Any) -> Any:
-        return await gathering.gather(*args, budget_seconds=0.2)
+        return await gathering.gather(*args, source_timeout=0.2, budget_seconds=5)
 
     monkeypatch.setattr(node_module, "gather", quick)
     broken = replace(deps, source=FailingSource(world))
@@ -302,3 +302,22 @@ async def test_a_broken_notifier_is_a_timeline_note_not_a_crash(
     events = [event for event, _ in update["notes"]]
     assert "notification via broken failed" in events
     assert len(inbox.sent) == 1, "the working notifier still got it"
+
+
+async def test_the_overall_budget_cancels_what_is_still_running(
+    start: IncidentState, world: ReplayWorld
+) -> None:
+    from firstline.graph.gathering import gather, scope_for
+
+    class Slow(ReplaySource):
+        async def related_alerts(self, scope: Any) -> Any:
+            await asyncio.sleep(10)
+
+    alert_ = start.alert
+    evidence = await gather(
+        Slow(world), scope_for(alert_, world.now, __import__("datetime").timedelta(hours=1)), [],
+        get_detector("robust_shift"), source_timeout=10, budget_seconds=0.3,
+    )  # fmt: skip
+    by_id = {i.id: i for i in evidence.items}
+    assert "budget ran out" in (by_id["related_alerts"].reason or "")
+    assert by_id["pods"].status is EvidenceStatus.OK, "what answered in time is kept"

@@ -36,3 +36,5 @@ class GraphDeps:
     """Wall clock: timeline, approval expiry."""
     evidence_clock: Callable[[], datetime] = utc_now
     """The 'now' evidence is gathered around; a replayed scenario pins it to its own time."""
+    source_timeout_seconds: float = 15.0
+    gather_budget_seconds: float = 30.0

@@ -64,23 +64,34 @@ async def gather(
     scope: QueryScope,
     queries: Sequence[MetricQuery],
     detector: Detector,
-    budget_seconds: float = 20.0,
+    source_timeout: float = 15.0,
+    budget_seconds: float = 30.0,
 ) -> EvidenceSet:
+    """Every call runs concurrently, each bounded by `source_timeout`; whatever has not
+    answered when the overall budget runs out is cancelled and reported as such."""
     name = source.name
-    calls = [
-        _guard(f"metric:{q.name}", q.promql, name, source.metric(q, scope), budget_seconds)
-        for q in queries
+    planned: list[tuple[str, str, Awaitable[Evidence | list[Evidence]]]] = [
+        (f"metric:{q.name}", q.promql, source.metric(q, scope)) for q in queries
     ]
-    calls.append(_guard("logs", "logs", name, source.logs(scope), budget_seconds))
-    calls.append(
-        _guard("cluster", "cluster state", name, source.cluster_state(scope), budget_seconds)
-    )
-    calls.append(
-        _guard("related_alerts", "alerts", name, source.related_alerts(scope), budget_seconds)
-    )
-    results = await asyncio.gather(*calls)
+    planned += [
+        ("logs", "logs", source.logs(scope)),
+        ("cluster", "cluster state", source.cluster_state(scope)),
+        ("related_alerts", "alerts", source.related_alerts(scope)),
+    ]
+    tasks = [
+        asyncio.ensure_future(_guard(ref, what, name, call, source_timeout))
+        for ref, what, call in planned
+    ]
+    done, pending = await asyncio.wait(tasks, timeout=budget_seconds)
+    for task in pending:
+        task.cancel()
     items: list[Evidence] = []
-    for group in results:
+    for (ref, what, _call), task in zip(planned, tasks, strict=True):
+        if task in done:
+            group = task.result()
+        else:
+            budget = TimeoutError(f"cancelled: the {budget_seconds:.0f}s gathering budget ran out")
+            group = [_failed(ref, what, name, budget)]
         for item in group:
             items.append(annotate(item, detector) if isinstance(item, MetricEvidence) else item)
     return EvidenceSet(items=items)

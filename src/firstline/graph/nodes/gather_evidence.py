@@ -15,7 +15,14 @@ async def gather_evidence(state: IncidentState, deps: GraphDeps) -> Update:
     window = timedelta(minutes=deps.settings.evidence_window_minutes)
     scope = scope_for(state.alert, deps.evidence_clock(), window)
     queries = deps.registry.metric_queries(state.candidates)
-    evidence = await gather(deps.source, scope, queries, deps.detector)
+    evidence = await gather(
+        deps.source,
+        scope,
+        queries,
+        deps.detector,
+        source_timeout=deps.source_timeout_seconds,
+        budget_seconds=deps.gather_budget_seconds,
+    )
     ok = sum(1 for i in evidence.items if i.status is EvidenceStatus.OK)
     problems = [
         f"{i.id}: {i.status.value} ({i.reason})" for i in evidence.items if i.status != "ok"
