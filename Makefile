@@ -7,7 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck layers unit lock clean
+.PHONY: install demo test lint typecheck layers unit lock clean test-services apt-services
+QRYN_VERSION := 3.2.39
+QRYN_DIR := .test-services/qryn
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,8 +31,26 @@ typecheck: install
 layers: install
 	$(BIN)/lint-imports
 
-test: install lint typecheck layers
-	$(BIN)/pytest
+test: install test-services lint typecheck layers
+	FIRSTLINE_QRYN_DIR=$(CURDIR)/$(QRYN_DIR) $(BIN)/pytest
+
+# Real services the integration tests start themselves: Prometheus and Alertmanager from
+# Debian, qryn (a Loki-API server) from npm. Installed once; nothing is started here.
+test-services: apt-services $(QRYN_DIR)/.installed
+
+apt-services:
+	@if ! command -v prometheus >/dev/null || ! command -v prometheus-alertmanager >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends prometheus prometheus-alertmanager; \
+	fi
+
+# npm 11 skips qryn's install scripts, so its patches are applied by hand.
+$(QRYN_DIR)/.installed:
+	mkdir -p $(QRYN_DIR)
+	cd $(QRYN_DIR) && echo '{"name":"firstline-test-qryn","private":true}' > package.json \
+	  && npm install --no-audit --no-fund --loglevel=error qryn@$(QRYN_VERSION) \
+	  && cp -r node_modules/qryn/patches . && npx --no-install patch-package
+	touch $@
 
 # Regenerate requirements.lock from a clean resolution of pyproject.toml.
 lock:
