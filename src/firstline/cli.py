@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from firstline import console_report as report
 from firstline.checks import CheckStatus, check_backends
+from firstline.cli_detection import register as register_detection
 from firstline.evaluation.scenarios import ScenarioResult, evaluate
 from firstline.graph.approvals import ApprovalError, submit_decision
 from firstline.intake.alertmanager import load_webhook_file
@@ -329,6 +330,9 @@ def demo(
     from firstline.demo import run_demo
 
     run(lambda: run_demo(settings(), as_json=as_json))
+
+
+register_detection(app)
 
 
 def main() -> None:

@@ -27,8 +27,9 @@ from firstline.settings import Settings
 from firstline.sources.alertmanager.adapter import AlertmanagerBackend
 from firstline.sources.base import EvidenceSource
 from firstline.sources.composite import CompositeSource
-from firstline.sources.null import NoEvidenceSource
 from firstline.sources.kubernetes.adapter import KubernetesBackend
+from firstline.sources.loki.adapter import LokiBackend
+from firstline.sources.null import NoEvidenceSource
 from firstline.sources.prometheus.adapter import PrometheusBackend
 from firstline.sources.replay import ReplaySource
 from firstline.store.checkpoints import sqlite_checkpointer
@@ -65,6 +66,7 @@ def build_live_source(settings: Settings) -> CompositeSource | None:
         metrics=PrometheusBackend(sources.prometheus) if sources.prometheus.enabled else None,
         alerts=AlertmanagerBackend(sources.alertmanager) if sources.alertmanager.enabled else None,
         cluster=KubernetesBackend(sources.kubernetes) if sources.kubernetes.enabled else None,
+        log_backend=LokiBackend(sources.loki) if sources.loki.enabled else None,
     )
     configured = (composite.metrics, composite.log_backend, composite.cluster, composite.alerts)
     return composite if any(b is not None for b in configured) else None

@@ -1,9 +1,11 @@
-"""Two detectors for the foundation.
+"""Detectors that judge a whole series for evidence: "is this metric anomalous now?".
 
 `article_baseline` is the rule this project grew from: the last 5 minutes deviate more than
 50% from the previous 30. It is kept, by name, as the baseline others are measured against.
 `robust_shift` compares the recent window to the earlier window with a median/MAD z-score,
 which ignores noise that the percentage rule fires on and catches slow ramps it misses.
+`novelty` runs the per-point envelope detector (novelty.py), dates the change behind its
+alarm with a change point, and reports only while the series is still away from where it was.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Protocol
 
+import numpy as np
+
+from firstline.detection.changepoint import onset
+from firstline.detection.novelty import ALARM, novelty_scores
 from firstline.domain.evidence import AnomalyFinding, MetricPoint
 
 
@@ -122,7 +128,50 @@ class RobustShift:
         )
 
 
-DETECTORS: dict[str, Detector] = {d.name: d for d in (ArticleBaseline(), RobustShift())}
+class Novelty:
+    """Envelope novelty per point; a finding while the level that raised the alarm persists."""
+
+    name = "novelty"
+
+    def __init__(self, min_points: int = 12, min_shift: float = 4.0) -> None:
+        self.min_points = min_points
+        self.min_shift = min_shift  # in units of the spread before the change
+
+    def assess(self, points: Sequence[MetricPoint], unit: str = "") -> AnomalyFinding | None:
+        if len(points) < self.min_points:
+            return None
+        stamps = np.array([p.ts.timestamp() for p in points])
+        values = np.array([p.value for p in points], dtype=np.float64)
+        if not np.isfinite(values).all():
+            return None
+        alarms = np.flatnonzero(novelty_scores(stamps, values) >= ALARM)
+        if len(alarms) == 0:
+            return None
+        first_alarm = int(alarms[-1])
+        start = onset(values, first_alarm)
+        start = first_alarm if start is None or start < 3 else start
+        before, recent = values[:start], values[-max(3, (len(values) - start) // 2) :]
+        base, now = float(np.median(before)), float(np.median(recent))
+        spread = 1.4826 * float(np.median(np.abs(before - base)))
+        floor = max(abs(base) * 0.05, float(np.max(np.abs(values))) * 0.01, 1e-9)
+        shift = abs(now - base) / max(spread, floor)
+        if shift < self.min_shift:
+            return None  # the alarm was a blip, or the series has come back
+        began = points[start].ts
+        word = "rose" if now > base else "fell"
+        size = f", {shift:.0f}x its usual spread" if shift < 20 else ", far outside its usual range"
+        return AnomalyFinding(
+            detector=self.name,
+            score=round(min(1.0, 0.5 + (shift - self.min_shift) / 32), 3),
+            started_at=began,
+            direction="up" if now > base else "down",
+            baseline=base,
+            current=now,
+            sentence=f"{word} from ~{_fmt(base, unit)} to ~{_fmt(now, unit)} from {began:%H:%M}{size}",
+        )
+
+
+DETECTORS: dict[str, Detector] = {d.name: d for d in (ArticleBaseline(), RobustShift(), Novelty())}
 
 
 def get_detector(name: str) -> Detector:

@@ -9,11 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from firstline.domain.alert import Alert, AlertStatus, fingerprint_labels
+from firstline.domain.alert import Alert, AlertStatus
 from firstline.intake.errors import AlertParseError
-
-# Alertmanager uses this for "no end time" on firing alerts.
-_ZERO_TIME_PREFIX = "0001-01-01"
+from firstline.intake.normalise import build_alert, first_error, parse_end_time, require_object
 
 
 class _AMAlert(BaseModel):
@@ -39,48 +37,34 @@ class _AMWebhook(BaseModel):
     alerts: list[_AMAlert] = Field(min_length=1)
 
 
-def _end_time(value: str | None) -> datetime | None:
-    if not value or value.startswith(_ZERO_TIME_PREFIX):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise AlertParseError(f"endsAt {value!r} is not an RFC 3339 time") from exc
-
-
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"]) or "payload"
-    return f"{where}: {err['msg']}"
-
-
 def parse_webhook(payload: Any) -> list[Alert]:
     """All alerts of one webhook call, in the sender's order."""
-    if not isinstance(payload, dict):
-        raise AlertParseError("an Alertmanager webhook payload must be a JSON object")
+    payload = require_object(payload, "an Alertmanager webhook")
     if str(payload.get("version", "4")) != "4":
         raise AlertParseError(f"unsupported Alertmanager webhook version {payload['version']!r}")
     try:
         webhook = _AMWebhook.model_validate(payload)
     except ValidationError as exc:
         raise AlertParseError(
-            f"not an Alertmanager webhook v4 payload: {_first_error(exc)}"
+            f"not an Alertmanager webhook v4 payload: {first_error(exc)}"
         ) from exc
     alerts = []
     for index, item in enumerate(webhook.alerts):
+        where = f"alerts.{index}"
         name = item.labels.get("alertname")
         if not name:
-            raise AlertParseError(f"alerts.{index}.labels: the alertname label is missing")
+            raise AlertParseError(f"{where}.labels: the alertname label is missing")
         alerts.append(
-            Alert(
+            build_alert(
+                where=where,
                 source="alertmanager",
                 name=name,
                 status=item.status,
                 labels=item.labels,
                 annotations=item.annotations,
                 starts_at=item.starts_at,
-                ends_at=_end_time(item.ends_at),
-                fingerprint=item.fingerprint or fingerprint_labels(item.labels),
+                ends_at=parse_end_time(item.ends_at, f"{where}.endsAt"),
+                fingerprint=item.fingerprint,
                 generator_url=item.generator_url,
                 raw=payload["alerts"][index],
             )

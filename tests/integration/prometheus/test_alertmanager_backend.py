@@ -23,6 +23,11 @@ def post_alerts(monitoring: Monitoring, alerts: list[dict[str, object]]) -> None
     answer.raise_for_status()
 
 
+def post_silence(monitoring: Monitoring, silence: dict[str, object]) -> None:
+    answer = httpx.post(f"{monitoring.alertmanager_url}/api/v2/silences", json=silence, timeout=5)
+    answer.raise_for_status()
+
+
 def am_alert(labels: dict[str, str], ends_in: timedelta = timedelta(hours=1)) -> dict[str, object]:
     now = datetime.now(UTC)
     return {
@@ -86,9 +91,7 @@ async def test_silenced_alerts_still_count_as_firing(monitoring: Monitoring) -> 
         "startsAt": now.isoformat(), "endsAt": (now + timedelta(hours=1)).isoformat(),
         "createdBy": "test", "comment": "muting is not fixing",
     }  # fmt: skip
-    httpx.post(
-        f"{monitoring.alertmanager_url}/api/v2/silences", json=silence, timeout=5
-    ).raise_for_status()
+    post_silence(monitoring, silence)
     assert await backend(monitoring).alert_firing(primary(labels)) is True
 
 

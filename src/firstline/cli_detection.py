@@ -1,0 +1,173 @@
+"""`firstline detect` and `firstline localize`: the detection library from the command line.
+
+Registered onto the main app by `register(app)`. Bad input (see detection/series.py for the
+rules) is one `error: ...` line on stderr and exit code 2, as everywhere in the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from firstline.detection.localize import Suspect, load_components, localize
+from firstline.detection.novelty import ALARM
+from firstline.detection.scoring import SCORERS, get_scorer
+from firstline.detection.series import SeriesError, parse_timestamp, read_table, write_scores
+from firstline.detection.windows import anomaly_windows
+
+T = TypeVar("T")
+
+
+def _guard(body: Callable[[], T]) -> T:
+    """User errors become one line on stderr and exit code 2."""
+    try:
+        return body()
+    except (SeriesError, ValueError, OSError) as exc:
+        lines = str(exc).strip().splitlines() or [type(exc).__name__]
+        typer.echo(f"error: {lines[0]}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _iso(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+def detect(
+    file: Annotated[Path, typer.Argument(help="CSV with timestamp,value columns (NAB format).")],
+    detector: Annotated[
+        str, typer.Option("--detector", "-d", help=f"One of: {', '.join(SCORERS)}.")
+    ] = "novelty",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write timestamp,value,anomaly_score here."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Score every row of a series (causally) and list the anomaly windows."""
+
+    def body() -> None:
+        scorer = get_scorer(detector)
+        table = read_table(file)
+        if len(table.columns) != 1:
+            raise SeriesError(
+                f"{file}: expected timestamp,value; found {len(table.columns)} value columns"
+            )
+        values = next(iter(table.columns.values()))
+        scores = scorer(table.timestamps, values)
+        if out is not None:
+            write_scores(out, table.raw_timestamps, values, scores)
+        windows = anomaly_windows(table.timestamps, scores, ALARM)
+        gaps = int(np.isnan(values).sum())
+        if as_json:
+            payload: dict[str, Any] = {
+                "file": str(file),
+                "detector": detector,
+                "rows": len(values),
+                "gaps": gaps,
+                "threshold": ALARM,
+                "windows": [
+                    {
+                        "start": _iso(w.start),
+                        "end": _iso(w.end),
+                        "peak_score": round(w.peak, 4),
+                        "rows": w.rows,
+                    }
+                    for w in windows
+                ],
+                "out": str(out) if out else None,
+            }
+            typer.echo(json.dumps(payload, indent=2))
+            return
+        console = Console()
+        console.print(
+            f"{file}: {len(values)} rows"
+            + (f" ({gaps} gaps)" if gaps else "")
+            + f", detector {detector}, {len(windows)} anomaly window(s) at score >= {ALARM}"
+        )
+        if windows:
+            grid = Table("start", "end", "peak score", "rows")
+            for w in windows:
+                grid.add_row(_iso(w.start), _iso(w.end), f"{w.peak:.3f}", str(w.rows))
+            console.print(grid)
+        if out is not None:
+            console.print(f"scores written to {out}")
+
+    _guard(body)
+
+
+def _suspect_json(rank: int, s: Suspect) -> dict[str, Any]:
+    return {
+        "rank": rank,
+        "component": s.component,
+        "score": s.score,
+        "metric": s.metric,
+        "onset": _iso(s.onset),
+        "shift": s.shift,
+        "baseline": s.baseline,
+        "peak": s.peak,
+    }
+
+
+def localize_command(
+    directory: Annotated[Path, typer.Argument(help="One CSV per component: timestamp, metrics.")],
+    at: Annotated[str, typer.Option("--at", help="Incident time: ISO 8601 or unix seconds.")],
+    lookback: Annotated[
+        float, typer.Option(help="Minutes before --at in which the trouble may have begun.")
+    ] = 30.0,
+    top: Annotated[int, typer.Option(help="How many components to print.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Rank components by how likely each is where the incident started."""
+
+    def body() -> None:
+        try:
+            moment = parse_timestamp(at)
+        except ValueError as exc:
+            raise ValueError(f"--at: {exc}") from None
+        if lookback <= 0:
+            raise ValueError("--lookback must be positive")
+        components = load_components(directory)
+        ranking = localize(components, moment, lookback=lookback * 60)
+        if as_json:
+            typer.echo(
+                json.dumps(
+                    {
+                        "at": _iso(moment),
+                        "components": len(components),
+                        "ranking": [_suspect_json(i + 1, s) for i, s in enumerate(ranking)],
+                    },
+                    indent=2,
+                )
+            )
+            return
+        grid = Table("#", "component", "score", "deciding metric", "since", "shift (spreads)")
+        for i, s in enumerate(ranking[:top]):
+            grid.add_row(
+                str(i + 1),
+                s.component,
+                f"{s.score:.3f}",
+                s.metric or "-",
+                _iso(s.onset) or "-",
+                f"{s.shift:+.1f}" if s.metric else "-",
+            )
+        console = Console()
+        console.print(f"{len(components)} components, incident at {_iso(moment)}")
+        console.print(grid)
+
+    _guard(body)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `detect` and `localize` to the firstline app."""
+    app.command("detect")(detect)
+    app.command("localize")(localize_command)
