@@ -171,3 +171,17 @@ def test_a_broken_user_pattern_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "broken.py").write_text("x = 1\n")
     with pytest.raises(PatternLoadError, match="no PATTERN"):
         PatternRegistry.load(tmp_path)
+
+
+def test_the_component_skips_exporter_labels() -> None:
+    from tests.unit.builders import alert
+
+    ksm = alert(
+        "KubePodCrashLooping", service="kube-prometheus-stack-kube-state-metrics",
+        job="kube-state-metrics", pod="notification-worker-6b8c7d9f4-x2k9p", container="worker",
+    )  # fmt: skip
+    assert ksm.service == "notification-worker"
+    assert alert("X", service="checkout").service == "checkout"
+    assert alert("X", service="", deployment="cart", pod="cart-abc").service == "cart"
+    db = alert("X", service="", pod="orders-db-0")
+    assert db.service == "orders-db"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import json
 from datetime import datetime
 from enum import StrEnum
@@ -34,6 +35,32 @@ def fingerprint_labels(labels: dict[str, str]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+_EXPORTERS = (
+    "kube-state-metrics",
+    "node-exporter",
+    "blackbox",
+    "cadvisor",
+    "kubelet",
+    "kube-prometheus-stack",
+    "prometheus-operator",
+)
+
+
+_DEPLOYMENT_POD = re.compile(r"^(?P<name>[a-z0-9.-]+?)-[a-z0-9]{6,10}-[a-z0-9]{5}$")
+_STATEFUL_POD = re.compile(r"^(?P<name>[a-z0-9.-]+?)-\d+$")
+
+
+def workload_of_pod(pod: str) -> str | None:
+    """'checkout-7d9f8c6b5-x2k9p' -> 'checkout' (Deployment), 'orders-db-0' -> 'orders-db'."""
+    match = _DEPLOYMENT_POD.match(pod) or _STATEFUL_POD.match(pod)
+    return match.group("name") if match else None
+
+
+def _is_exporter(value: str) -> bool:
+    lowered = value.lower()
+    return any(name in lowered for name in _EXPORTERS)
+
+
 class Alert(BaseModel):
     """One alert, normalised. `raw` keeps the vendor payload untouched for audit."""
 
@@ -56,11 +83,18 @@ class Alert(BaseModel):
 
     @property
     def service(self) -> str | None:
-        """The component the alert names, by the label conventions people use most."""
-        for key in ("service", "deployment", "app", "job", "container"):
-            if value := self.labels.get(key):
+        """The component the alert is about, by the label conventions people use most.
+
+        Alerts built on exporter metrics (kube-state-metrics, node-exporter, blackbox...)
+        carry the *exporter's* Service and job as `service`/`job`; those name the messenger,
+        not the workload, so they are skipped in favour of the workload labels."""
+        for key in ("deployment", "statefulset", "daemonset", "service", "app", "job"):
+            value = self.labels.get(key)
+            if value and not _is_exporter(value):
                 return value
-        return None
+        if owner := workload_of_pod(self.labels.get("pod", "")):
+            return owner
+        return self.labels.get("container") or None
 
     @property
     def declared_severity(self) -> str | None:

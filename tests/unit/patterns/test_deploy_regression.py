@@ -126,3 +126,13 @@ def test_onset_ignores_flat_and_finds_step() -> None:
     step = series("error_rate", 0.01, to=0.2, change_at=-7).points
     assert onset(flat) is None
     assert onset(step) == at(-7)
+
+
+def test_suspicion_fades_with_the_gap_after_the_rollout() -> None:
+    from datetime import timedelta
+
+    from firstline.patterns.library.deploy_regression import _lag_weight
+
+    weights = [_lag_weight(timedelta(minutes=m)) for m in (1, 10, 20, 30, 40)]
+    assert weights[0] == weights[1] == 3.5
+    assert weights[1] > weights[2] > weights[3] == weights[4] == 1.5

@@ -23,8 +23,10 @@ from firstline.patterns.base import Pattern, PatternContext, Scorecard
 
 RECENT_DEPLOY = timedelta(hours=2)
 """Only a rollout this close to the alert counts as a candidate cause."""
-MAX_LAG = timedelta(minutes=45)
+MAX_LAG = timedelta(minutes=30)
 """Longest plausible gap between a rollout and the regression it causes."""
+PROMPT_LAG = timedelta(minutes=10)
+"""Regressions usually show as soon as new pods take traffic; past this, suspicion fades."""
 _STARTUP_FAILURES = {"CreateContainerConfigError", "ImagePullBackOff", "ErrImagePull"}
 _CONFIG_LOG_WORDS = ("invalid configuration", "missing required env", "failed to parse config")
 
@@ -61,6 +63,15 @@ def _startup_failures(pods: list[PodState], deployment: Deployment) -> list[PodS
 
 def _hhmm(ts: datetime) -> str:
     return f"{ts:%H:%M}"
+
+
+def _lag_weight(lag: timedelta) -> float:
+    """Full weight for a regression within PROMPT_LAG of the rollout, fading linearly to
+    1.5 at MAX_LAG: the longer the gap, the likelier something else changed meanwhile."""
+    if lag <= PROMPT_LAG:
+        return 3.5
+    fraction = (lag - PROMPT_LAG) / (MAX_LAG - PROMPT_LAG)
+    return 3.5 - 2.0 * min(1.0, fraction)
 
 
 class DeployRegression(Pattern):
@@ -164,7 +175,7 @@ class DeployRegression(Pattern):
             detail = f" ({metric.findings[0].sentence})" if metric.findings else ""
             card.add(
                 True,
-                3.5 if index == 0 else 0.5,
+                _lag_weight(start - deployed_at) if index == 0 else 0.5,
                 f"{metric.name} left its baseline at {_hhmm(start)}, {lag} min after the "
                 f"rollout at {_hhmm(deployed_at)}{detail}",
                 metric.id,

@@ -19,7 +19,7 @@ class OomKillLoop(Pattern):
     title = "OOM-kill loop"
     default_severity = Severity.HIGH
     alert_names = (
-        r"(?-i:.*OOM.*)",  # case-sensitive: "TooManyConnections" is not about OOM
+        r"(?-i:.*(?:OOM|Oom).*)",  # case-sensitive: "TooManyConnections" is not about OOM
         r"KubePodCrashLooping",
         r"KubeContainer.*Restart.*",
         r".*Memory.*",
