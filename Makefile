@@ -44,11 +44,12 @@ apt-services:
 	    --no-install-recommends prometheus prometheus-alertmanager; \
 	fi
 
-# npm 11 skips qryn's install scripts, so its patches are applied by hand.
+# qryn's own postinstall runs patch-package from the wrong folder (or is skipped by npm 11),
+# so scripts are off and its patches are applied from the install root.
 $(QRYN_DIR)/.installed:
 	mkdir -p $(QRYN_DIR)
 	cd $(QRYN_DIR) && echo '{"name":"firstline-test-qryn","private":true}' > package.json \
-	  && npm install --no-audit --no-fund --loglevel=error qryn@$(QRYN_VERSION) \
+	  && npm install --ignore-scripts --no-audit --no-fund --loglevel=error qryn@$(QRYN_VERSION) \
 	  && cp -r node_modules/qryn/patches . && npx --no-install patch-package
 	touch $@
 
