@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import json
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Any

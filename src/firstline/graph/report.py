@@ -66,6 +66,7 @@ def render_text(state: IncidentState) -> str:
     if analysis and analysis.ruled_out:
         lines.append("Ruled out:")
         lines.extend(f"  {r.pattern}: {r.reason}" for r in analysis.ruled_out[:MAX_RULED_OUT])
+    lines.extend(_evidence_lines(state))
     if state.decision:
         d = state.decision
         lines.append(f"Decision: {d.outcome.value} (rule {d.rule}) — {d.reason}")
@@ -77,6 +78,18 @@ def render_text(state: IncidentState) -> str:
         lines.append("Next steps:")
         lines.extend(f"  - {s}" for s in steps)
     return "\n".join(lines)
+
+
+def _evidence_lines(state: IncidentState) -> list[str]:
+    """Each evidence item with the source and the exact query, so a person can re-run it."""
+    if state.evidence is None:
+        return []
+    lines = ["Evidence (source: query):"]
+    for item in state.evidence.items:
+        status = "" if item.status.value == "ok" else f" [{item.status.value}: {item.reason}]"
+        query = " ".join(item.provenance.query.split())
+        lines.append(f"  {item.id} ({item.provenance.source}): {query[:140]}{status}")
+    return lines
 
 
 def _details(state: IncidentState) -> dict[str, object]:
