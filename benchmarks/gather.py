@@ -75,7 +75,9 @@ async def run(rounds: int) -> None:
                 for i in range(2000)
             ],
         )
-        loki.wait_for_lines('{namespace="bench"}', now - timedelta(hours=1), now + timedelta(seconds=5), 2000)
+        loki.wait_for_lines(
+            '{namespace="bench"}', now - timedelta(hours=1), now + timedelta(seconds=5), 2000
+        )
         source = CompositeSource(
             metrics=PrometheusBackend(PrometheusSettings(url=monitoring.prometheus_url)),
             log_backend=LokiBackend(LokiSettings(url=loki.url)),
