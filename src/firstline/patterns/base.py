@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from firstline.domain.action import RemediationAction
 from firstline.domain.alert import Alert, Severity
-from firstline.domain.evidence import EvidenceSet
+from firstline.domain.evidence import EvidenceSet, PodState
 from firstline.domain.hypothesis import RootCauseHypothesis, RuledOut
 from firstline.domain.query import MetricQuery
 
@@ -64,6 +64,25 @@ class PatternContext:
     def component(self) -> str | None:
         """The workload the alert is about (service/deployment/app/job label)."""
         return self.alert.service
+
+    def workload(self) -> str | None:
+        """The alerted workload; for pod-level alerts (namespace+pod labels only), the
+        alerted pod's owner as the cluster reports it."""
+        if self.component:
+            return self.component
+        name = self.alert.labels.get("pod")
+        pod = next((p for p in self.evidence.pods() if p.name == name), None)
+        return pod.owner if pod is not None else None
+
+    def owns(self, pod: PodState, component: str | None) -> bool:
+        """Whether a pod belongs to `component` (or is the alerted pod itself)."""
+        if component is None:
+            return True
+        return (
+            pod.owner == component
+            or pod.name.startswith(f"{component}-")
+            or pod.name == self.alert.labels.get("pod")
+        )
 
 
 @dataclass(frozen=True)

@@ -59,21 +59,6 @@ def _now(ctx: PatternContext) -> datetime:
     return max(ends) if ends else ctx.alert.starts_at + timedelta(minutes=5)
 
 
-def _component(ctx: PatternContext) -> str | None:
-    """The alerted workload; for pod-level alerts (namespace+pod labels only), the pod's owner."""
-    if ctx.component:
-        return ctx.component
-    name = ctx.alert.labels.get("pod")
-    pod = next((p for p in ctx.evidence.pods() if p.name == name), None)
-    return pod.owner if pod is not None else None
-
-
-def _owned(pod: PodState, component: str | None, alert_pod: str | None) -> bool:
-    if component is None:
-        return True
-    return pod.owner == component or pod.name.startswith(f"{component}-") or pod.name == alert_pod
-
-
 def _pull_events(ev: EvidenceSet, pods: list[PodState], component: str | None) -> list[KubeEvent]:
     found = ev.events()
     if found is None:
@@ -99,8 +84,8 @@ def _recent_rollout(dep: Deployment | None, now: datetime) -> Revision | None:
 
 
 def _findings(ctx: PatternContext) -> _Findings:
-    ev, component = ctx.evidence, _component(ctx)
-    own = [p for p in ev.pods() if _owned(p, component, ctx.alert.labels.get("pod"))]
+    ev, component = ctx.evidence, ctx.workload()
+    own = [p for p in ev.pods() if ctx.owns(p, component)]
     waiting = [p for p in own if p.waiting_reason in PULL_WAITING]
     events = _pull_events(ev, own, component)
     text = " ".join(e.message.lower() for e in events)
@@ -173,7 +158,7 @@ class ImagePullFailure(Pattern):
             "deployments",
         )
         card.add(not f.waiting, -2.0, "no pod is waiting on an image pull")
-        component = dep.name if dep else (_component(ctx) or "the workload")
+        component = dep.name if dep else (ctx.workload() or "the workload")
         if f.auth_only:
             cause = (
                 f"{component}'s pods cannot pull their image: the registry rejects the "

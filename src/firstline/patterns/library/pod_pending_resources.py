@@ -33,29 +33,14 @@ class _Findings:
     deployment: Deployment | None
 
 
-def _component(ctx: PatternContext) -> str | None:
-    """The alerted workload; for pod-level alerts (namespace+pod labels only), the pod's owner."""
-    if ctx.component:
-        return ctx.component
-    name = ctx.alert.labels.get("pod")
-    pod = next((p for p in ctx.evidence.pods() if p.name == name), None)
-    return pod.owner if pod is not None else None
-
-
-def _owned(pod: PodState, component: str | None, alert_pod: str | None) -> bool:
-    if component is None:
-        return True
-    return pod.owner == component or pod.name.startswith(f"{component}-") or pod.name == alert_pod
-
-
 def _is_capacity(event: KubeEvent) -> bool:
     message = event.message.lower()
     return bool(_INSUFFICIENT.search(message)) or _TOO_MANY_PODS in message
 
 
 def _findings(ctx: PatternContext) -> _Findings:
-    ev, component = ctx.evidence, _component(ctx)
-    own = [p for p in ev.pods() if _owned(p, component, ctx.alert.labels.get("pod"))]
+    ev, component = ctx.evidence, ctx.workload()
+    own = [p for p in ev.pods() if ctx.owns(p, component)]
     pending = [p for p in own if p.phase == "Pending" and p.node is None and not p.waiting_reason]
     objects = {f"pod/{p.name}" for p in pending}
     found = ev.events()
@@ -132,7 +117,7 @@ class PodPendingResources(Pattern):
         card.add(
             not f.capacity_events, -2.0, "no FailedScheduling event reports insufficient resources"
         )
-        component = dep.name if dep else (_component(ctx) or "the workload")
+        component = dep.name if dep else (ctx.workload() or "the workload")
         what = "/".join(f.resources) or "resources"
         cause = (
             f"{component}'s new pods cannot be scheduled: no node has enough free {what} "
