@@ -63,19 +63,3 @@ async def submit_decision(
     else:
         message = f"incident {incident_id} {'approved' if approved else 'rejected'} by {by}"
     return ApprovalResult(outcome=outcome, expired=expired, message=message)
-
-
-async def expire_overdue(runner: IncidentRunner) -> list[ApprovalResult]:
-    """Escalate every run whose approval request is past its expiry."""
-    now = runner.deps.clock()
-    results = []
-    for record in runner.deps.store.pending_approvals():
-        if record.expires_at >= now:
-            continue
-        try:
-            results.append(
-                await submit_decision(runner, record.incident_id, approved=False, by="firstline")
-            )
-        except ApprovalError:
-            continue  # decided or resumed by someone else meanwhile
-    return results

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,9 @@ from firstline.intake.errors import AlertParseError
 from firstline.intake.normalise import build_alert, first_error, parse_end_time, require_object
 
 
-class _AMAlert(BaseModel):
+class WebhookAlert(BaseModel):
+    """One alert of Alertmanager's webhook body; Grafana's body extends it."""
+
     model_config = ConfigDict(populate_by_name=True)
 
     status: AlertStatus = AlertStatus.FIRING
@@ -34,7 +37,38 @@ class _AMWebhook(BaseModel):
     receiver: str = ""
     group_labels: dict[str, str] = Field(default_factory=dict, alias="groupLabels")
     common_labels: dict[str, str] = Field(default_factory=dict, alias="commonLabels")
-    alerts: list[_AMAlert] = Field(min_length=1)
+    alerts: list[WebhookAlert] = Field(min_length=1)
+
+
+def alerts_from_items(
+    items: Sequence[WebhookAlert],
+    payload: dict[str, Any],
+    source: str,
+    annotations_of: Callable[[WebhookAlert], dict[str, str]] | None = None,
+) -> list[Alert]:
+    """Alerts from webhook items in the sender's order, each keeping its raw item."""
+    alerts = []
+    for index, item in enumerate(items):
+        where = f"alerts.{index}"
+        name = item.labels.get("alertname")
+        if not name:
+            raise AlertParseError(f"{where}.labels: the alertname label is missing")
+        alerts.append(
+            build_alert(
+                where=where,
+                source=source,
+                name=name,
+                status=item.status,
+                labels=item.labels,
+                annotations=annotations_of(item) if annotations_of else item.annotations,
+                starts_at=item.starts_at,
+                ends_at=parse_end_time(item.ends_at, f"{where}.endsAt"),
+                fingerprint=item.fingerprint,
+                generator_url=item.generator_url,
+                raw=payload["alerts"][index],
+            )
+        )
+    return alerts
 
 
 def parse_webhook(payload: Any) -> list[Alert]:
@@ -48,28 +82,7 @@ def parse_webhook(payload: Any) -> list[Alert]:
         raise AlertParseError(
             f"not an Alertmanager webhook v4 payload: {first_error(exc)}"
         ) from exc
-    alerts = []
-    for index, item in enumerate(webhook.alerts):
-        where = f"alerts.{index}"
-        name = item.labels.get("alertname")
-        if not name:
-            raise AlertParseError(f"{where}.labels: the alertname label is missing")
-        alerts.append(
-            build_alert(
-                where=where,
-                source="alertmanager",
-                name=name,
-                status=item.status,
-                labels=item.labels,
-                annotations=item.annotations,
-                starts_at=item.starts_at,
-                ends_at=parse_end_time(item.ends_at, f"{where}.endsAt"),
-                fingerprint=item.fingerprint,
-                generator_url=item.generator_url,
-                raw=payload["alerts"][index],
-            )
-        )
-    return alerts
+    return alerts_from_items(webhook.alerts, payload, "alertmanager")
 
 
 def load_webhook_file(path: Path) -> list[Alert]:

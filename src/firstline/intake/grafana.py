@@ -6,18 +6,16 @@ per-alert links and the query values that fired the rule; those go into annotati
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from firstline.domain.alert import Alert, AlertStatus
+from firstline.domain.alert import Alert
+from firstline.intake.alertmanager import WebhookAlert, alerts_from_items
 from firstline.intake.errors import AlertParseError
 from firstline.intake.normalise import (
-    build_alert,
     compact,
     first_error,
-    parse_end_time,
     require_object,
 )
 from firstline.intake.signatures import hmac_sha256_hex, matches_any
@@ -26,16 +24,9 @@ from firstline.intake.signatures import hmac_sha256_hex, matches_any
 _TIMESTAMP_SEPARATOR = b":"
 
 
-class _GrafanaAlert(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+class _GrafanaAlert(WebhookAlert):
+    """Alertmanager's per-alert fields plus Grafana's links and query values."""
 
-    status: AlertStatus = AlertStatus.FIRING
-    labels: dict[str, str]
-    annotations: dict[str, str] = Field(default_factory=dict)
-    starts_at: datetime = Field(alias="startsAt")
-    ends_at: str | None = Field(default=None, alias="endsAt")
-    generator_url: str | None = Field(default=None, alias="generatorURL")
-    fingerprint: str | None = None
     silence_url: str | None = Field(default=None, alias="silenceURL")
     dashboard_url: str | None = Field(default=None, alias="dashboardURL")
     panel_url: str | None = Field(default=None, alias="panelURL")
@@ -96,28 +87,12 @@ def parse_webhook(payload: Any) -> list[Alert]:
         webhook = _GrafanaWebhook.model_validate(payload)
     except ValidationError as exc:
         raise AlertParseError(f"not a Grafana webhook payload: {first_error(exc)}") from exc
-    alerts = []
-    for index, item in enumerate(webhook.alerts):
-        where = f"alerts.{index}"
-        name = item.labels.get("alertname")
-        if not name:
-            raise AlertParseError(f"{where}.labels: the alertname label is missing")
-        alerts.append(
-            build_alert(
-                where=where,
-                source="grafana",
-                name=name,
-                status=item.status,
-                labels=item.labels,
-                annotations=_extra_annotations(item, webhook),
-                starts_at=item.starts_at,
-                ends_at=parse_end_time(item.ends_at, f"{where}.endsAt"),
-                fingerprint=item.fingerprint,
-                generator_url=item.generator_url,
-                raw=payload["alerts"][index],
-            )
-        )
-    return alerts
+    return alerts_from_items(
+        webhook.alerts,
+        payload,
+        "grafana",
+        lambda item: _extra_annotations(cast(_GrafanaAlert, item), webhook),
+    )
 
 
 def verify_grafana_signature(

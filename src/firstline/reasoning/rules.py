@@ -16,9 +16,6 @@ class PatternReasoner:
         self.registry = registry
 
     async def analyze(self, request: ReasoningInput) -> Analysis:
-        return self.analyze_sync(request)
-
-    def analyze_sync(self, request: ReasoningInput) -> Analysis:
         ctx = PatternContext(
             alert=request.alert,
             severity=request.severity,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from firstline.detection.detectors import get_detector
 from firstline.domain.alert import Alert, Severity, fingerprint_labels
@@ -28,15 +27,12 @@ from firstline.domain.evidence import (
     RelatedAlertsEvidence,
 )
 from firstline.domain.hypothesis import RootCauseHypothesis, RuledOut
-from firstline.graph.gathering import annotate, gather, scope_for
+from firstline.graph.gathering import annotate
 from firstline.patterns.base import Pattern, PatternContext, PatternVerdict
 from firstline.patterns.registry import PatternRegistry
-from firstline.scenarios.loader import load_bundle
-from firstline.scenarios.world import ReplayWorld
-from firstline.sources.replay import ReplaySource
+from tests.unit.patterns.replay import replay_evidence
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
-SCENARIOS = Path(__file__).resolve().parents[3] / "scenarios"
 _PROV = Provenance(source="test", query="test")
 
 
@@ -158,13 +154,9 @@ def ruled_out(verdict: PatternVerdict) -> RuledOut:
 def bundle_verdict(scenario: str, pattern_id: str) -> tuple[Alert, EvidenceSet, PatternVerdict]:
     """Replay a scenario bundle, gather evidence for every candidate pattern as the graph
     does, and evaluate one pattern on it."""
-    bundle = load_bundle(SCENARIOS / scenario)
     registry = PatternRegistry.load()
+    bundle, ev = asyncio.run(replay_evidence(scenario, registry))
     alert_ = bundle.primary_alert
-    queries = registry.metric_queries(p.id for p in registry.candidates(alert_))
-    source = ReplaySource(ReplayWorld(bundle))
-    scope = scope_for(alert_, bundle.now, timedelta(hours=1))
-    ev = asyncio.run(gather(source, scope, queries, get_detector("robust_shift")))
     pattern = registry.get(pattern_id)
     assert pattern is not None
     return alert_, ev, evaluate(pattern, alert_, ev)

@@ -5,7 +5,6 @@ scenario bundle replayed and gathered the way the graph gathers it."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from firstline.detection.detectors import get_detector
 from firstline.domain.alert import Alert, AlertStatus, Severity, fingerprint_labels
@@ -30,16 +29,13 @@ from firstline.domain.evidence import (
     RelatedAlertsEvidence,
     Revision,
 )
-from firstline.graph.gathering import annotate, gather, scope_for
+from firstline.graph.gathering import annotate
 from firstline.patterns.base import PatternContext
 from firstline.patterns.registry import PatternRegistry
 from firstline.policy.severity import triage_severity
-from firstline.scenarios.loader import load_bundle
-from firstline.scenarios.world import ReplayWorld
-from firstline.sources.replay import ReplaySource
+from tests.unit.patterns.replay import replay_evidence
 
 NOW = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
-SCENARIOS = Path(__file__).resolve().parents[3] / "scenarios"
 PROV = Provenance(source="test", query="test", start=NOW - timedelta(hours=1), end=NOW)
 
 
@@ -179,15 +175,7 @@ def context(alert: Alert, ev: EvidenceSet, severity: Severity = Severity.MEDIUM)
 
 async def bundle_context(name: str) -> PatternContext:
     """Replay scenarios/<name> and gather its evidence with every pattern's queries."""
-    bundle = load_bundle(SCENARIOS / name)
+    bundle, ev = await replay_evidence(name, PatternRegistry.load(), every_pattern=True)
     alert = bundle.primary_alert
-    registry = PatternRegistry.load()
-    queries = registry.metric_queries(registry.ids())
-    ev = await gather(
-        ReplaySource(ReplayWorld(bundle)),
-        scope_for(alert, bundle.now, timedelta(hours=1)),
-        queries,
-        get_detector("robust_shift"),
-    )
     severity, _ = triage_severity(alert, None)
     return PatternContext(alert=alert, severity=severity, evidence=ev)

@@ -14,7 +14,8 @@ from firstline.policy.decision import DecisionInput, decide
 from firstline.policy.schema import Mode, Policy
 from firstline.scenarios.loader import discover, load_bundle
 
-from .builders_b import SCENARIOS, bundle_context, context, evidence, make_alert, pod, series
+from .builders_b import bundle_context, context, evidence, make_alert, pod, series
+from .replay import SCENARIOS
 
 
 def _quiet_metrics() -> list[MetricEvidence]:
