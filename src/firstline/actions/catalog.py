@@ -58,6 +58,30 @@ CATALOG: dict[ActionType, ActionSpec] = {
             description="Run a runbook script from the configured directory.",
         ),
         ActionSpec(
+            type=ActionType.DELETE_POD,
+            default_risk=Risk.LOW,
+            description="Delete one pod; its controller replaces it.",
+            undo="none needed: the controller recreates the pod",
+        ),
+        ActionSpec(
+            type=ActionType.PAUSE_ROLLOUT,
+            default_risk=Risk.MEDIUM,
+            description="Pause a Deployment's rollout (spec.paused).",
+            undo="resume the rollout",
+        ),
+        ActionSpec(
+            type=ActionType.RESUME_ROLLOUT,
+            default_risk=Risk.MEDIUM,
+            description="Resume a paused Deployment rollout.",
+            undo="pause the rollout",
+        ),
+        ActionSpec(
+            type=ActionType.CORDON_NODE,
+            default_risk=Risk.MEDIUM,
+            description="Mark a node unschedulable; running pods stay.",
+            undo="uncordon the node",
+        ),
+        ActionSpec(
             type=ActionType.MANUAL_ONLY,
             default_risk=Risk.HIGH,
             description="Steps for a person; firstline never executes these.",

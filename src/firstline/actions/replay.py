@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from firstline.actions.base import ExecutionOutcome
-from firstline.domain.action import RemediationAction
+from firstline.actions.base import ExecutionOutcome, Preflight, ReconcileResult, Reconciliation
+from firstline.domain.action import ActionType, RemediationAction
 from firstline.scenarios.world import ReplayWorld
 
 
@@ -14,6 +14,12 @@ class ReplayExecutor:
         self.world = world
         self.executed: list[str] = []
 
+    def supports(self, action_type: ActionType) -> bool:
+        return True
+
+    async def preflight(self, action: RemediationAction) -> Preflight:
+        return Preflight(ok=True)
+
     async def dry_run(self, action: RemediationAction) -> str:
         return f"would {action.describe()} (replay: applies the bundle's effects for this action)"
 
@@ -22,3 +28,8 @@ class ReplayExecutor:
         changed = self.world.apply(action)
         detail = ", ".join(changed) if changed else "no change to the replayed world"
         return ExecutionOutcome(ok=True, detail=f"{action.describe()}: {detail}")
+
+    async def reconcile(self, action: RemediationAction, idempotency_key: str) -> ReconcileResult:
+        applied = idempotency_key in self.executed
+        state = Reconciliation.APPLIED if applied else Reconciliation.UNKNOWN
+        return ReconcileResult(state=state, detail="replayed world: known only in this process")

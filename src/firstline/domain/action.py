@@ -26,6 +26,10 @@ class ActionType(StrEnum):
     TERMINATE_DB_CONNECTIONS = "terminate_db_connections"
     RAISE_RESOURCE_LIMIT = "raise_resource_limit"
     CUSTOM_SCRIPT = "custom_script"
+    DELETE_POD = "delete_pod"
+    PAUSE_ROLLOUT = "pause_rollout"
+    RESUME_ROLLOUT = "resume_rollout"
+    CORDON_NODE = "cordon_node"
     MANUAL_ONLY = "manual_only"
 
 
