@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LLM_STAMP := $(VENV)/.llm-server-installed
 
 .PHONY: install demo test lint typecheck layers unit lock clean test-services apt-services
 QRYN_VERSION := 3.2.39
@@ -17,6 +18,11 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Only the tests need the local model server; it compiles llama.cpp (~4 min, then cached by pip).
+$(LLM_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev,llm-server]'
+	touch $(LLM_STAMP)
 
 demo: install
 	$(BIN)/firstline demo
@@ -31,17 +37,18 @@ typecheck: install
 layers: install
 	$(BIN)/lint-imports
 
-test: install test-services lint typecheck layers
+test: install $(LLM_STAMP) test-services lint typecheck layers
 	FIRSTLINE_QRYN_DIR=$(CURDIR)/$(QRYN_DIR) $(BIN)/pytest
 
-# Real services the integration tests start themselves: Prometheus and Alertmanager from
-# Debian, qryn (a Loki-API server) from npm. Installed once; nothing is started here.
+# Real services the integration tests start themselves: Prometheus, Alertmanager, Redis and
+# PostgreSQL from Debian, qryn (a Loki-API server) from npm. Installed once; nothing is started here.
 test-services: apt-services $(QRYN_DIR)/.installed
 
 apt-services:
-	@if ! command -v prometheus >/dev/null || ! command -v prometheus-alertmanager >/dev/null; then \
+	@if ! command -v prometheus >/dev/null || ! command -v prometheus-alertmanager >/dev/null \
+	    || ! command -v redis-server >/dev/null || ! test -x /usr/lib/postgresql/15/bin/initdb; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    --no-install-recommends prometheus prometheus-alertmanager; \
+	    --no-install-recommends prometheus prometheus-alertmanager redis-server postgresql-15; \
 	fi
 
 # qryn's own postinstall runs patch-package from the wrong folder (or is skipped by npm 11),
@@ -56,7 +63,7 @@ $(QRYN_DIR)/.installed:
 # Regenerate requirements.lock from a clean resolution of pyproject.toml.
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/python -m pip install --quiet '.[dev]'
+	.lock-venv/bin/python -m pip install --quiet '.[dev,llm-server]'
 	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^firstline' > requirements.lock
 	rm -rf .lock-venv
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from firstline import console_report as report
 from firstline.checks import CheckStatus, check_backends
 from firstline.cli_detection import register as register_detection
+from firstline.cli_serve import register as register_serve
 from firstline.evaluation.scenarios import ScenarioResult, evaluate
 from firstline.graph.approvals import ApprovalError, submit_decision
 from firstline.intake.alertmanager import load_webhook_file
@@ -333,6 +334,7 @@ def demo(
 
 
 register_detection(app)
+register_serve(app, settings)
 
 
 def main() -> None:

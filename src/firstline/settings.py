@@ -13,6 +13,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from firstline.serve_settings import ServeSettings
+
 from firstline.yamlfile import load_yaml_mapping
 
 
@@ -148,6 +150,7 @@ class Settings(BaseSettings):
     detection: DetectionSettings = Field(default_factory=DetectionSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +11,7 @@ from firstline.actions.base import Executor
 from firstline.actions.null import NoExecutor
 from firstline.actions.replay import ReplayExecutor
 from firstline.detection.detectors import get_detector
+from firstline.domain.alert import Alert
 from firstline.graph.deps import GraphDeps, utc_now
 from firstline.graph.runner import IncidentRunner
 from firstline.graph.state import checkpoint_types
@@ -95,6 +96,7 @@ async def open_runtime(
     registry: PatternRegistry | None = None,
     executor: Executor | None = None,
     reasoner: Reasoner | None = None,
+    grouped_alerts: Callable[[str], list[Alert]] | None = None,
 ) -> AsyncIterator[Runtime]:
     store = IncidentStore(settings.store.incidents_db)
     if incident_id is not None:
@@ -122,6 +124,7 @@ async def open_runtime(
         evidence_clock=(lambda: pinned) if pinned else utc_now,
         source_timeout_seconds=settings.sources.source_timeout_seconds,
         gather_budget_seconds=settings.sources.budget_seconds,
+        grouped_alerts=grouped_alerts,
     )
     async with sqlite_checkpointer(settings.store.checkpoints_db, checkpoint_types()) as saver:
         yield Runtime(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from enum import StrEnum
 
@@ -18,6 +19,7 @@ class IncidentStatus(StrEnum):
     ESCALATED = "escalated"
     RECOMMENDED = "recommended"
     DISMISSED = "dismissed"
+    SELF_RESOLVED = "self_resolved"  # every alert resolved before it was investigated
 
     @property
     def final(self) -> bool:
@@ -26,7 +28,12 @@ class IncidentStatus(StrEnum):
             IncidentStatus.ESCALATED,
             IncidentStatus.RECOMMENDED,
             IncidentStatus.DISMISSED,
+            IncidentStatus.SELF_RESOLVED,
         }
+
+
+def new_incident_id(now: datetime) -> str:
+    return f"inc-{now:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
 class TimelineEntry(BaseModel):

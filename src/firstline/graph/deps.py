@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from firstline.actions.base import Executor
 from firstline.detection.detectors import Detector
+from firstline.domain.alert import Alert
 from firstline.notify.base import Notifier
 from firstline.patterns.registry import PatternRegistry
 from firstline.policy.schema import Policy
@@ -38,3 +39,5 @@ class GraphDeps:
     """The 'now' evidence is gathered around; a replayed scenario pins it to its own time."""
     source_timeout_seconds: float = 15.0
     gather_budget_seconds: float = 30.0
+    grouped_alerts: Callable[[str], list[Alert]] | None = None
+    """The alerts intake grouped into an incident (serve); None outside the server."""

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +11,12 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
 from firstline.domain.alert import Alert
+from firstline.domain.incident import new_incident_id
 from firstline.graph.builder import IncidentGraph, build_graph
 from firstline.graph.deps import GraphDeps
 from firstline.graph.state import IncidentState
 
 StageCallback = Callable[[str, IncidentState | None], None]
-
-
-def new_incident_id(now: datetime) -> str:
-    return f"inc-{now:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
 class RunOutcome:
@@ -49,9 +44,13 @@ class IncidentRunner:
         *,
         scenario: Path | None = None,
         on_stage: StageCallback | None = None,
+        incident_id: str | None = None,
     ) -> RunOutcome:
-        incident_id = new_incident_id(self.deps.clock())
-        self.deps.store.create(incident_id, alert.name, alert.fingerprint, scenario)
+        """Investigate an alert. With `incident_id`, the incident already exists (intake
+        created it when the alert arrived); otherwise it is created here."""
+        if incident_id is None:
+            incident_id = new_incident_id(self.deps.clock())
+            self.deps.store.create(incident_id, alert.name, alert.fingerprint, scenario)
         initial = IncidentState(incident_id=incident_id, alert=alert)
         return await self._drive(incident_id, initial, on_stage)
 

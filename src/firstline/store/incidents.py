@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from firstline.domain.action import ActionStatus, RemediationAction
 from firstline.domain.incident import IncidentStatus, IncidentSummary, TimelineEntry
 
-_SCHEMA = """
+INCIDENT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
   id TEXT PRIMARY KEY,
   alert_name TEXT NOT NULL,
@@ -115,7 +115,7 @@ class IncidentStore:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
-            db.executescript(_SCHEMA)
+            db.executescript(INCIDENT_SCHEMA)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -193,10 +193,13 @@ class IncidentStore:
         raw = self._row(incident_id)["scenario_path"]
         return Path(raw) if raw else None
 
-    def list_incidents(self, limit: int = 50) -> list[IncidentSummary]:
+    def list_incidents(
+        self, limit: int = 50, status: IncidentStatus | None = None
+    ) -> list[IncidentSummary]:
+        where, args = ("WHERE status = ?", (status.value, limit)) if status else ("", (limit,))
         with self._connect() as db:
             rows = db.execute(
-                "SELECT * FROM incidents ORDER BY created_at DESC LIMIT ?", (limit,)
+                f"SELECT * FROM incidents {where} ORDER BY created_at DESC LIMIT ?", args
             ).fetchall()
         return [_summary(r) for r in rows]
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from firstline.domain.evidence import EvidenceStatus
+from firstline.domain.evidence import (
+    EvidenceSet,
+    EvidenceStatus,
+    Provenance,
+    RelatedAlertsEvidence,
+)
 from firstline.graph.deps import GraphDeps
 from firstline.graph.gathering import gather, scope_for
 from firstline.graph.recording import Update
@@ -23,6 +28,7 @@ async def gather_evidence(state: IncidentState, deps: GraphDeps) -> Update:
         source_timeout=deps.source_timeout_seconds,
         budget_seconds=deps.gather_budget_seconds,
     )
+    evidence = _with_grouped_alerts(evidence, state, deps)
     ok = sum(1 for i in evidence.items if i.status is EvidenceStatus.OK)
     problems = [
         f"{i.id}: {i.status.value} ({i.reason})" for i in evidence.items if i.status != "ok"
@@ -35,3 +41,29 @@ async def gather_evidence(state: IncidentState, deps: GraphDeps) -> Update:
     notes = [(f"gathered {len(evidence.items)} evidence items ({ok} ok)", "; ".join(problems))]
     notes.extend(("anomaly", a) for a in anomalies)
     return {"evidence": evidence, "notes": notes}
+
+
+def _with_grouped_alerts(
+    evidence: EvidenceSet, state: IncidentState, deps: GraphDeps
+) -> EvidenceSet:
+    """Alerts intake grouped into this incident are related evidence, not new incidents:
+    merged into the backend's related alerts when there are some, else their own item."""
+    if deps.grouped_alerts is None:
+        return evidence
+    existing = evidence.related()
+    known = {
+        state.alert.fingerprint,
+        *(a.fingerprint for a in (existing.alerts if existing else [])),
+    }
+    others = [a for a in deps.grouped_alerts(state.incident_id) if a.fingerprint not in known]
+    if not others:
+        return evidence
+    if existing is not None:
+        merged = existing.model_copy(update={"alerts": [*existing.alerts, *others]})
+        return EvidenceSet(items=[merged if i is existing else i for i in evidence.items])
+    grouped = RelatedAlertsEvidence(
+        id="grouped_alerts",
+        provenance=Provenance(source="firstline-intake", query="alerts grouped into the incident"),
+        alerts=others,
+    )
+    return EvidenceSet(items=[*evidence.items, grouped])

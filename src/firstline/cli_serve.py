@@ -1,0 +1,42 @@
+"""`firstline serve`: the webhook intake service and HTTP API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+
+from firstline.service.runtime import ServeConfigError, serve
+from firstline.settings import Settings
+
+
+def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
+    @app.command("serve")
+    def serve_command(
+        host: Annotated[str | None, typer.Option(help="Listen address (serve.host).")] = None,
+        port: Annotated[int | None, typer.Option(help="Listen port (serve.port).")] = None,
+        workers: Annotated[
+            int | None, typer.Option(help="Investigations at once (serve.workers).")
+        ] = None,
+    ) -> None:
+        """Receive alerts on /webhooks/{vendor}, investigate them, serve the incident API."""
+        import asyncio
+
+        chosen = settings()
+        given = {"host": host, "port": port, "workers": workers}
+        overrides = {k: v for k, v in given.items() if v is not None}
+        serve_settings = chosen.serve.model_validate({**chosen.serve.model_dump(), **overrides})
+        chosen = chosen.model_copy(update={"serve": serve_settings})
+        typer.echo(
+            f"firstline serve: listening on http://{serve_settings.host}:{serve_settings.port}"
+            f" ({serve_settings.workers} workers, data in {chosen.store.data_dir})",
+            err=True,
+        )
+        try:
+            asyncio.run(serve(chosen))
+        except ServeConfigError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        except KeyboardInterrupt:
+            pass

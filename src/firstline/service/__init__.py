@@ -1,0 +1,1 @@
+"""`firstline serve`: webhook intake, the durable investigation queue and the HTTP API."""

@@ -1,0 +1,143 @@
+"""/api/v1: incidents with their timeline, evidence and decisions; approve and reject.
+
+Same semantics as `firstline approve`: the first decision wins, a late one gets 409, an
+expired request escalates. Every route needs `Authorization: Bearer <serve.api_tokens>`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from firstline.console_report import incident_json
+from firstline.domain.alert import Alert
+from firstline.domain.incident import IncidentStatus, IncidentSummary, TimelineEntry
+from firstline.graph.approvals import AlreadyDecided, ApprovalError, submit_decision
+from firstline.graph.state import IncidentState
+from firstline.service.context import ServiceContext
+from firstline.service.problems import Problem, documented
+from firstline.service.workers import WorkerPool
+from firstline.store.incidents import UnknownIncident
+
+
+class IncidentDetail(BaseModel):
+    summary: IncidentSummary
+    queue_state: str | None = Field(
+        default=None, description="queued | running | paused | done | self_resolved"
+    )
+    alerts: list[Alert] = Field(description="Every alert grouped into the incident.")
+    timeline: list[TimelineEntry]
+    investigation: dict[str, Any] | None = Field(
+        default=None,
+        description="Evidence, hypotheses, decisions and actions; null until a run has saved state.",
+    )
+
+
+class DecisionRequest(BaseModel):
+    by: str = Field(min_length=1, max_length=200, description="Who decides (audited).")
+    comment: str = Field(default="", max_length=2000)
+
+
+class DecisionAnswer(BaseModel):
+    message: str
+    expired: bool
+    status: IncidentStatus
+    paused_at: list[str]
+
+
+def api_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
+    def authorised(request: Request) -> None:
+        if not ctx.authenticator.api(request.headers):
+            raise Problem(401, "unauthorized")
+
+    router = APIRouter(
+        prefix="/api/v1",
+        tags=["incidents"],
+        dependencies=[Depends(authorised)],
+        responses=documented(401),
+    )
+
+    @router.get("/incidents", response_model=list[IncidentSummary])
+    def list_incidents(
+        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+        status: IncidentStatus | None = None,
+    ) -> list[IncidentSummary]:
+        return ctx.store.list_incidents(limit, status)
+
+    @router.get(
+        "/incidents/{incident_id}", response_model=IncidentDetail, responses=documented(404)
+    )
+    def get_incident(incident_id: str) -> IncidentDetail:
+        try:
+            summary = ctx.store.summary(incident_id)
+        except UnknownIncident as exc:
+            raise Problem(404, str(exc)) from exc
+        snapshot = ctx.store.snapshot(incident_id)
+        investigation = None
+        if snapshot:
+            investigation = incident_json(IncidentState.model_validate(snapshot), ctx.store, None)
+            investigation.pop("timeline", None)
+        queue = ctx.intake.queue_entry(incident_id)
+        return IncidentDetail(
+            summary=summary,
+            queue_state=queue[0] if queue else None,
+            alerts=ctx.intake.alerts_of(incident_id),
+            timeline=ctx.store.timeline(incident_id),
+            investigation=investigation,
+        )
+
+    decision_responses = documented(404, 409)
+
+    @router.post(
+        "/incidents/{incident_id}/approve",
+        response_model=DecisionAnswer,
+        responses=decision_responses,
+    )
+    async def approve(incident_id: str, body: DecisionRequest) -> DecisionAnswer:
+        """Approve the pending actions; the run resumes and the answer reports its end state."""
+        return await _decide(ctx, pool, incident_id, body, approved=True)
+
+    @router.post(
+        "/incidents/{incident_id}/reject",
+        response_model=DecisionAnswer,
+        responses=decision_responses,
+    )
+    async def reject(incident_id: str, body: DecisionRequest) -> DecisionAnswer:
+        """Reject the pending actions; the incident escalates."""
+        return await _decide(ctx, pool, incident_id, body, approved=False)
+
+    return router
+
+
+async def _decide(
+    ctx: ServiceContext,
+    pool: WorkerPool,
+    incident_id: str,
+    body: DecisionRequest,
+    *,
+    approved: bool,
+) -> DecisionAnswer:
+    try:
+        result = await submit_decision(
+            ctx.runner, incident_id, approved=approved, by=body.by,
+            comment=body.comment, channel="api",
+        )  # fmt: skip
+    except UnknownIncident as exc:
+        raise Problem(404, str(exc)) from exc
+    except AlreadyDecided as exc:
+        ctx.metrics.approvals.labels("conflict").inc()
+        raise Problem(409, str(exc)) from exc
+    except ApprovalError as exc:
+        raise Problem(409, str(exc)) from exc
+    pool.record(incident_id, result.outcome)
+    ctx.metrics.approvals.labels(
+        "expired" if result.expired else ("approved" if approved else "rejected")
+    ).inc()
+    return DecisionAnswer(
+        message=result.message,
+        expired=result.expired,
+        status=result.outcome.state.status,
+        paused_at=list(result.outcome.paused_at),
+    )

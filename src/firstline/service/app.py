@@ -1,0 +1,81 @@
+"""The FastAPI app: webhooks, the incident API, health, readiness and /metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+
+from firstline import __version__
+from firstline.service.api import api_router
+from firstline.service.context import ServiceContext
+from firstline.service.problems import install_handlers
+from firstline.service.webhooks import webhook_router
+from firstline.service.workers import WorkerPool
+
+
+class Health(BaseModel):
+    status: str
+    detail: str = ""
+
+
+def create_app(ctx: ServiceContext, *, start_workers: bool = True) -> FastAPI:
+    pool = WorkerPool(ctx)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if start_workers:
+            pool.start()
+        try:
+            yield
+        finally:
+            await pool.stop()
+
+    app = FastAPI(
+        title="firstline",
+        version=__version__,
+        description="Alert intake webhooks and the incident API of firstline (docs/api.md).",
+        lifespan=lifespan,
+    )
+    app.state.pool = pool
+    install_handlers(app)
+    app.include_router(webhook_router(ctx))
+    app.include_router(api_router(ctx, pool))
+
+    @app.get("/healthz", response_model=Health, tags=["health"])
+    def healthz() -> Health:
+        """Liveness: the process answers."""
+        return Health(status="ok")
+
+    @app.get(
+        "/readyz",
+        response_model=Health,
+        tags=["health"],
+        responses={503: {"model": Health, "description": "Store or workers not ready."}},
+    )
+    def readyz() -> Response:
+        """Readiness: the store answers and the workers run."""
+        try:
+            ctx.intake.ping()
+        except Exception as exc:  # any store failure means "do not send traffic here"
+            return JSONResponse(Health(status="unready", detail=f"store: {exc}").model_dump(), 503)
+        if start_workers and not pool.alive:
+            return JSONResponse(
+                Health(status="unready", detail="workers stopped").model_dump(), 503
+            )
+        return JSONResponse(Health(status="ready").model_dump())
+
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}},
+    )
+    def metrics() -> Response:
+        return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

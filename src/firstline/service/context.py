@@ -1,0 +1,33 @@
+"""What the app's routes and workers share, built once by `firstline serve`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from firstline.graph.runner import IncidentRunner
+from firstline.serve_settings import ServeSettings
+from firstline.service.auth import Authenticator
+from firstline.service.metrics import ServiceMetrics
+from firstline.store.incidents import IncidentStore
+from firstline.store.intake import IntakeStore
+
+
+class SubscriptionConfirmer(Protocol):
+    async def confirm(self, subscribe_url: str) -> bool: ...
+
+
+@dataclass
+class ServiceContext:
+    settings: ServeSettings
+    intake: IntakeStore
+    store: IncidentStore
+    runner: IncidentRunner
+    authenticator: Authenticator
+    metrics: ServiceMetrics
+    confirmer: SubscriptionConfirmer
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    work_available: asyncio.Event = field(default_factory=asyncio.Event)

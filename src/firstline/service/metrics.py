@@ -1,0 +1,57 @@
+"""firstline's own Prometheus metrics, in a registry per app (tests run several apps)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+class _QueueDepth(Collector):
+    """Read at scrape time from the store, so it is right after a restart too."""
+
+    def __init__(self, depth: Callable[[], dict[str, int]]) -> None:
+        self.depth = depth
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "firstline_queue_incidents", "Incidents in the investigation queue by state.",
+            labels=["state"],
+        )  # fmt: skip
+        for state, count in sorted(self.depth().items()):
+            family.add_metric([state], count)
+        yield family
+
+
+class ServiceMetrics:
+    def __init__(self, queue_depth: Callable[[], dict[str, int]]) -> None:
+        self.registry = CollectorRegistry()
+        self.alerts_received = Counter(
+            "firstline_alerts_received", "Alerts received, by source and what intake did.",
+            ["source", "outcome"], registry=self.registry,
+        )  # fmt: skip
+        self.webhook_requests = Counter(
+            "firstline_webhook_requests", "Webhook requests by source and HTTP status.",
+            ["source", "status"], registry=self.registry,
+        )  # fmt: skip
+        self.ingest_seconds = Histogram(
+            "firstline_ingest_request_seconds", "Webhook handling time, body to answer.",
+            ["source"], buckets=_LATENCY_BUCKETS, registry=self.registry,
+        )  # fmt: skip
+        self.investigations = Counter(
+            "firstline_investigations", "Investigation runs finished, by incident status.",
+            ["outcome"], registry=self.registry,
+        )  # fmt: skip
+        self.stage_seconds = Histogram(
+            "firstline_stage_seconds", "Time spent per graph stage.",
+            ["stage"], buckets=_LATENCY_BUCKETS, registry=self.registry,
+        )  # fmt: skip
+        self.approvals = Counter(
+            "firstline_approval_decisions", "Approval decisions taken through the API.",
+            ["result"], registry=self.registry,
+        )  # fmt: skip
+        self.registry.register(_QueueDepth(queue_depth))

@@ -1,0 +1,99 @@
+"""Building and running the service from settings: `firstline serve`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import structlog
+import uvicorn
+
+from firstline.intake.registry import PARSERS
+from firstline.service.app import create_app
+from firstline.service.auth import Authenticator, HttpSnsCertificates, SnsCertificates
+from firstline.service.context import ServiceContext, SubscriptionConfirmer
+from firstline.service.metrics import ServiceMetrics
+from firstline.settings import Settings
+from firstline.store.intake import IntakeStore
+from firstline.wiring import open_runtime
+
+log = structlog.get_logger(__name__)
+
+
+class ServeConfigError(ValueError):
+    pass
+
+
+class HttpSubscriptionConfirmer:
+    """Confirms an SNS subscription by GETting its SubscribeURL. The parser has already
+    refused any URL that is not https on an SNS host, so this cannot be aimed elsewhere."""
+
+    async def confirm(self, subscribe_url: str) -> bool:
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                answer = await client.get(subscribe_url)
+        except httpx.HTTPError as exc:
+            log.warning("sns subscription confirmation failed", error=str(exc))
+            return False
+        return answer.status_code == 200
+
+
+def check_serve_settings(settings: Settings) -> None:
+    """Refuse to start with an endpoint anyone could post to, unless told to."""
+    serve = settings.serve
+    unknown = [v for v in serve.enabled_webhooks if v not in PARSERS]
+    if unknown:
+        raise ServeConfigError(f"serve.enabled_webhooks: unknown vendor(s) {', '.join(unknown)}")
+    if serve.allow_unauthenticated:
+        return
+    open_ = [v for v in serve.enabled_webhooks if not serve.auth_for(v).configured()]
+    if open_:
+        raise ServeConfigError(
+            f"no webhook authentication configured for {', '.join(open_)}: set"
+            " FIRSTLINE_SERVE__AUTH__BEARER_TOKENS='[\"...\"]' (or per vendor under serve.webhooks),"
+            " or serve.allow_unauthenticated=true for a local trial"
+        )
+
+
+@asynccontextmanager
+async def open_service(
+    settings: Settings,
+    *,
+    certificates: SnsCertificates | None = None,
+    confirmer: SubscriptionConfirmer | None = None,
+) -> AsyncIterator[ServiceContext]:
+    check_serve_settings(settings)
+    serve = settings.serve
+    intake = IntakeStore(
+        settings.store.incidents_db,
+        busy_timeout_seconds=serve.store_busy_timeout_seconds,
+        durable_fsync=serve.durable_fsync,
+    )
+    try:
+        async with open_runtime(settings, grouped_alerts=intake.alerts_of) as rt:
+            yield ServiceContext(
+                settings=serve,
+                intake=intake,
+                store=rt.store,
+                runner=rt.runner,
+                authenticator=Authenticator(serve, certificates or HttpSnsCertificates()),
+                metrics=ServiceMetrics(intake.queue_depth),
+                confirmer=confirmer or HttpSubscriptionConfirmer(),
+            )
+    finally:
+        intake.close()
+
+
+async def serve(settings: Settings) -> None:
+    async with open_service(settings) as ctx:
+        app = create_app(ctx)
+        config = uvicorn.Config(
+            app,
+            host=settings.serve.host,
+            port=settings.serve.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+        )
+        await uvicorn.Server(config).serve()

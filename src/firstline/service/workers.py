@@ -1,0 +1,120 @@
+"""The worker pool: investigations from the durable queue, at most `workers` at once.
+
+A worker claims the oldest queued incident in a transaction, so no incident runs twice.
+After a restart, runs left 'running' go back to the queue and continue from their
+checkpoint; the action ledger keeps side effects from repeating.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+import structlog
+
+from firstline.domain.incident import IncidentStatus
+from firstline.graph.runner import RunOutcome
+from firstline.graph.state import IncidentState
+from firstline.service.context import ServiceContext
+from firstline.store.intake import QueueState
+
+log = structlog.get_logger(__name__)
+
+MAX_ATTEMPTS = 3
+
+
+class WorkerPool:
+    def __init__(self, ctx: ServiceContext, *, idle_poll_seconds: float = 1.0) -> None:
+        self.ctx = ctx
+        self.idle_poll_seconds = idle_poll_seconds
+        self._tasks: list[asyncio.Task[None]] = []
+        self.running: set[str] = set()
+
+    def start(self) -> None:
+        requeued = self.ctx.intake.requeue_interrupted()
+        if requeued:
+            log.info("resuming interrupted investigations", incidents=len(requeued))
+        self._tasks = [
+            asyncio.create_task(self._work(n), name=f"firstline-worker-{n}")
+            for n in range(self.ctx.settings.workers)
+        ]
+
+    @property
+    def alive(self) -> bool:
+        return bool(self._tasks) and not any(t.done() for t in self._tasks)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    async def _work(self, number: int) -> None:
+        while True:
+            claimed = self.ctx.intake.claim_next(self.ctx.clock())
+            if claimed is None:
+                self.ctx.work_available.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self.ctx.work_available.wait(), timeout=self.idle_poll_seconds
+                    )
+                continue
+            incident_id, attempt = claimed
+            self.running.add(incident_id)
+            try:
+                await self._investigate(incident_id, attempt)
+            finally:
+                self.running.discard(incident_id)
+
+    async def _investigate(self, incident_id: str, attempt: int) -> None:
+        ctx = self.ctx
+        try:
+            outcome = await self._run(incident_id)
+        except asyncio.CancelledError:
+            raise  # shutting down: the row stays 'running' and is requeued at the next start
+        except Exception as exc:  # one bad incident must not stop the pool
+            log.exception("investigation failed", incident=incident_id, attempt=attempt)
+            if attempt < MAX_ATTEMPTS:
+                ctx.intake.set_queue_state(incident_id, QueueState.QUEUED)
+                return
+            ctx.intake.set_queue_state(incident_id, QueueState.DONE)
+            ctx.store.update(
+                incident_id,
+                status=IncidentStatus.ESCALATED,
+                summary=f"investigation failed {attempt} times: {type(exc).__name__}: {exc}",
+            )
+            ctx.metrics.investigations.labels("failed").inc()
+            return
+        self.record(incident_id, outcome)
+
+    def record(self, incident_id: str, outcome: RunOutcome) -> None:
+        """Queue state and metrics after a run or a resumed run."""
+        state = QueueState.PAUSED if outcome.paused else QueueState.DONE
+        self.ctx.intake.set_queue_state(incident_id, state)
+        self.ctx.metrics.investigations.labels(outcome.state.status.value).inc()
+
+    async def _run(self, incident_id: str) -> RunOutcome:
+        runner = self.ctx.runner
+        timer = _StageTimer(self.ctx)
+        if await runner.current(incident_id) is not None:
+            return await runner.continue_interrupted(incident_id, on_stage=timer)
+        alert = self.ctx.intake.primary_alert(incident_id)
+        if alert is None:
+            raise LookupError(f"incident {incident_id} has no stored alert")
+        return await runner.start(alert, incident_id=incident_id, on_stage=timer)
+
+
+class _StageTimer:
+    """Stage latency: the time between one graph update and the next."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self.last = time.perf_counter()
+
+    def __call__(self, stage: str, state: IncidentState | None) -> None:
+        now = time.perf_counter()
+        self.ctx.metrics.stage_seconds.labels(stage).observe(now - self.last)
+        self.last = now
