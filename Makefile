@@ -8,7 +8,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LLM_STAMP := $(VENV)/.llm-server-installed
 
-.PHONY: install demo test lint typecheck layers unit lock clean test-services apt-services
+# The published HTTP API description; a test fails when it is stale.
+openapi: install
+	$(BIN)/firstline openapi > docs/openapi.json
+
+.PHONY: openapi install demo test lint typecheck layers unit lock clean test-services apt-services
 QRYN_VERSION := 3.2.39
 QRYN_DIR := .test-services/qryn
 

@@ -40,3 +40,28 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
             raise typer.Exit(2) from exc
         except KeyboardInterrupt:
             pass
+
+    @app.command("openapi")
+    def openapi_command() -> None:
+        """Print the HTTP API's OpenAPI document (also published as docs/openapi.json)."""
+        import asyncio
+        import json
+        import tempfile
+        from pathlib import Path
+
+        from firstline.service.app import create_app
+        from firstline.service.runtime import open_service
+
+        async def spec() -> dict[str, object]:
+            with tempfile.TemporaryDirectory() as scratch:
+                chosen = settings()
+                chosen = chosen.model_copy(
+                    update={
+                        "store": chosen.store.model_copy(update={"data_dir": Path(scratch)}),
+                        "serve": chosen.serve.model_copy(update={"allow_unauthenticated": True}),
+                    }
+                )
+                async with open_service(chosen) as ctx:
+                    return create_app(ctx, start_workers=False).openapi()
+
+        typer.echo(json.dumps(asyncio.run(spec()), indent=2, sort_keys=True))

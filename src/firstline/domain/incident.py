@@ -20,6 +20,7 @@ class IncidentStatus(StrEnum):
     RECOMMENDED = "recommended"
     DISMISSED = "dismissed"
     SELF_RESOLVED = "self_resolved"  # every alert resolved before it was investigated
+    CLOSED = "closed"  # escalated or recommended, then every alert resolved
 
     @property
     def final(self) -> bool:
@@ -29,6 +30,7 @@ class IncidentStatus(StrEnum):
             IncidentStatus.RECOMMENDED,
             IncidentStatus.DISMISSED,
             IncidentStatus.SELF_RESOLVED,
+            IncidentStatus.CLOSED,
         }
 
 

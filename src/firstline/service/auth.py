@@ -72,6 +72,7 @@ class Authenticator:
 
     async def webhook(self, vendor: str, headers: Mapping[str, str], body: bytes) -> bool:
         auth = self.settings.auth_for(vendor)
+        headers = {k.lower(): v for k, v in headers.items()}  # HTTP header names are case-blind
         if not auth.configured():
             return self.settings.allow_unauthenticated
         if self._by_headers(vendor, auth, headers, body):
@@ -82,7 +83,8 @@ class Authenticator:
 
     def api(self, headers: Mapping[str, str]) -> bool:
         tokens = [t.get_secret_value() for t in self.settings.api_tokens]
-        return verify_bearer(headers.get("authorization"), tokens)
+        authorization = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
+        return verify_bearer(authorization, tokens)
 
     def _by_headers(
         self, vendor: str, auth: WebhookAuth, headers: Mapping[str, str], body: bytes
@@ -100,7 +102,7 @@ class Authenticator:
         header = auth.signature_header or _DEFAULT_SIGNATURE_HEADER.get(
             vendor, GENERIC_SIGNATURE_HEADER
         )
-        signature = headers.get(header)
+        signature = headers.get(header.lower())
         if vendor == "pagerduty":
             return pagerduty.verify_pagerduty_signature(body, signature, secrets)
         if vendor == "grafana":
@@ -115,7 +117,7 @@ class Authenticator:
         signature: str | None,
         secrets: list[str],
     ) -> bool:
-        timestamp = headers.get(auth.timestamp_header) if auth.timestamp_header else None
+        timestamp = headers.get(auth.timestamp_header.lower()) if auth.timestamp_header else None
         if auth.timestamp_header:
             if timestamp is None or not timestamp.strip().isdigit():
                 return False

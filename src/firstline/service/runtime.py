@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import structlog
@@ -62,7 +63,10 @@ async def open_service(
     *,
     certificates: SnsCertificates | None = None,
     confirmer: SubscriptionConfirmer | None = None,
+    scenario: Path | None = None,
 ) -> AsyncIterator[ServiceContext]:
+    """The service's shared parts. `scenario` replays a bundle's world instead of live
+    backends (demos and tests)."""
     check_serve_settings(settings)
     serve = settings.serve
     intake = IntakeStore(
@@ -71,7 +75,9 @@ async def open_service(
         durable_fsync=serve.durable_fsync,
     )
     try:
-        async with open_runtime(settings, grouped_alerts=intake.alerts_of) as rt:
+        async with open_runtime(
+            settings, scenario=scenario, grouped_alerts=intake.alerts_of
+        ) as rt:
             yield ServiceContext(
                 settings=serve,
                 intake=intake,

@@ -78,9 +78,9 @@ class WorkerPool:
         except Exception as exc:  # one bad incident must not stop the pool
             log.exception("investigation failed", incident=incident_id, attempt=attempt)
             if attempt < MAX_ATTEMPTS:
-                ctx.intake.set_queue_state(incident_id, QueueState.QUEUED)
+                ctx.intake.set_queue_state(incident_id, QueueState.QUEUED, ctx.clock())
                 return
-            ctx.intake.set_queue_state(incident_id, QueueState.DONE)
+            ctx.intake.set_queue_state(incident_id, QueueState.DONE, ctx.clock())
             ctx.store.update(
                 incident_id,
                 status=IncidentStatus.ESCALATED,
@@ -93,7 +93,7 @@ class WorkerPool:
     def record(self, incident_id: str, outcome: RunOutcome) -> None:
         """Queue state and metrics after a run or a resumed run."""
         state = QueueState.PAUSED if outcome.paused else QueueState.DONE
-        self.ctx.intake.set_queue_state(incident_id, state)
+        self.ctx.intake.set_queue_state(incident_id, state, self.ctx.clock())
         self.ctx.metrics.investigations.labels(outcome.state.status.value).inc()
 
     async def _run(self, incident_id: str) -> RunOutcome:

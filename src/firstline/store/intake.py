@@ -173,11 +173,15 @@ class IntakeStore:
             attempts = int(cur.fetchone()["attempts"])
         return row["incident_id"], attempts
 
-    def set_queue_state(self, incident_id: str, state: QueueState) -> None:
+    def set_queue_state(self, incident_id: str, state: QueueState, now: datetime) -> None:
+        """Record where a run stopped; a concluded run whose alerts have all resolved in the
+        meantime is closed at once."""
         with self._transaction() as db:
             db.execute(
                 "UPDATE work_queue SET state = ? WHERE incident_id = ?", (state.value, incident_id)
             )
+            if state is QueueState.DONE:
+                _close_if_all_resolved(db, incident_id, now.isoformat())
 
     def requeue_interrupted(self) -> list[str]:
         """After a restart: runs that were in progress when the process died go back to the
@@ -204,7 +208,7 @@ class IntakeStore:
     # -- reads ---------------------------------------------------------------------------------
     def alerts_of(self, incident_id: str) -> list[Alert]:
         rows = self._db().execute(
-            "SELECT alert FROM alerts WHERE incident_id = ? ORDER BY first_seen, fingerprint",
+            "SELECT alert FROM alerts WHERE incident_id = ? ORDER BY first_seen, rowid",
             (incident_id,),
         )
         return [Alert.model_validate_json(r["alert"]) for r in rows]
@@ -297,37 +301,48 @@ def _resolve(
             db, incident, f"intake.resolved.{alert.fingerprint}.{stamp}", stamp,
             "alert resolved", f"{alert.name} {_label_text(alert)}",
         )  # fmt: skip
-    if _close_if_self_resolved(db, incident, stamp):
+    if _close_if_all_resolved(db, incident, stamp) is Outcome.SELF_RESOLVED:
         return Outcome.SELF_RESOLVED, incident
     return Outcome.RESOLVED, incident
 
 
-def _close_if_self_resolved(db: sqlite3.Connection, incident: str, stamp: str) -> bool:
+def _close_if_all_resolved(db: sqlite3.Connection, incident: str, stamp: str) -> Outcome | None:
+    """Close an incident whose alerts have all resolved: self-resolved when it was still
+    queued, closed when its investigation had already escalated or recommended. A run in
+    progress or waiting for approval is left alone: verification or a person decides."""
     still_firing = db.execute(
         "SELECT 1 FROM alerts WHERE incident_id = ? AND status = 'firing' LIMIT 1", (incident,)
     ).fetchone()
     if still_firing is not None:
-        return False
+        return None
     cur = db.execute(
         "UPDATE work_queue SET state = 'self_resolved' WHERE incident_id = ? AND state = 'queued'",
         (incident,),
     )
-    if cur.rowcount != 1:
-        return False  # already being investigated: verification judges it
+    if cur.rowcount == 1:
+        _set_status(db, incident, IncidentStatus.SELF_RESOLVED, stamp,
+                    "every alert resolved before the investigation started")  # fmt: skip
+        return Outcome.SELF_RESOLVED
+    cur = db.execute(
+        "UPDATE incidents SET status = ?, updated_at = ? WHERE id = ? AND status IN (?, ?)"
+        " AND EXISTS (SELECT 1 FROM work_queue WHERE incident_id = ? AND state = 'done')",
+        (IncidentStatus.CLOSED.value, stamp, incident, IncidentStatus.ESCALATED.value,
+         IncidentStatus.RECOMMENDED.value, incident),
+    )  # fmt: skip
+    if cur.rowcount == 1:
+        _timeline(db, incident, "intake.closed", stamp, "closed", "every alert resolved")
+        return Outcome.RESOLVED
+    return None
+
+
+def _set_status(
+    db: sqlite3.Connection, incident: str, status: IncidentStatus, stamp: str, why: str
+) -> None:
     db.execute(
         "UPDATE incidents SET status = ?, updated_at = ?, summary = ? WHERE id = ?",
-        (
-            IncidentStatus.SELF_RESOLVED.value,
-            stamp,
-            "every alert resolved before the investigation started",
-            incident,
-        ),
+        (status.value, stamp, why, incident),
     )
-    _timeline(
-        db, incident, "intake.self_resolved", stamp, "self-resolved",
-        "every alert of the incident resolved before it was investigated",
-    )  # fmt: skip
-    return True
+    _timeline(db, incident, f"intake.{status.value}", stamp, status.value.replace("_", "-"), why)
 
 
 def _open_incident_of_group(

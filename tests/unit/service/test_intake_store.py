@@ -1,0 +1,164 @@
+"""Dedup, grouping, self-resolution and the durable queue, on a real SQLite file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from firstline.domain.alert import Alert, AlertStatus, fingerprint_labels
+from firstline.domain.incident import IncidentStatus
+from firstline.intake.grouping import group_key
+from firstline.store.incidents import IncidentStore
+from firstline.store.intake import IntakeStore, Outcome, QueueState
+
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+WINDOW = timedelta(hours=1)
+GROUP_BY = ("alertname", "namespace", "service")
+
+
+def alert(pod: str = "checkout-1", *, name: str = "HighErrorRate", status: str = "firing",
+          service: str = "checkout") -> Alert:  # fmt: skip
+    labels = {"alertname": name, "namespace": "shop", "service": service, "pod": pod}
+    return Alert(
+        source="alertmanager", name=name, status=AlertStatus(status), labels=labels,
+        starts_at=T0, fingerprint=fingerprint_labels(labels),
+    )  # fmt: skip
+
+
+@pytest.fixture
+def stores(tmp_path: Path) -> tuple[IntakeStore, IncidentStore]:
+    path = tmp_path / "incidents.sqlite"
+    return IntakeStore(path), IncidentStore(path)
+
+
+def ingest(intake: IntakeStore, *alerts: Alert, at: datetime = T0) -> list[Outcome]:
+    keys = [group_key(a, GROUP_BY) for a in alerts]
+    return intake.ingest(alerts, keys, now=at, group_window=WINDOW).outcomes
+
+
+def test_alerts_of_one_group_make_one_incident(stores: tuple[IntakeStore, IncidentStore]) -> None:
+    intake, store = stores
+    outcomes = ingest(intake, alert("a"), alert("b"), alert("c"))
+    assert outcomes == [Outcome.NEW_INCIDENT, Outcome.JOINED, Outcome.JOINED]
+    [incident] = store.list_incidents()
+    assert [a.labels["pod"] for a in intake.alerts_of(incident.id)] == ["a", "b", "c"]
+    assert intake.queue_depth() == {"queued": 1}
+    events = [e.event for e in store.timeline(incident.id)]
+    assert events == ["alert received", "related alert joined", "related alert joined"]
+
+
+def test_other_groups_make_other_incidents(stores: tuple[IntakeStore, IncidentStore]) -> None:
+    intake, store = stores
+    ingest(intake, alert(service="checkout"), alert(service="search"), alert(name="PodOOM"))
+    assert len(store.list_incidents()) == 3
+    assert intake.queue_depth() == {"queued": 3}
+
+
+def test_a_repeat_updates_and_is_not_a_second_investigation(
+    stores: tuple[IntakeStore, IncidentStore],
+) -> None:
+    intake, store = stores
+    ingest(intake, alert())
+    claimed = intake.claim_next(T0)
+    assert claimed is not None
+    intake.set_queue_state(claimed[0], QueueState.DONE, T0)
+    store.update(claimed[0], status=IncidentStatus.ESCALATED)
+    # Alertmanager re-sends firing alerts every repeat_interval, after firstline concluded
+    assert ingest(intake, alert(), at=T0 + timedelta(hours=4)) == [Outcome.UPDATED]
+    assert len(store.list_incidents()) == 1
+    assert intake.alert_counts() == (1, 2)
+
+
+def test_firing_again_after_resolving_is_a_new_incident_once_the_old_one_closed(
+    stores: tuple[IntakeStore, IncidentStore],
+) -> None:
+    intake, store = stores
+    ingest(intake, alert())
+    first = intake.claim_next(T0)
+    assert first is not None
+    store.update(first[0], status=IncidentStatus.ESCALATED)
+    intake.set_queue_state(first[0], QueueState.DONE, T0)
+    ingest(intake, alert(status="resolved"), at=T0 + timedelta(minutes=5))
+    assert store.summary(first[0]).status is IncidentStatus.CLOSED
+    assert ingest(intake, alert(), at=T0 + timedelta(minutes=10)) == [Outcome.NEW_INCIDENT]
+    assert len(store.list_incidents()) == 2
+
+
+def test_all_alerts_resolving_before_investigation_self_resolves(
+    stores: tuple[IntakeStore, IncidentStore],
+) -> None:
+    intake, store = stores
+    ingest(intake, alert("a"), alert("b"))
+    [incident] = store.list_incidents()
+    assert ingest(intake, alert("a", status="resolved")) == [Outcome.RESOLVED]
+    assert store.summary(incident.id).status is IncidentStatus.OPEN
+    assert ingest(intake, alert("b", status="resolved")) == [Outcome.SELF_RESOLVED]
+    assert store.summary(incident.id).status is IncidentStatus.SELF_RESOLVED
+    assert intake.claim_next(T0) is None, "a self-resolved incident is never investigated"
+
+
+def test_resolving_during_an_investigation_leaves_it_to_verification(
+    stores: tuple[IntakeStore, IncidentStore],
+) -> None:
+    intake, store = stores
+    ingest(intake, alert())
+    claimed = intake.claim_next(T0)
+    assert claimed is not None
+    assert ingest(intake, alert(status="resolved")) == [Outcome.RESOLVED]
+    assert store.summary(claimed[0]).status is IncidentStatus.OPEN
+    store.update(claimed[0], status=IncidentStatus.ESCALATED)
+    intake.set_queue_state(claimed[0], QueueState.DONE, T0)
+    assert store.summary(claimed[0]).status is IncidentStatus.CLOSED, "closed when the run ends"
+
+
+def test_the_group_window_bounds_joining(stores: tuple[IntakeStore, IncidentStore]) -> None:
+    intake, store = stores
+    ingest(intake, alert("a"))
+    assert ingest(intake, alert("b"), at=T0 + WINDOW - timedelta(seconds=1)) == [Outcome.JOINED]
+    assert ingest(intake, alert("c"), at=T0 + WINDOW + timedelta(seconds=1)) == [
+        Outcome.NEW_INCIDENT
+    ]
+    assert len(store.list_incidents()) == 2
+
+
+def test_an_unknown_resolved_alert_is_kept_without_an_incident(
+    stores: tuple[IntakeStore, IncidentStore],
+) -> None:
+    intake, store = stores
+    assert ingest(intake, alert(status="resolved")) == [Outcome.RESOLVED_UNKNOWN]
+    assert store.list_incidents() == []
+    assert intake.alert_counts() == (1, 1)
+
+
+def test_claims_are_oldest_first_and_exclusive(stores: tuple[IntakeStore, IncidentStore]) -> None:
+    intake, store = stores
+    ingest(intake, alert(service="one"))
+    ingest(intake, alert(service="two"), at=T0 + timedelta(seconds=1))
+    first, second = intake.claim_next(T0), intake.claim_next(T0)
+    assert first is not None and second is not None
+    assert store.summary(first[0]).created_at < store.summary(second[0]).created_at
+    assert intake.claim_next(T0) is None
+
+
+def test_runs_interrupted_by_a_crash_are_requeued(
+    stores: tuple[IntakeStore, IncidentStore], tmp_path: Path
+) -> None:
+    intake, _ = stores
+    ingest(intake, alert())
+    claimed = intake.claim_next(T0)
+    assert claimed is not None
+    intake.close()
+    restarted = IntakeStore(tmp_path / "incidents.sqlite")
+    assert restarted.requeue_interrupted() == [claimed[0]]
+    again = restarted.claim_next(T0)
+    assert again == (claimed[0], 2), "the same incident, second attempt"
+
+
+def test_a_failed_batch_stores_nothing(stores: tuple[IntakeStore, IncidentStore]) -> None:
+    intake, store = stores
+    with pytest.raises(ValueError):
+        intake.ingest([alert("a"), alert("b")], ["k"], now=T0, group_window=WINDOW)
+    assert intake.alert_counts() == (0, 0)
+    assert store.list_incidents() == []
