@@ -39,7 +39,8 @@ def serve_in_thread(
             server = uvicorn.Server(config)
             holder["server"], holder["ctx"] = server, ctx
             task = asyncio.create_task(server.serve())
-            while not server.started and not task.done():
+            # uvicorn offers no 'started' event to wait on, only this flag
+            while not server.started and not task.done():  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
             ready.set()
             await task
