@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from firstline.domain.alert import fingerprint_labels
+
 
 def storm_alerts(count: int, groups: int, *, prefix: str = "storm") -> list[dict[str, Any]]:
     """`count` distinct alerts spread round-robin over `groups` groups (one service each)."""
@@ -31,13 +33,27 @@ def storm_alerts(count: int, groups: int, *, prefix: str = "storm") -> list[dict
 
 
 def webhook_batches(alerts: Sequence[dict[str, Any]], size: int) -> list[dict[str, Any]]:
-    """Alertmanager webhook v4 bodies of `size` alerts each."""
-    return [
-        {"version": "4", "status": "firing", "receiver": "firstline", "groupKey": "{}:{}",
-         "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {},
-         "externalURL": "http://alertmanager:9093", "alerts": list(alerts[i : i + size])}
-        for i in range(0, len(alerts), size)
-    ]  # fmt: skip
+    """Alertmanager webhook v4 bodies of at most `size` alerts, one group per body and each
+    alert with its fingerprint, as Alertmanager sends them."""
+    by_group: dict[str, list[dict[str, Any]]] = {}
+    for alert in alerts:
+        by_group.setdefault(alert["labels"]["service"], []).append(
+            {**alert, "fingerprint": fingerprint_labels(alert["labels"])}
+        )
+    bodies = []
+    for group in by_group.values():
+        for i in range(0, len(group), size):
+            chunk = group[i : i + size]
+            bodies.append(
+                {"version": "4", "status": "firing", "receiver": "firstline",
+                 "groupKey": "{}:{service=\"" + chunk[0]["labels"]["service"] + "\"}",
+                 "groupLabels": {"service": chunk[0]["labels"]["service"]},
+                 "commonLabels": {}, "commonAnnotations": {},
+                 "externalURL": "http://alertmanager:9093", "alerts": chunk}
+            )  # fmt: skip
+    # interleave groups, as many groups fire at once in a storm
+    order = sorted(range(len(bodies)), key=lambda i: (i % 7, i))
+    return [bodies[i] for i in order]
 
 
 @dataclass

@@ -75,9 +75,7 @@ async def open_service(
         durable_fsync=serve.durable_fsync,
     )
     try:
-        async with open_runtime(
-            settings, scenario=scenario, grouped_alerts=intake.alerts_of
-        ) as rt:
+        async with open_runtime(settings, scenario=scenario, grouped_alerts=intake.alerts_of) as rt:
             yield ServiceContext(
                 settings=serve,
                 intake=intake,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -133,8 +134,8 @@ async def _receive(
     result = _store(ctx, vendor, alerts)
     if result.count(Outcome.NEW_INCIDENT):
         ctx.work_available.set()
-    for outcome in result.outcomes:
-        ctx.metrics.alerts_received.labels(vendor, outcome.value).inc()
+    for outcome, count in Counter(result.outcomes).items():
+        ctx.metrics.alerts_received.labels(vendor, outcome.value).inc(count)
     return JSONResponse(_answer(result).model_dump(), status_code=202)
 
 

@@ -149,10 +149,12 @@ class IntakeStore:
         incidents: list[str] = []
         stamp = now.isoformat()
         with self._transaction() as db:
+            batch = _Delivery(db, stamp, now - group_window)
             for alert, group_key in zip(alerts, group_keys, strict=True):
-                outcome, incident = _ingest_one(db, alert, group_key, stamp, now - group_window)
+                outcome, incident = batch.ingest(alert, group_key)
                 outcomes.append(outcome)
                 incidents.append(incident or "")
+            batch.record_joins()
         return IngestResult(outcomes, incidents)
 
     # -- queue ---------------------------------------------------------------------------------
@@ -234,43 +236,68 @@ class IntakeStore:
         self._db().execute("SELECT 1 FROM work_queue LIMIT 1").fetchall()
 
 
-def _ingest_one(
-    db: sqlite3.Connection, alert: Alert, group_key: str, stamp: str, window_start: datetime
-) -> tuple[Outcome, str | None]:
-    row = db.execute(
-        "SELECT status, incident_id FROM alerts WHERE fingerprint = ?", (alert.fingerprint,)
-    ).fetchone()
-    body = alert.model_dump_json()
-    if alert.status is AlertStatus.RESOLVED:
-        return _resolve(db, alert, row, group_key, stamp, body)
-    if row is not None and row["status"] == AlertStatus.FIRING.value:
-        # A repeat (Alertmanager re-sends firing alerts every group/repeat interval): an
-        # update, never a second investigation, even when the incident already concluded.
+class _Delivery:
+    """One delivery's transaction. Group lookups are cached for the batch, and the alerts
+    that joined an incident are summarised in one timeline entry per incident, so an alert
+    storm costs a few statements per alert, not a dozen."""
+
+    def __init__(self, db: sqlite3.Connection, stamp: str, window_start: datetime) -> None:
+        self.db = db
+        self.stamp = stamp
+        self.window_start = window_start
+        self.groups: dict[str, str | None] = {}
+        self.joined: dict[str, list[Alert]] = {}
+
+    def ingest(self, alert: Alert, group_key: str) -> tuple[Outcome, str | None]:
+        db, stamp = self.db, self.stamp
+        row = db.execute(
+            "SELECT status, incident_id FROM alerts WHERE fingerprint = ?", (alert.fingerprint,)
+        ).fetchone()
+        body = alert.model_dump_json()
+        if alert.status is AlertStatus.RESOLVED:
+            return _resolve(db, alert, row, group_key, stamp, body)
+        if row is not None and row["status"] == AlertStatus.FIRING.value:
+            # A repeat (Alertmanager re-sends firing alerts every group/repeat interval): an
+            # update, never a second investigation, even when the incident already concluded.
+            db.execute(
+                "UPDATE alerts SET last_seen = ?, receipts = receipts + 1, alert = ?"
+                " WHERE fingerprint = ?",
+                (stamp, body, alert.fingerprint),
+            )
+            return Outcome.UPDATED, row["incident_id"]
+        if group_key not in self.groups:
+            self.groups[group_key] = _open_incident_of_group(db, group_key, self.window_start)
+        incident = self.groups[group_key]
+        outcome = Outcome.JOINED
+        if incident is None:
+            incident = _new_incident(db, alert, group_key, stamp)
+            self.groups[group_key] = incident
+            outcome = Outcome.NEW_INCIDENT
+        else:
+            self.joined.setdefault(incident, []).append(alert)
         db.execute(
-            "UPDATE alerts SET last_seen = ?, receipts = receipts + 1, alert = ?"
-            " WHERE fingerprint = ?",
-            (stamp, body, alert.fingerprint),
+            "INSERT INTO alerts (fingerprint, source, name, status, group_key, incident_id,"
+            " first_seen, last_seen, alert) VALUES (?, ?, ?, 'firing', ?, ?, ?, ?, ?)"
+            " ON CONFLICT (fingerprint) DO UPDATE SET status = 'firing',"
+            " incident_id = excluded.incident_id, group_key = excluded.group_key,"
+            " last_seen = excluded.last_seen, receipts = receipts + 1, alert = excluded.alert",
+            (alert.fingerprint, alert.source, alert.name, group_key, incident, stamp, stamp, body),
         )
-        return Outcome.UPDATED, row["incident_id"]
-    incident = _open_incident_of_group(db, group_key, window_start)
-    outcome = Outcome.JOINED
-    if incident is None:
-        incident = _new_incident(db, alert, group_key, stamp)
-        outcome = Outcome.NEW_INCIDENT
-    db.execute(
-        "INSERT INTO alerts (fingerprint, source, name, status, group_key, incident_id,"
-        " first_seen, last_seen, alert) VALUES (?, ?, ?, 'firing', ?, ?, ?, ?, ?)"
-        " ON CONFLICT (fingerprint) DO UPDATE SET status = 'firing', incident_id = excluded.incident_id,"
-        " group_key = excluded.group_key, last_seen = excluded.last_seen,"
-        " receipts = receipts + 1, alert = excluded.alert",
-        (alert.fingerprint, alert.source, alert.name, group_key, incident, stamp, stamp, body),
-    )
-    if outcome is Outcome.JOINED:
-        _timeline(
-            db, incident, f"intake.joined.{alert.fingerprint}.{stamp}", stamp,
-            "related alert joined", f"{alert.name} {_label_text(alert)}",
-        )  # fmt: skip
-    return outcome, incident
+        return outcome, incident
+
+    def record_joins(self) -> None:
+        for incident, alerts in self.joined.items():
+            shown = "; ".join(f"{a.name} {_label_text(a)}" for a in alerts[:3])
+            more = f" and {len(alerts) - 3} more" if len(alerts) > 3 else ""
+            event = (
+                "related alert joined"
+                if len(alerts) == 1
+                else f"{len(alerts)} related alerts joined"
+            )
+            _timeline(
+                self.db, incident, f"intake.joined.{alerts[0].fingerprint}.{self.stamp}",
+                self.stamp, event, shown + more,
+            )  # fmt: skip
 
 
 def _resolve(

@@ -46,7 +46,9 @@ def test_alerts_of_one_group_make_one_incident(stores: tuple[IntakeStore, Incide
     assert [a.labels["pod"] for a in intake.alerts_of(incident.id)] == ["a", "b", "c"]
     assert intake.queue_depth() == {"queued": 1}
     events = [e.event for e in store.timeline(incident.id)]
-    assert events == ["alert received", "related alert joined", "related alert joined"]
+    assert events == ["alert received", "2 related alerts joined"], "one entry per delivery"
+    ingest(intake, alert("d"), at=T0 + timedelta(seconds=5))
+    assert store.timeline(incident.id)[-1].event == "related alert joined"
 
 
 def test_other_groups_make_other_incidents(stores: tuple[IntakeStore, IncidentStore]) -> None:
