@@ -1,0 +1,165 @@
+"""The service on a loopback port inside the test process, where the test must hand it
+something a child process cannot receive: a replayed scenario world (for the approval
+flow) or an SNS certificate and subscription endpoint stand-in (SNS itself is AWS-only).
+Requests still travel over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from firstline.scenarios.bundled import bundled_dir
+from firstline.serve_settings import WebhookAuth
+from tests.services.firstline_server import API_TOKEN, WEBHOOK_TOKEN
+from tests.services.inprocess_server import serve_in_thread, settings_for
+from tests.unit.intake.test_sns_signature import (
+    TOPIC,
+    _certificate,
+    _confirmation,
+    _notification,
+    _signed,
+)
+
+HOOK = {"Authorization": f"Bearer {WEBHOOK_TOKEN}"}
+API = {"Authorization": f"Bearer {API_TOKEN}"}
+BUNDLE = bundled_dir() / "oom-kill-loop-checkout"
+
+
+def _wait_status(client: httpx.Client, incident: str, wanted: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        detail: dict[str, Any] = client.get(f"/api/v1/incidents/{incident}", headers=API).json()
+        if detail["summary"]["status"] == wanted:
+            return detail
+        time.sleep(0.1)
+    raise AssertionError(f"{incident} never became {wanted}: {detail['summary']}")
+
+
+def _open_incident(client: httpx.Client) -> str:
+    alert = json.loads((BUNDLE / "alert.json").read_text())
+    answer = client.post("/webhooks/alertmanager", json=alert, headers=HOOK)
+    assert answer.status_code == 202, answer.text
+    [incident] = answer.json()["incidents"]
+    return incident
+
+
+def test_two_concurrent_api_approvals_one_takes_effect_and_the_run_resumes(
+    tmp_path: Path,
+) -> None:
+    with (
+        serve_in_thread(settings_for(tmp_path), scenario=BUNDLE) as (url, _ctx),
+        httpx.Client(base_url=url, timeout=60) as client,
+    ):
+        incident = _open_incident(client)
+        waiting = _wait_status(client, incident, "awaiting_approval")
+        assert waiting["queue_state"] == "paused"
+        answers: list[httpx.Response] = []
+
+        def approve(who: str) -> None:
+            with httpx.Client(base_url=url, timeout=60) as own:
+                answers.append(own.post(
+                    f"/api/v1/incidents/{incident}/approve",
+                    json={"by": who, "comment": "go"}, headers=API,
+                ))  # fmt: skip
+
+        threads = [threading.Thread(target=approve, args=(w,)) for w in ("ana", "bo")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        codes = sorted(a.status_code for a in answers)
+        assert codes == [200, 409], [a.text for a in answers]
+        winner = next(a for a in answers if a.status_code == 200).json()
+        loser = next(a for a in answers if a.status_code == 409).json()
+        assert winner["status"] == "resolved" and not winner["expired"]
+        assert "already" in loser["error"] or "someone else" in loser["error"]
+        detail = client.get(f"/api/v1/incidents/{incident}", headers=API).json()
+        assert detail["queue_state"] == "done"
+        assert detail["investigation"]["action_results"], "the approved action ran once"
+        assert len(detail["investigation"]["action_results"]) == 1
+
+
+def test_an_api_rejection_escalates(tmp_path: Path) -> None:
+    with (
+        serve_in_thread(settings_for(tmp_path), scenario=BUNDLE) as (url, _ctx),
+        httpx.Client(base_url=url, timeout=60) as client,
+    ):
+        incident = _open_incident(client)
+        _wait_status(client, incident, "awaiting_approval")
+        answer = client.post(
+            f"/api/v1/incidents/{incident}/reject", json={"by": "ana"}, headers=API
+        )
+        assert answer.status_code == 200 and answer.json()["status"] == "escalated"
+        again = client.post(f"/api/v1/incidents/{incident}/approve", json={"by": "bo"}, headers=API)
+        assert again.status_code == 409 and "rejected by ana" in again.json()["error"]
+
+
+class _Certs:
+    def __init__(self, pem: bytes) -> None:
+        self.pem_bytes = pem
+
+    async def pem(self, url: str) -> bytes | None:
+        return self.pem_bytes
+
+
+class _Confirmer:
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+
+    async def confirm(self, subscribe_url: str) -> bool:
+        self.urls.append(subscribe_url)
+        return True
+
+
+@pytest.fixture(scope="module")
+def key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _fresh(envelope: dict[str, Any], key: rsa.RSAPrivateKey) -> bytes:
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return json.dumps(_signed({**envelope, "Timestamp": stamp}, key, "2")).encode()
+
+
+def test_sns_subscription_and_notifications_are_verified(
+    tmp_path: Path, key: rsa.RSAPrivateKey
+) -> None:
+    settings = settings_for(tmp_path, webhooks={"cloudwatch": WebhookAuth(sns_topic_arns=[TOPIC])})
+    confirmer = _Confirmer()
+    sns = {"Content-Type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": "Notification"}
+    with (
+        serve_in_thread(settings, certificates=_Certs(_certificate(key)), confirmer=confirmer) as (
+            url,
+            _ctx,
+        ),
+        httpx.Client(base_url=url, timeout=30) as client,
+    ):
+        confirmed = client.post(
+            "/webhooks/cloudwatch", content=_fresh(_confirmation(), key), headers=sns
+        )
+        assert confirmed.status_code == 200, confirmed.text
+        assert confirmed.json()["subscription_confirmed"] == TOPIC
+        assert confirmer.urls == [_confirmation()["SubscribeURL"]]
+        alarm = {"AlarmName": "orders-queue-backlog", "NewStateValue": "ALARM",
+                 "NewStateReason": "threshold crossed", "StateChangeTime": "2026-11-26T21:00:00.000+0000",
+                 "Region": "EU (Ireland)", "AWSAccountId": "210987654321"}  # fmt: skip
+        notification = {**_notification(), "Message": json.dumps(alarm)}
+        accepted = client.post(
+            "/webhooks/cloudwatch", content=_fresh(notification, key), headers=sns
+        )
+        assert accepted.status_code == 202, accepted.text
+        assert accepted.json()["new_incidents"] == 1
+        forged = json.loads(_fresh(notification, key))
+        forged["Message"] = forged["Message"].replace("ALARM", "OK")
+        refused = client.post("/webhooks/cloudwatch", content=json.dumps(forged), headers=sns)
+        assert refused.status_code == 401
+        other = _fresh({**notification, "TopicArn": TOPIC + "-other"}, key)
+        assert client.post("/webhooks/cloudwatch", content=other, headers=sns).status_code == 401
