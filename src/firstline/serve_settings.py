@@ -93,6 +93,9 @@ class ServeSettings(BaseModel):
         description="A new alert joins its group's open incident if it opened within this.",
     )
     workers: int = Field(default=4, ge=1, le=64, description="Investigations run at once.")
+    approval_sweep_seconds: float = Field(
+        default=30.0, gt=0, description="How often expired approval requests are escalated."
+    )
     store_busy_timeout_seconds: float = Field(
         default=2.0, gt=0, description="Wait for a locked store this long, then answer 429."
     )

@@ -24,7 +24,7 @@ class Health(BaseModel):
 
 
 def create_app(ctx: ServiceContext, *, start_workers: bool = True) -> FastAPI:
-    pool = WorkerPool(ctx)
+    pool = WorkerPool(ctx, sweep_interval_seconds=ctx.settings.approval_sweep_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

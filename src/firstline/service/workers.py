@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import time
 
 import structlog
 
 from firstline.domain.incident import IncidentStatus
+from firstline.graph.approvals import ApprovalError, submit_decision
 from firstline.graph.runner import RunOutcome
 from firstline.graph.state import IncidentState
 from firstline.service.context import ServiceContext
+from firstline.store.incidents import UnknownIncident
 from firstline.store.intake import QueueState
 
 log = structlog.get_logger(__name__)
@@ -25,9 +28,16 @@ MAX_ATTEMPTS = 3
 
 
 class WorkerPool:
-    def __init__(self, ctx: ServiceContext, *, idle_poll_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        *,
+        idle_poll_seconds: float = 1.0,
+        sweep_interval_seconds: float = 30.0,
+    ) -> None:
         self.ctx = ctx
         self.idle_poll_seconds = idle_poll_seconds
+        self.sweep_interval_seconds = sweep_interval_seconds
         self._tasks: list[asyncio.Task[None]] = []
         self.running: set[str] = set()
 
@@ -39,6 +49,7 @@ class WorkerPool:
             asyncio.create_task(self._work(n), name=f"firstline-worker-{n}")
             for n in range(self.ctx.settings.workers)
         ]
+        self._tasks.append(asyncio.create_task(self._sweep(), name="firstline-approval-sweep"))
 
     @property
     def alive(self) -> bool:
@@ -54,7 +65,12 @@ class WorkerPool:
 
     async def _work(self, number: int) -> None:
         while True:
-            claimed = self.ctx.intake.claim_next(self.ctx.clock())
+            try:
+                claimed = self.ctx.intake.claim_next(self.ctx.clock())
+            except sqlite3.OperationalError as exc:  # store locked or saturated: back off
+                log.warning("queue claim failed; retrying", worker=number, error=str(exc))
+                await asyncio.sleep(self.idle_poll_seconds)
+                continue
             if claimed is None:
                 self.ctx.work_available.clear()
                 with contextlib.suppress(TimeoutError):
@@ -95,6 +111,31 @@ class WorkerPool:
         state = QueueState.PAUSED if outcome.paused else QueueState.DONE
         self.ctx.intake.set_queue_state(incident_id, state, self.ctx.clock())
         self.ctx.metrics.investigations.labels(outcome.state.status.value).inc()
+
+    async def _sweep(self) -> None:
+        """Escalate runs whose approval request expired, as `firstline sweep` does."""
+        while True:
+            await asyncio.sleep(self.sweep_interval_seconds)
+            try:
+                await self.sweep_expired()
+            except sqlite3.OperationalError as exc:
+                log.warning("approval sweep failed; retrying", error=str(exc))
+
+    async def sweep_expired(self) -> list[str]:
+        escalated = []
+        now = self.ctx.clock()
+        for record in self.ctx.store.pending_approvals():
+            if record.expires_at >= now:
+                continue
+            try:
+                result = await submit_decision(
+                    self.ctx.runner, record.incident_id, approved=False, by="firstline"
+                )
+            except (ApprovalError, UnknownIncident):
+                continue  # decided meanwhile, or not this server's
+            self.record(record.incident_id, result.outcome)
+            escalated.append(record.incident_id)
+        return escalated
 
     async def _run(self, incident_id: str) -> RunOutcome:
         runner = self.ctx.runner

@@ -163,3 +163,18 @@ def test_sns_subscription_and_notifications_are_verified(
         assert refused.status_code == 401
         other = _fresh({**notification, "TopicArn": TOPIC + "-other"}, key)
         assert client.post("/webhooks/cloudwatch", content=other, headers=sns).status_code == 401
+
+
+def test_an_unanswered_approval_request_is_escalated_by_the_server(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("approval_timeout_seconds: 0.5\n")
+    settings = settings_for(tmp_path, approval_sweep_seconds=0.2)
+    settings = settings.model_copy(update={"policy_file": policy})
+    with (
+        serve_in_thread(settings, scenario=BUNDLE) as (url, _ctx),
+        httpx.Client(base_url=url, timeout=60) as client,
+    ):
+        incident = _open_incident(client)
+        escalated = _wait_status(client, incident, "escalated")
+        assert escalated["queue_state"] == "done"
+        assert "expired" in json.dumps(escalated["timeline"]).lower()

@@ -198,3 +198,34 @@ def test_health_metrics_and_the_published_openapi(server: FirstlineServer) -> No
 
 def _repo_root() -> Path:
     return Path(__file__).resolve().parents[3]
+
+
+def test_a_saturated_store_answers_429_with_retry_after_and_stores_nothing(
+    tmp_path: Path,
+) -> None:
+    from tests.services.firstline_server import start_firstline
+
+    busy = start_firstline(
+        tmp_path, env={"FIRSTLINE_SERVE__STORE_BUSY_TIMEOUT_SECONDS": "0.3"}, name="busy"
+    )
+    try:
+        locker = sqlite3.connect(busy.data_dir / "incidents.sqlite", isolation_level=None)
+        locker.execute("BEGIN IMMEDIATE")  # another writer holds the store
+        with busy.client(headers=busy.webhook_headers) as client:
+            answer = client.post("/webhooks/alertmanager", json=_am("busy-1", service="busy"))
+            assert answer.status_code == 429
+            assert answer.headers["Retry-After"] == "2"
+            assert "nothing was stored" in answer.json()["error"]
+            assert client.get("/readyz").status_code == 200, "reads still work meanwhile"
+            locker.execute("ROLLBACK")
+            retried = client.post("/webhooks/alertmanager", json=_am("busy-1", service="busy"))
+            assert retried.status_code == 202 and retried.json()["new_incidents"] == 1
+        locker.close()
+        assert len(_stored_fingerprints(busy)) == 1
+        metrics = httpx.get(f"{busy.url}/metrics").text
+        assert (
+            'firstline_alerts_received_total{outcome="throttled",source="alertmanager"} 1.0'
+            in metrics
+        )
+    finally:
+        busy.stop()
