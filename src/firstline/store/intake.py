@@ -178,9 +178,13 @@ class IntakeStore:
     def set_queue_state(self, incident_id: str, state: QueueState, now: datetime) -> None:
         """Record where a run stopped; a concluded run whose alerts have all resolved in the
         meantime is closed at once."""
+        # A run only becomes 'paused' from 'running': an approval may already have resumed
+        # it to the end (through the API) before the worker got round to recording the pause.
+        guard = " AND state = 'running'" if state is QueueState.PAUSED else ""
         with self._transaction() as db:
             db.execute(
-                "UPDATE work_queue SET state = ? WHERE incident_id = ?", (state.value, incident_id)
+                f"UPDATE work_queue SET state = ? WHERE incident_id = ?{guard}",
+                (state.value, incident_id),
             )
             if state is QueueState.DONE:
                 _close_if_all_resolved(db, incident_id, now.isoformat())

@@ -164,3 +164,15 @@ def test_a_failed_batch_stores_nothing(stores: tuple[IntakeStore, IncidentStore]
         intake.ingest([alert("a"), alert("b")], ["k"], now=T0, group_window=WINDOW)
     assert intake.alert_counts() == (0, 0)
     assert store.list_incidents() == []
+
+
+def test_a_late_pause_never_overwrites_a_finished_run(
+    stores: tuple[IntakeStore, IncidentStore],
+) -> None:
+    intake, _ = stores
+    ingest(intake, alert())
+    claimed = intake.claim_next(T0)
+    assert claimed is not None
+    intake.set_queue_state(claimed[0], QueueState.DONE, T0)  # an approval resumed it to the end
+    intake.set_queue_state(claimed[0], QueueState.PAUSED, T0)  # the worker records the pause late
+    assert intake.queue_entry(claimed[0]) == ("done", 1)
