@@ -30,6 +30,12 @@ class ReplayExecutor:
         return ExecutionOutcome(ok=True, detail=f"{action.describe()}: {detail}")
 
     async def reconcile(self, action: RemediationAction, idempotency_key: str) -> ReconcileResult:
-        applied = idempotency_key in self.executed
-        state = Reconciliation.APPLIED if applied else Reconciliation.UNKNOWN
-        return ReconcileResult(state=state, detail="replayed world: known only in this process")
+        # wiring re-applies ledger entries left 'started' when it rebuilds the world, so the
+        # world itself shows whether a crashed action reached it
+        if idempotency_key in self.executed or action.describe() in self.world.state.applied:
+            return ReconcileResult(
+                state=Reconciliation.APPLIED, detail="the replayed world shows its effects"
+            )
+        return ReconcileResult(
+            state=Reconciliation.UNKNOWN, detail="replayed world: no trace of it"
+        )

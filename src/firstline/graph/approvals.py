@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from firstline.graph.execution import audit_log
 from firstline.graph.runner import IncidentRunner, RunOutcome
+from firstline.store.audit import AuditKind
 
 
 class ApprovalError(Exception):
@@ -57,6 +59,20 @@ async def submit_decision(
         incident_id, record.round, approved=approved, by=by, channel=channel, comment=comment
     ):
         raise AlreadyDecided(f"incident {incident_id} was decided by someone else just now")
+    audit_log(runner.deps).append(
+        incident_id,
+        AuditKind.APPROVAL,
+        {
+            "round": record.round,
+            "approved": approved,
+            "channel": channel,
+            "comment": comment,
+            "expired": expired,
+            "expires_at": record.expires_at.isoformat(),
+        },
+        actor=by,
+        at=now,
+    )
     outcome = await runner.resume(incident_id, {"approved": approved, "by": by})
     if expired:
         message = f"the approval request had expired; incident {incident_id} was escalated"

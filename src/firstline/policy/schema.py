@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from firstline.policy.sections import ActionRules, BlastRadius, FreezeWindow, RateLimits
 from firstline.yamlfile import load_yaml_mapping
 
 
@@ -47,6 +48,21 @@ class Policy(BaseModel):
     )
     approval_timeout_seconds: float = Field(
         default=3600.0, gt=0, description="An unanswered approval request escalates after this."
+    )
+    # -- guard rails (docs/policy.md#guard-rails); the defaults change nothing ----------------
+    actions: ActionRules | None = Field(
+        default=None,
+        description="Allow/deny rules. Absent: every catalog action may run, in any namespace.",
+    )
+    rate_limits: RateLimits = Field(default_factory=RateLimits)
+    freeze_windows: tuple[FreezeWindow, ...] = ()
+    blast_radius: BlastRadius = Field(default_factory=BlastRadius)
+    kill_switch: bool = Field(default=False, description="True: no action executes at all.")
+    kill_switch_file: Path | None = Field(
+        default=None, description="If this file exists, no action executes."
+    )
+    undo_on_failed_verification: bool = Field(
+        default=False, description="Undo a round's actions when its verification fails."
     )
 
 

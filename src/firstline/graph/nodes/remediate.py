@@ -1,10 +1,10 @@
-"""remediate: carry out the decided actions, each at most once."""
+"""remediate: carry out the decided actions, each at most once, under the policy."""
 
 from __future__ import annotations
 
 from firstline.domain.incident import IncidentStatus
 from firstline.graph.deps import GraphDeps
-from firstline.graph.execution import execute_once
+from firstline.graph.execution import execute_once, needs_person
 from firstline.graph.recording import Update
 from firstline.graph.state import IncidentState
 
@@ -14,12 +14,20 @@ async def remediate(state: IncidentState, deps: GraphDeps) -> Update:
     attempt = state.attempt + 1
     deps.store.update(state.incident_id, status=IncidentStatus.REMEDIATING)
     results = [
-        await execute_once(state.incident_id, action, attempt, deps)
-        for action in state.decision.actions
+        await execute_once(state, action, attempt, deps) for action in state.decision.actions
     ]
-    return {
+    update: Update = {
         "attempt": attempt,
         "action_results": results,
         "status": IncidentStatus.VERIFYING,
         "notes": [(f"{r.action.describe()}: {r.status.value}", r.detail) for r in results],
     }
+    if any(needs_person(r) for r in results):
+        # Nobody can tell whether an interrupted action reached its target: another round
+        # could repeat it blindly. Using up the rounds sends the run to escalate after
+        # verification (the router has no other signal for "stop here").
+        update["attempt"] = max(attempt, deps.settings.max_verify_attempts)
+        update["notes"].append(
+            ("no further remediation round", "an interrupted action needs a person to check it")
+        )
+    return update

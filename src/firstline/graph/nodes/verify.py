@@ -1,7 +1,8 @@
 """verify: after a configurable wait, check that the problem is gone.
 
 The alert's own state decides when the source can tell; otherwise the metrics that backed
-the hypothesis are queried again and must no longer be anomalous.
+the hypothesis are queried again and must no longer be anomalous. A failed verification
+undoes the round's actions when the policy says `undo_on_failed_verification: true`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import timedelta
 
 from firstline.domain.action import ActionStatus
 from firstline.graph.deps import GraphDeps
+from firstline.graph.execution import needs_person, undo_round
 from firstline.graph.gathering import annotate, scope_for
 from firstline.graph.recording import Update
 from firstline.graph.state import IncidentState, Verification
@@ -60,6 +62,8 @@ async def verify_fix(state: IncidentState, deps: GraphDeps) -> Update:
         checks.append("metrics still anomalous: " + (", ".join(still) or "none"))
     if not applied:
         resolved, reason = False, "no action was carried out successfully"
+        if person := next((r for r in this_round if needs_person(r)), None):
+            reason += f" ({person.action.describe()}: {person.detail})"
     elif firing is not None:
         resolved = not firing
         reason = "the alert stopped firing" if resolved else "the alert is still firing"
@@ -75,6 +79,8 @@ async def verify_fix(state: IncidentState, deps: GraphDeps) -> Update:
             (f"verification {'passed' if resolved else 'failed'}", f"{reason}; {'; '.join(checks)}")
         ],
     }
+    if not resolved and deps.policy.undo_on_failed_verification:
+        update["notes"].extend(await undo_round(state, this_round, deps))
     top = state.analysis.top if state.analysis else None
     if not resolved and top is not None:
         update["failed_attempts"] = [

@@ -1,0 +1,90 @@
+"""`firstline audit verify` and `firstline audit show INCIDENT_ID`: the audit log from the
+command line (docs/audit.md).
+
+Registered onto the main app by `register(app, settings)`. `verify` exits 0 when the chain
+holds and 1 with one line naming the first broken record when it does not; user errors are
+one `error: ...` line and exit code 2, as everywhere in the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from firstline.settings import Settings
+from firstline.store.audit import AuditLog, AuditRecord
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _describe(action: dict[str, Any]) -> str:
+    target = action.get("target") or {}
+    scope = f"{target.get('namespace')}/" if target.get("namespace") else ""
+    return f"{action.get('type')} {target.get('kind')}/{scope}{target.get('name')}"
+
+
+def _summary(record: AuditRecord) -> str:
+    """One readable line of a record's details for the table."""
+    d = record.details
+    action = d.get("action")
+    parts: list[str] = [_describe(action)] if isinstance(action, dict) else []
+    actions = d.get("actions")
+    if isinstance(actions, list) and actions:
+        parts.append("actions=" + ", ".join(_describe(a) for a in actions if isinstance(a, dict)))
+    for key in ("outcome", "rule", "reason", "result", "state", "detail", "diff", "comment"):
+        value = d.get(key)
+        if value not in (None, ""):
+            parts.append(f"{key}={value}")
+    if record.kind == "approval":
+        parts.insert(0, "approved" if d.get("approved") else "rejected")
+    return "; ".join(str(p) for p in parts)
+
+
+def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
+    audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
+
+    def log() -> AuditLog:
+        path = settings().store.incidents_db
+        if not path.exists():
+            typer.echo(f"error: no incident store at {path}", err=True)
+            raise typer.Exit(2)
+        return AuditLog(path)
+
+    @audit_app.command("verify")
+    def verify(as_json: JsonOpt = False) -> None:
+        """Check the whole hash chain; exit 1 naming the first broken record."""
+        check = log().verify()
+        if as_json:
+            typer.echo(json.dumps(check.model_dump(mode="json"), indent=2))
+        elif check.ok:
+            typer.echo(f"audit log ok: {check.records} record(s), head {check.head_hash[:16]}")
+        else:
+            typer.echo(f"audit log broken at seq {check.broken_seq}: {check.error}", err=True)
+        if not check.ok:
+            raise typer.Exit(1)
+
+    @audit_app.command("show")
+    def show(
+        incident_id: Annotated[str, typer.Argument(help="The incident's id.")],
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Print an incident's audit records, oldest first."""
+        records = log().records(incident_id)
+        if not records:
+            typer.echo(f"error: no audit records for incident {incident_id!r}", err=True)
+            raise typer.Exit(2)
+        if as_json:
+            payload: list[dict[str, Any]] = [r.model_dump(mode="json") for r in records]
+            typer.echo(json.dumps(payload, indent=2))
+            return
+        table = Table("seq", "at", "kind", "actor", "details", title=f"audit: {incident_id}")
+        for r in records:
+            table.add_row(str(r.seq), r.at[:19].replace("T", " "), r.kind, r.actor, _summary(r))
+        Console().print(table)
+
+    app.add_typer(audit_app, name="audit")
