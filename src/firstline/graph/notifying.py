@@ -1,21 +1,46 @@
-"""Sends a notification to every notifier; a failing notifier becomes a timeline note."""
+"""Hands a notification to every notifier.
+
+Local notifiers (console, JSON lines) send at once. The outbox notifier only records the
+notification for the delivery worker, which sends it to PagerDuty, Slack and the rest with
+retries; the graph never waits on a vendor. A failing notifier becomes a timeline note.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from firstline.graph.deps import GraphDeps
 from firstline.graph.recording import Note
-from firstline.notify.base import Notification
+from firstline.graph.report import acting_notification
+from firstline.graph.state import IncidentState
+from firstline.notify.base import Enqueuer, Notification
 
 
 async def notify_all(deps: GraphDeps, notification: Notification) -> list[Note]:
     notes: list[Note] = []
     for notifier in deps.notifiers:
         try:
-            await notifier.send(notification)
+            if isinstance(notifier, Enqueuer):
+                queued = notifier.enqueue(notification)
+            else:
+                await notifier.send(notification)
         except Exception as exc:  # one broken channel must not silence the others
             notes.append(
                 (f"notification via {notifier.name} failed", f"{type(exc).__name__}: {exc}")
             )
-        else:
+            continue
+        if not isinstance(notifier, Enqueuer):
             notes.append((f"notified via {notifier.name}", notification.kind))
+        elif queued:
+            notes.append((f"queued notification for {', '.join(queued)}", notification.event_key))
     return notes
+
+
+async def notify_acting(state: IncidentState, deps: GraphDeps) -> list[Note]:
+    """Tell the paging tools that firstline is acting now (PagerDuty acknowledges, Slack
+    updates its message). Called by `remediate` before it carries out the actions.
+    Only queued notifiers get it: the terminal already shows remediation as it happens."""
+    queued = [n for n in deps.notifiers if isinstance(n, Enqueuer)]
+    if not queued:
+        return []
+    return await notify_all(replace(deps, notifiers=queued), acting_notification(state))

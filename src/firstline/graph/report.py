@@ -6,12 +6,15 @@ Notifications carry it; the CLI renders the same facts with colour.
 from __future__ import annotations
 
 from firstline.domain.action import ActionStatus
+from firstline.domain.evidence import EvidenceStatus, MetricEvidence
 from firstline.domain.incident import ApprovalRequest
 from firstline.graph.state import IncidentState
 from firstline.notify.base import Notification
+from firstline.notify.content import ApprovalAsk, DigestHypothesis, IncidentDigest
 
 MAX_HYPOTHESES = 3
 MAX_RULED_OUT = 4
+MAX_QUERY = 140
 
 
 def escalation_reason(state: IncidentState) -> str:
@@ -51,6 +54,7 @@ def render_text(state: IncidentState) -> str:
     ]
     if summary := alert.annotations.get("summary"):
         lines.append(f"  {summary}")
+    lines.append(f"Fired: {alert.name} since {alert.starts_at:%Y-%m-%d %H:%M} UTC")
     if state.conclusion:
         lines.append(f"Outcome: {state.conclusion}")
     analysis = state.analysis
@@ -70,26 +74,91 @@ def render_text(state: IncidentState) -> str:
     if state.decision:
         d = state.decision
         lines.append(f"Decision: {d.outcome.value} (rule {d.rule}) — {d.reason}")
-    for r in state.action_results:
-        lines.append(f"Action: {r.action.describe()} → {r.status.value}: {r.detail}")
-    for v in state.verifications:
-        lines.append(f"Verify #{v.attempt}: {'passed' if v.resolved else 'failed'} — {v.reason}")
+    lines.extend(f"Tried: {line}" for line in tried(state))
     if state.status.value != "resolved" and (steps := next_steps(state)):
         lines.append("Next steps:")
         lines.extend(f"  - {s}" for s in steps)
     return "\n".join(lines)
 
 
-def _evidence_lines(state: IncidentState) -> list[str]:
-    """Each evidence item with the source and the exact query, so a person can re-run it."""
+def tried(state: IncidentState) -> list[str]:
+    """Each action with its result, and each verification, in the order they happened."""
+    lines = [f"{r.action.describe()} → {r.status.value}: {r.detail}" for r in state.action_results]
+    lines.extend(
+        f"verification #{v.attempt} {'passed' if v.resolved else 'failed'}: {v.reason}"
+        for v in state.verifications
+    )
+    return lines
+
+
+def evidence_summary(state: IncidentState) -> list[str]:
+    """What answered, with its exact query so a person can re-run it; anomalies with their
+    finding. Empty answers are only counted: one screen cannot hold twenty "no data" lines."""
     if state.evidence is None:
         return []
-    lines = ["Evidence (source: query):"]
+    lines: list[str] = []
+    empty: list[str] = []
     for item in state.evidence.items:
-        status = "" if item.status.value == "ok" else f" [{item.status.value}: {item.reason}]"
-        query = " ".join(item.provenance.query.split())
-        lines.append(f"  {item.id} ({item.provenance.source}): {query[:140]}{status}")
+        if item.status is EvidenceStatus.NO_DATA:
+            empty.append(item.id.removeprefix("metric:"))
+            continue
+        query = " ".join(item.provenance.query.split())[:MAX_QUERY]
+        line = f"{item.id} ({item.provenance.source}): {query}"
+        if item.status is EvidenceStatus.ERROR:
+            line += f" [error: {item.reason}]"
+        elif isinstance(item, MetricEvidence) and item.anomalous:
+            line += f" — {item.findings[0].sentence}"
+        lines.append(line)
+    if empty:
+        lines.append(f"no data ({len(empty)}): {', '.join(empty)}")
     return lines
+
+
+def _evidence_lines(state: IncidentState) -> list[str]:
+    lines = evidence_summary(state)
+    return ["Evidence (source: query):", *(f"  {line}" for line in lines)] if lines else []
+
+
+def digest(state: IncidentState, request: ApprovalRequest | None = None) -> IncidentDigest:
+    """The facts of render_text, structured for Slack blocks and PagerDuty details."""
+    analysis = state.analysis
+    decision = state.decision
+    return IncidentDigest(
+        alert=state.alert.name,
+        where=_where(state),
+        status=state.status.value,
+        fired_at=state.alert.starts_at,
+        summary=state.alert.annotations.get("summary", ""),
+        conclusion=state.conclusion,
+        decision=f"{decision.outcome.value} (rule {decision.rule}): {decision.reason}"
+        if decision
+        else "",
+        hypotheses=[
+            DigestHypothesis(
+                pattern=h.pattern,
+                cause=h.cause,
+                confidence=h.confidence,
+                evidence=h.signals[:4],
+                evidence_refs=h.evidence_refs,
+            )
+            for h in (analysis.hypotheses[:MAX_HYPOTHESES] if analysis else [])
+        ],
+        ruled_out=[
+            f"{r.pattern}: {r.reason}"
+            for r in (analysis.ruled_out[:MAX_RULED_OUT] if analysis else [])
+        ],
+        evidence=evidence_summary(state),
+        tried=tried(state),
+        next_steps=next_steps(state) if state.status.value != "resolved" else [],
+        approval=ApprovalAsk(
+            round=state.approval_round + 1,
+            expires_at=request.expires_at,
+            actions=request.actions,
+            dry_run=request.dry_run,
+        )
+        if request is not None
+        else None,
+    )
 
 
 def _details(state: IncidentState) -> dict[str, object]:
@@ -114,7 +183,9 @@ def _where(state: IncidentState) -> str:
     return f"{state.alert.namespace or '-'}/{state.alert.service or '-'}"
 
 
-def outcome_notification(state: IncidentState, kind: str) -> Notification:
+def outcome_notification(
+    state: IncidentState, kind: str, request: ApprovalRequest | None = None
+) -> Notification:
     severity = state.severity.value if state.severity else "medium"
     return Notification(
         incident_id=state.incident_id,
@@ -123,11 +194,21 @@ def outcome_notification(state: IncidentState, kind: str) -> Notification:
         title=f"{kind}: {state.alert.name} ({_where(state)})",
         body=render_text(state),
         details=_details(state),
+        labels=state.alert.labels,
+        digest=digest(state, request),
     )
 
 
+def acting_notification(state: IncidentState) -> Notification:
+    """Sent as remediation starts: the round about to run and what it will do."""
+    base = outcome_notification(state, "acting")
+    actions = [a.describe() for a in state.decision.actions] if state.decision else []
+    body = "\n".join([base.body, "Acting now:", *(f"  - {a}" for a in actions)])
+    return base.model_copy(update={"body": body, "round": state.attempt + 1})
+
+
 def approval_notification(state: IncidentState, request: ApprovalRequest) -> Notification:
-    base = outcome_notification(state, "approval_request")
+    base = outcome_notification(state, "approval_request", request)
     body = "\n".join(
         [
             base.body,
@@ -138,4 +219,4 @@ def approval_notification(state: IncidentState, request: ApprovalRequest) -> Not
             f"   Reject: firstline approve {state.incident_id} --reject --by NAME",
         ]
     )
-    return base.model_copy(update={"body": body})
+    return base.model_copy(update={"body": body, "round": state.approval_round + 1})

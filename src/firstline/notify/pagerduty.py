@@ -1,0 +1,112 @@
+"""PagerDuty Events API v2: one alert per incident, keyed by a stable dedup_key.
+
+trigger when a person is needed (approval, escalation, recommendation), acknowledge when
+firstline starts acting, resolve when verification passed. A retried trigger with the same
+dedup_key adds to the open alert instead of paging again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from firstline.notify.base import DeliveryContext, Notification, default_dedup_key
+from firstline.notify.content import incident_link
+from firstline.notify.http import post_json
+from firstline.notify.settings import PagerDutySettings
+
+_ACTIONS = {
+    "approval_request": "trigger",
+    "escalation": "trigger",
+    "recommendation": "trigger",
+    "acting": "acknowledge",
+    "resolved": "resolve",
+}
+_SEVERITIES = {"critical", "error", "warning", "info"}
+SUMMARY_LIMIT = 1024  # the API rejects longer summaries
+DEDUP_KEY_LIMIT = 255
+
+
+class PagerDutyNotifier:
+    name = "pagerduty"
+
+    def __init__(self, settings: PagerDutySettings, public_url: str | None = None) -> None:
+        if settings.routing_key is None:
+            raise ValueError("PagerDuty needs a routing_key")
+        self.settings = settings
+        self.public_url = public_url
+
+    def handles(self, kind: str) -> bool:
+        return kind in _ACTIONS
+
+    def dedup_key(self, incident_id: str) -> str:
+        return default_dedup_key(incident_id)[:DEDUP_KEY_LIMIT]
+
+    def event(self, notification: Notification, dedup_key: str) -> dict[str, Any]:
+        assert self.settings.routing_key is not None
+        action = _ACTIONS[notification.kind]
+        event: dict[str, Any] = {
+            "routing_key": self.settings.routing_key.get_secret_value(),
+            "event_action": action,
+            "dedup_key": dedup_key,
+        }
+        if action != "trigger":
+            return event
+        link = incident_link(self.public_url, notification.incident_id)
+        event["payload"] = self._payload(notification)
+        event["client"] = "firstline"
+        if link:
+            event["client_url"] = link
+            event["links"] = [{"href": link, "text": f"firstline {notification.incident_id}"}]
+        return event
+
+    def _payload(self, notification: Notification) -> dict[str, Any]:
+        digest = notification.digest
+        severity = self.settings.severity_map.get(notification.severity, "error")
+        labels = notification.labels
+        payload: dict[str, Any] = {
+            "summary": notification.title[:SUMMARY_LIMIT],
+            "source": digest.where if digest else self.settings.source,
+            "severity": severity if severity in _SEVERITIES else "error",
+            "component": labels.get("service") or labels.get("deployment") or None,
+            "group": labels.get("namespace"),
+            "class": digest.alert if digest else None,
+            "custom_details": _custom_details(notification),
+        }
+        if digest and digest.fired_at:
+            payload["timestamp"] = digest.fired_at.isoformat()
+        return {k: v for k, v in payload.items() if v is not None}
+
+    async def deliver(self, notification: Notification, context: DeliveryContext) -> dict[str, str]:
+        response = await post_json(
+            "PagerDuty",
+            self.settings.url,
+            self.event(notification, context.dedup_key),
+            timeout=self.settings.timeout_seconds,
+        )
+        answer = response.json() if response.content else {}
+        return {"dedup_key": str(answer.get("dedup_key") or context.dedup_key)}
+
+
+def _custom_details(notification: Notification) -> dict[str, Any]:
+    digest = notification.digest
+    details: dict[str, Any] = {"incident_id": notification.incident_id, "event": notification.kind}
+    if digest is None:
+        details["report"] = notification.body
+        return details
+    details.update(
+        {
+            "status": digest.status,
+            "what fired": f"{digest.alert} on {digest.where}: {digest.summary}".strip(": "),
+            "top hypotheses": [
+                f"{h.confidence:.0%} {h.pattern}: {h.cause}" for h in digest.hypotheses
+            ],
+            "evidence": digest.evidence,
+            "ruled out": digest.ruled_out,
+            "actions taken": digest.tried,
+            "decision": digest.decision,
+            "next steps": digest.next_steps,
+        }
+    )
+    if digest.approval is not None:
+        details["approval needed for"] = digest.approval.dry_run
+    return details
