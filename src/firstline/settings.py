@@ -13,8 +13,20 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+# Each integration keeps its own settings models next to its code; they are plain pydantic
+# models, so importing them here pulls in no behaviour (see the import-linter ignores).
+from firstline.actions.kubernetes.settings import KubernetesActionSettings
+from firstline.notify.settings import (
+    DeliverySettings,
+    EmailSettings,
+    OpsgenieSettings,
+    PagerDutySettings,
+    RoutingSettings,
+    SlackSettings,
+    VendorSettings,
+    WebhookSettings,
+)
 from firstline.serve_settings import ServeSettings
-
 from firstline.yamlfile import load_yaml_mapping
 
 
@@ -61,6 +73,32 @@ class NotifySettings(BaseModel):
     jsonl_path: Path | None = Field(
         default=None, description="Append notifications as JSON lines to this file."
     )
+    public_url: str | None = Field(
+        default=None,
+        description="firstline's external URL, for links back (docs/notifications.md).",
+    )
+    pagerduty: PagerDutySettings = Field(default_factory=PagerDutySettings)
+    opsgenie: OpsgenieSettings = Field(default_factory=OpsgenieSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings)
+    email: EmailSettings = Field(default_factory=EmailSettings)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+
+    def vendors(self) -> VendorSettings:
+        return VendorSettings(
+            public_url=self.public_url, pagerduty=self.pagerduty, opsgenie=self.opsgenie,
+            slack=self.slack, webhook=self.webhook, email=self.email, routing=self.routing,
+            delivery=self.delivery,
+        )  # fmt: skip
+
+
+class ActionsSettings(BaseModel):
+    """Executors that act on real systems; each is off until enabled (docs/remediation/)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kubernetes: KubernetesActionSettings = Field(default_factory=KubernetesActionSettings)
 
 
 class HttpBackendSettings(BaseModel):
@@ -151,6 +189,7 @@ class Settings(BaseSettings):
     notify: NotifySettings = Field(default_factory=NotifySettings)
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
+    actions: ActionsSettings = Field(default_factory=ActionsSettings)
 
     @classmethod
     def settings_customise_sources(

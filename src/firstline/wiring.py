@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from firstline.actions.base import Executor
+from firstline.actions.kubernetes import KubernetesExecutor
 from firstline.actions.null import NoExecutor
 from firstline.actions.replay import ReplayExecutor
+from firstline.actions.routing import RoutingExecutor
+from firstline.delivery.setup import Delivery, build_delivery
 from firstline.detection.detectors import get_detector
 from firstline.domain.alert import Alert
 from firstline.graph.deps import GraphDeps, utc_now
@@ -44,6 +47,7 @@ class Runtime:
     runner: IncidentRunner
     bundle: ScenarioBundle | None
     world: ReplayWorld | None
+    delivery: Delivery
 
 
 def build_policy(settings: Settings, mode: Mode | None = None) -> Policy:
@@ -51,13 +55,26 @@ def build_policy(settings: Settings, mode: Mode | None = None) -> Policy:
     return policy.model_copy(update={"mode": mode}) if mode is not None else policy
 
 
-def build_notifiers(settings: Settings) -> list[Notifier]:
+def build_notifiers(settings: Settings, delivery: Delivery | None = None) -> list[Notifier]:
+    """Console and JSON lines send at once; vendors (PagerDuty, Slack...) go through the
+    outbox, delivered by the delivery worker with retries."""
     notifiers: list[Notifier] = []
     if settings.notify.console:
         notifiers.append(ConsoleNotifier())
     if settings.notify.jsonl_path is not None:
         notifiers.append(JsonLinesNotifier(settings.notify.jsonl_path))
+    if delivery is not None and delivery.enabled:
+        notifiers.append(delivery.outbox_notifier)
     return notifiers
+
+
+def build_live_executor(settings: Settings) -> Executor:
+    """The enabled real executors behind one router, or one that refuses everything."""
+    actions = settings.actions
+    live: list[Executor] = []
+    if actions.kubernetes.enabled:
+        live.append(KubernetesExecutor(actions.kubernetes))
+    return RoutingExecutor(live) if live else NoExecutor()
 
 
 def build_live_source(settings: Settings) -> CompositeSource | None:
@@ -97,7 +114,11 @@ async def open_runtime(
     executor: Executor | None = None,
     reasoner: Reasoner | None = None,
     grouped_alerts: Callable[[str], list[Alert]] | None = None,
+    drain_notifications: bool = True,
 ) -> AsyncIterator[Runtime]:
+    """Everything one run needs. On the way out, queued vendor notifications are delivered
+    (for up to 30 s; what is left goes out from `firstline serve` or the next command),
+    unless the caller runs its own delivery worker (`drain_notifications=False`)."""
     store = IncidentStore(settings.store.incidents_db)
     if incident_id is not None:
         store.summary(incident_id)  # fail fast on an unknown id
@@ -107,7 +128,10 @@ async def open_runtime(
     source: EvidenceSource = (
         ReplaySource(world) if world else build_live_source(settings) or NoEvidenceSource()
     )
-    chosen_executor: Executor = executor or (ReplayExecutor(world) if world else NoExecutor())
+    chosen_executor: Executor = executor or (
+        ReplayExecutor(world) if world else build_live_executor(settings)
+    )
+    delivery = build_delivery(settings.notify.vendors(), settings.store.incidents_db, utc_now)
     registry = registry or PatternRegistry.load(settings.patterns_dir)
     pinned = bundle.now if bundle else None
     deps = GraphDeps(
@@ -118,7 +142,7 @@ async def open_runtime(
         policy=build_policy(settings, mode),
         detector=get_detector(settings.detection.detector),
         store=store,
-        notifiers=build_notifiers(settings),
+        notifiers=build_notifiers(settings, delivery),
         settings=settings.graph,
         clock=utc_now,
         evidence_clock=(lambda: pinned) if pinned else utc_now,
@@ -133,4 +157,7 @@ async def open_runtime(
             runner=IncidentRunner(deps, saver),
             bundle=bundle,
             world=world,
+            delivery=delivery,
         )
+    if drain_notifications and delivery.enabled:
+        await delivery.worker.drain(within_seconds=30)

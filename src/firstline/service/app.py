@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,9 +12,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from firstline import __version__
+from firstline.delivery.prometheus import register_delivery_metrics
 from firstline.service.api import api_router
 from firstline.service.context import ServiceContext
 from firstline.service.problems import install_handlers
+from firstline.service.slack import slack_router
 from firstline.service.webhooks import webhook_router
 from firstline.service.workers import WorkerPool
 
@@ -26,13 +29,26 @@ class Health(BaseModel):
 def create_app(ctx: ServiceContext, *, start_workers: bool = True) -> FastAPI:
     pool = WorkerPool(ctx, sweep_interval_seconds=ctx.settings.approval_sweep_seconds)
 
+    delivery = ctx.delivery if ctx.delivery is not None and ctx.delivery.enabled else None
+    if delivery is not None:
+        register_delivery_metrics(
+            delivery.worker.counters, delivery.worker.outbox, ctx.metrics.registry
+        )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        sender = None
         if start_workers:
             pool.start()
+            if delivery is not None:  # notifications left from before a restart go out too
+                sender = asyncio.create_task(delivery.worker.run_forever(stop))
         try:
             yield
         finally:
+            stop.set()
+            if sender is not None:
+                await sender
             await pool.stop()
 
     app = FastAPI(
@@ -45,6 +61,7 @@ def create_app(ctx: ServiceContext, *, start_workers: bool = True) -> FastAPI:
     install_handlers(app)
     app.include_router(webhook_router(ctx))
     app.include_router(api_router(ctx, pool))
+    app.include_router(slack_router(ctx, pool))
 
     @app.get("/healthz", response_model=Health, tags=["health"])
     def healthz() -> Health:

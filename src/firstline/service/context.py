@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+from pydantic import SecretStr
+
+from firstline.delivery.setup import Delivery
 from firstline.graph.runner import IncidentRunner
 from firstline.serve_settings import ServeSettings
 from firstline.service.auth import Authenticator
@@ -29,5 +32,7 @@ class ServiceContext:
     authenticator: Authenticator
     metrics: ServiceMetrics
     confirmer: SubscriptionConfirmer
+    delivery: Delivery | None = None
+    slack_signing_secret: SecretStr | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     work_available: asyncio.Event = field(default_factory=asyncio.Event)

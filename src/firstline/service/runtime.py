@@ -75,7 +75,12 @@ async def open_service(
         durable_fsync=serve.durable_fsync,
     )
     try:
-        async with open_runtime(settings, scenario=scenario, grouped_alerts=intake.alerts_of) as rt:
+        async with open_runtime(
+            settings,
+            scenario=scenario,
+            grouped_alerts=intake.alerts_of,
+            drain_notifications=False,  # the server runs its own delivery worker
+        ) as rt:
             yield ServiceContext(
                 settings=serve,
                 intake=intake,
@@ -84,6 +89,8 @@ async def open_service(
                 authenticator=Authenticator(serve, certificates or HttpSnsCertificates()),
                 metrics=ServiceMetrics(intake.queue_depth),
                 confirmer=confirmer or HttpSubscriptionConfirmer(),
+                delivery=rt.delivery,
+                slack_signing_secret=settings.notify.slack.signing_secret,
             )
     finally:
         intake.close()

@@ -171,10 +171,11 @@ async def test_slack_click_resumes_the_run_only_when_signed_and_fresh(
     update = next(body for path, body in calls if path.endswith("chat.update"))
     assert update["ts"] == root_ts
     assert not any(b["type"] == "actions" for b in update["blocks"])
-    reply = next(b for p, b in calls if p.endswith("chat.postMessage") and "thread_ts" in b)
-    assert reply["thread_ts"] == root_ts and "resolved" in reply["text"]
+    replies = [b for p, b in calls if p.endswith("chat.postMessage") and "thread_ts" in b]
+    assert [r["thread_ts"] for r in replies] == [root_ts] * len(replies)
+    assert "acting" in replies[0]["text"] and "resolved" in replies[-1]["text"]
     actions = [r.json()["event_action"] for r in vendor.state.accepted("pagerduty")]
-    assert actions == ["trigger", "resolve"]
+    assert actions == ["trigger", "acknowledge", "resolve"], "acknowledged when firstline acts"
     assert vendor.state.pd_pages_opened == 1
     assert vendor.state.violations == []
 

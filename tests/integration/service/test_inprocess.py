@@ -11,11 +11,14 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from pydantic import SecretStr
 
+from firstline.notify.slack_interactions import slack_signature
 from firstline.scenarios.bundled import bundled_dir
 from firstline.serve_settings import WebhookAuth
 from tests.services.firstline_server import API_TOKEN, WEBHOOK_TOKEN
@@ -179,3 +182,61 @@ def test_an_unanswered_approval_request_is_escalated_by_the_server(tmp_path: Pat
         # the status is written by the graph, the queue state right after the run returns
         escalated = _wait_status(client, incident, "escalated", queue="done")
         assert "expired" in json.dumps(escalated["timeline"]).lower()
+
+
+def _slack_click(incident: str, round_: int, verb: str) -> bytes:
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U024BE7LH", "username": "alice"},
+        "channel": {"id": "C0FIRST", "name": "incidents"},
+        "response_url": "http://127.0.0.1:9/not-slack",  # never called: not a Slack URL
+        "actions": [{"action_id": f"firstline_{verb}:{incident}:{round_}", "type": "button"}],
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def _slack_headers(secret: str, body: bytes, at: int) -> dict[str, str]:
+    return {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": str(at),
+        "X-Slack-Signature": slack_signature(secret, str(at), body),
+    }
+
+
+def test_slack_buttons_need_a_valid_fresh_signature_and_then_resume_the_run(
+    tmp_path: Path,
+) -> None:
+    secret = "8f742231b10e8888abcd99yyyzzz85a5"
+    settings = settings_for(tmp_path)
+    notify = settings.notify.model_copy(
+        update={
+            "slack": settings.notify.slack.model_copy(update={"signing_secret": SecretStr(secret)})
+        }
+    )
+    settings = settings.model_copy(update={"notify": notify})
+    with (
+        serve_in_thread(settings, scenario=BUNDLE) as (url, ctx),
+        httpx.Client(base_url=url, timeout=60) as client,
+    ):
+        incident = _open_incident(client)
+        _wait_status(client, incident, "awaiting_approval", queue="paused")
+        record = ctx.store.approval(incident)
+        assert record is not None
+        body = _slack_click(incident, record.round, "approve")
+        now = int(time.time())
+        forged = _slack_headers("not-the-secret", body, now)
+        stale = _slack_headers(secret, body, now - 301)
+        for headers in (forged, stale):
+            answer = client.post("/slack/interactions", content=body, headers=headers)
+            assert answer.status_code == 401 and answer.json() == {"error": "unauthorized"}
+        time.sleep(0.3)
+        still = client.get(f"/api/v1/incidents/{incident}", headers=API).json()
+        assert still["summary"]["status"] == "awaiting_approval", "the run stays paused"
+        valid = client.post(
+            "/slack/interactions", content=body, headers=_slack_headers(secret, body, now)
+        )
+        assert valid.status_code == 200, valid.text
+        done = _wait_status(client, incident, "resolved", queue="done")
+    approval = ctx.store.approval(incident)
+    assert approval is not None and approval.channel == "slack" and approval.decided_by == "alice"
+    assert len(done["investigation"]["action_results"]) == 1

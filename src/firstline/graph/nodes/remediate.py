@@ -5,6 +5,7 @@ from __future__ import annotations
 from firstline.domain.incident import IncidentStatus
 from firstline.graph.deps import GraphDeps
 from firstline.graph.execution import execute_once, needs_person
+from firstline.graph.notifying import notify_acting
 from firstline.graph.recording import Update
 from firstline.graph.state import IncidentState
 
@@ -13,6 +14,9 @@ async def remediate(state: IncidentState, deps: GraphDeps) -> Update:
     assert state.decision is not None, "remediate follows decide"
     attempt = state.attempt + 1
     deps.store.update(state.incident_id, status=IncidentStatus.REMEDIATING)
+    # tell the pager firstline is acting (PagerDuty acknowledge, a Slack thread reply);
+    # queued in the outbox, so a re-run of this node after a crash queues nothing twice
+    acting = await notify_acting(state, deps)
     results = [
         await execute_once(state, action, attempt, deps) for action in state.decision.actions
     ]
@@ -20,7 +24,10 @@ async def remediate(state: IncidentState, deps: GraphDeps) -> Update:
         "attempt": attempt,
         "action_results": results,
         "status": IncidentStatus.VERIFYING,
-        "notes": [(f"{r.action.describe()}: {r.status.value}", r.detail) for r in results],
+        "notes": [
+            *acting,
+            *((f"{r.action.describe()}: {r.status.value}", r.detail) for r in results),
+        ],
     }
     if any(needs_person(r) for r in results):
         # Nobody can tell whether an interrupted action reached its target: another round
