@@ -10,6 +10,7 @@ from firstline.graph.deps import GraphDeps
 from firstline.graph.recording import Note, Update
 from firstline.graph.state import IncidentState
 from firstline.reasoning.base import ReasoningInput
+from firstline.reasoning.llm.outcome import ReportingReasoner
 
 
 async def analyze_evidence(state: IncidentState, deps: GraphDeps) -> Update:
@@ -22,7 +23,13 @@ async def analyze_evidence(state: IncidentState, deps: GraphDeps) -> Update:
     )
     notes: list[Note] = []
     try:
-        analysis = await deps.reasoner.analyze(request)
+        if isinstance(deps.reasoner, ReportingReasoner):
+            # model-backed reasoners also report fallbacks and token/cost usage
+            report = await deps.reasoner.analyze_reported(request, state.incident_id)
+            analysis = report.analysis
+            notes.extend(report.notes)
+        else:
+            analysis = await deps.reasoner.analyze(request)
     except Exception as exc:  # a reasoner is replaceable code; its failure must not end the run
         analysis = Analysis(reasoner=deps.reasoner.name)
         notes.append(("reasoner failed", f"{type(exc).__name__}: {exc}"))
