@@ -132,6 +132,8 @@ def print_incident(state: IncidentState, timeline: list[TimelineEntry]) -> None:
     parts: list[Any] = [Text(summary, style="italic")] if summary else []
     parts.append(_hypotheses(state))
     parts.extend(Text.from_markup(line) for line in _actions(state))
+    if state.llm_usage is not None:
+        parts.append(Text(f"LLM: {state.llm_usage.describe()}", style="dim"))
     console.print(Panel(Group(*parts), title=_header(state), title_align="left"))
     if timeline:
         table = Table(title="Timeline", box=None, title_justify="left", header_style="bold")

@@ -26,6 +26,7 @@ from firstline.notify.settings import (
     VendorSettings,
     WebhookSettings,
 )
+from firstline.reasoning.llm.settings import ReasoningSettings
 from firstline.serve_settings import ServeSettings
 from firstline.yamlfile import load_yaml_mapping
 
@@ -190,6 +191,7 @@ class Settings(BaseSettings):
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
     actions: ActionsSettings = Field(default_factory=ActionsSettings)
+    reasoning: ReasoningSettings = Field(default_factory=ReasoningSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -24,7 +24,8 @@ from firstline.notify.jsonl import JsonLinesNotifier
 from firstline.patterns.registry import PatternRegistry
 from firstline.policy.schema import Mode, Policy, load_policy
 from firstline.reasoning.base import Reasoner
-from firstline.reasoning.rules import PatternReasoner
+from firstline.reasoning.llm.factory import build_reasoner
+from firstline.reasoning.llm.usage import UsageLedger
 from firstline.scenarios.loader import ScenarioBundle, load_bundle
 from firstline.scenarios.world import ReplayWorld
 from firstline.settings import Settings
@@ -38,6 +39,9 @@ from firstline.sources.prometheus.adapter import PrometheusBackend
 from firstline.sources.replay import ReplaySource
 from firstline.store.checkpoints import sqlite_checkpointer
 from firstline.store.incidents import IncidentStore
+
+LLM_USAGE = UsageLedger()
+"""Model usage per incident in this process; the budget, reports and /metrics read it."""
 
 
 @dataclass
@@ -133,13 +137,20 @@ async def open_runtime(
     )
     delivery = build_delivery(settings.notify.vendors(), settings.store.incidents_db, utc_now)
     registry = registry or PatternRegistry.load(settings.patterns_dir)
+    policy = build_policy(settings, mode)
     pinned = bundle.now if bundle else None
     deps = GraphDeps(
         source=source,
         executor=chosen_executor,
-        reasoner=reasoner or PatternReasoner(registry),
+        reasoner=reasoner
+        or build_reasoner(
+            settings.reasoning,
+            registry,
+            confidence_threshold=policy.confidence_threshold,
+            ledger=LLM_USAGE,
+        ),
         registry=registry,
-        policy=build_policy(settings, mode),
+        policy=policy,
         detector=get_detector(settings.detection.detector),
         store=store,
         notifiers=build_notifiers(settings, delivery),

@@ -78,6 +78,8 @@ def render_text(state: IncidentState) -> str:
     if state.status.value != "resolved" and (steps := next_steps(state)):
         lines.append("Next steps:")
         lines.extend(f"  - {s}" for s in steps)
+    if state.llm_usage is not None:
+        lines.append(f"LLM: {state.llm_usage.describe()}")
     return "\n".join(lines)
 
 

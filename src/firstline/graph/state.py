@@ -14,6 +14,7 @@ from firstline.domain.evidence import EvidenceSet
 from firstline.domain.hypothesis import Analysis
 from firstline.domain.incident import ApprovalAnswer, IncidentStatus, TimelineEntry
 from firstline.reasoning.base import FailedAttempt
+from firstline.reasoning.llm.usage import Usage
 
 
 class Verification(BaseModel):
@@ -47,6 +48,9 @@ class IncidentState(BaseModel):
     verifications: Annotated[list[Verification], operator.add] = Field(default_factory=list)
     timeline: Annotated[list[TimelineEntry], operator.add] = Field(default_factory=list)
     conclusion: str = ""
+    llm_usage: Usage | None = Field(
+        default=None, description="Tokens and cost model calls spent on this incident."
+    )
 
 
 def checkpoint_types() -> list[type]:

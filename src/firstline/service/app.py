@@ -13,12 +13,14 @@ from pydantic import BaseModel
 
 from firstline import __version__
 from firstline.delivery.prometheus import register_delivery_metrics
+from firstline.reasoning.llm.metrics import LLMUsageCollector
 from firstline.service.api import api_router
 from firstline.service.context import ServiceContext
 from firstline.service.problems import install_handlers
 from firstline.service.slack import slack_router
 from firstline.service.webhooks import webhook_router
 from firstline.service.workers import WorkerPool
+from firstline.wiring import LLM_USAGE
 
 
 class Health(BaseModel):
@@ -30,6 +32,7 @@ def create_app(ctx: ServiceContext, *, start_workers: bool = True) -> FastAPI:
     pool = WorkerPool(ctx, sweep_interval_seconds=ctx.settings.approval_sweep_seconds)
 
     delivery = ctx.delivery if ctx.delivery is not None and ctx.delivery.enabled else None
+    ctx.metrics.registry.register(LLMUsageCollector(LLM_USAGE))
     if delivery is not None:
         register_delivery_metrics(
             delivery.worker.counters, delivery.worker.outbox, ctx.metrics.registry

@@ -4,6 +4,7 @@ model: the fallback and the token usage land in the stored timeline."""
 from __future__ import annotations
 
 from firstline.domain.decision import Outcome
+from firstline.graph.report import render_text
 from firstline.patterns.registry import PatternRegistry
 from firstline.policy.schema import Mode
 from firstline.reasoning.llm.reasoner import HybridReasoner, LLMReasoner
@@ -74,3 +75,6 @@ async def test_llm_mode_run_records_usage_per_incident(settings: Settings) -> No
     assert spent.calls == 1 and spent.prompt_tokens > 0
     timeline = IncidentStore(settings.store.incidents_db).timeline(state.incident_id)
     assert any(e.event == "llm usage" and "1 call(s)" in e.detail for e in timeline)
+    # kept with the incident (checkpointed state), so reports and later runs see it
+    assert state.llm_usage == spent
+    assert f"LLM: {spent.describe()}" in render_text(state)

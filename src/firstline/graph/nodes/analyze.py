@@ -11,6 +11,7 @@ from firstline.graph.recording import Note, Update
 from firstline.graph.state import IncidentState
 from firstline.reasoning.base import ReasoningInput
 from firstline.reasoning.llm.outcome import ReportingReasoner
+from firstline.reasoning.llm.usage import Usage
 
 
 async def analyze_evidence(state: IncidentState, deps: GraphDeps) -> Update:
@@ -22,12 +23,15 @@ async def analyze_evidence(state: IncidentState, deps: GraphDeps) -> Update:
         failed_attempts=state.failed_attempts,
     )
     notes: list[Note] = []
+    usage = state.llm_usage
     try:
         if isinstance(deps.reasoner, ReportingReasoner):
             # model-backed reasoners also report fallbacks and token/cost usage
             report = await deps.reasoner.analyze_reported(request, state.incident_id)
             analysis = report.analysis
             notes.extend(report.notes)
+            if report.usage is not None:
+                usage = report.usage + (usage or Usage())
         else:
             analysis = await deps.reasoner.analyze(request)
     except Exception as exc:  # a reasoner is replaceable code; its failure must not end the run
@@ -42,4 +46,4 @@ async def analyze_evidence(state: IncidentState, deps: GraphDeps) -> Update:
             (f"also considered {h.pattern} ({h.confidence:.2f})", h.cause)
             for h in analysis.hypotheses[1:3]
         )
-    return {"analysis": analysis, "analyses": [analysis], "notes": notes}
+    return {"analysis": analysis, "analyses": [analysis], "notes": notes, "llm_usage": usage}
