@@ -16,6 +16,11 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 # Each integration keeps its own settings models next to its code; they are plain pydantic
 # models, so importing them here pulls in no behaviour (see the import-linter ignores).
 from firstline.actions.kubernetes.settings import KubernetesActionSettings
+from firstline.actions.settings import (
+    PostgresActionSettings,
+    RedisActionSettings,
+    ScriptActionSettings,
+)
 from firstline.notify.settings import (
     DeliverySettings,
     EmailSettings,
@@ -100,6 +105,9 @@ class ActionsSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kubernetes: KubernetesActionSettings = Field(default_factory=KubernetesActionSettings)
+    redis: RedisActionSettings = Field(default_factory=RedisActionSettings)
+    postgres: PostgresActionSettings = Field(default_factory=PostgresActionSettings)
+    scripts: ScriptActionSettings = Field(default_factory=ScriptActionSettings)
 
 
 class HttpBackendSettings(BaseModel):

@@ -9,9 +9,12 @@ from pathlib import Path
 
 from firstline.actions.base import Executor
 from firstline.actions.kubernetes import KubernetesExecutor
-from firstline.actions.null import NoExecutor
+from firstline.actions.manual import ManualExecutor
+from firstline.actions.postgres_sessions import PostgresSessionExecutor
+from firstline.actions.redis_cache import RedisCacheExecutor
 from firstline.actions.replay import ReplayExecutor
 from firstline.actions.routing import RoutingExecutor
+from firstline.actions.scripts import ScriptExecutor
 from firstline.delivery.setup import Delivery, build_delivery
 from firstline.detection.detectors import get_detector
 from firstline.domain.alert import Alert
@@ -73,12 +76,21 @@ def build_notifiers(settings: Settings, delivery: Delivery | None = None) -> lis
 
 
 def build_live_executor(settings: Settings) -> Executor:
-    """The enabled real executors behind one router, or one that refuses everything."""
+    """The enabled real executors behind one router. The manual executor always comes
+    first: manual_only and failover_database can never reach an acting executor, and
+    approvals and escalations get the exact steps for a person from its dry run. Anything
+    no enabled executor handles is refused, naming what is configured."""
     actions = settings.actions
-    live: list[Executor] = []
+    live: list[Executor] = [ManualExecutor()]
     if actions.kubernetes.enabled:
         live.append(KubernetesExecutor(actions.kubernetes))
-    return RoutingExecutor(live) if live else NoExecutor()
+    if actions.redis.enabled:
+        live.append(RedisCacheExecutor(actions.redis))
+    if actions.postgres.enabled:
+        live.append(PostgresSessionExecutor(actions.postgres))
+    if actions.scripts.enabled:
+        live.append(ScriptExecutor(actions.scripts))
+    return RoutingExecutor(live)
 
 
 def build_live_source(settings: Settings) -> CompositeSource | None:
