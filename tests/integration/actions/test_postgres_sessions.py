@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -23,6 +24,7 @@ from firstline.actions.catalog import make_action
 from firstline.actions.postgres_sessions import PostgresSessionExecutor
 from firstline.actions.settings import PostgresActionSettings
 from firstline.domain.action import ActionType, ParamValue, RemediationAction, Target
+from tests.integration.actions.policy_deny import assert_refused_by_rule, run_denied
 from tests.services.postgres import PostgresCluster
 
 pytestmark = pytest.mark.integration
@@ -259,3 +261,15 @@ async def test_a_target_outside_the_settings_is_refused(roles: PostgresCluster) 
     checked = await executor(roles).preflight(action)
     assert not checked.ok and "not a configured PostgreSQL target" in checked.problems[0]
     assert not (await executor(roles).execute(action, "k")).ok
+
+
+async def test_a_policy_denial_changes_nothing_and_names_the_rule(
+    roles: PostgresCluster, open_session: Open, tmp_path: Path
+) -> None:
+    pids = await seed(roles, open_session)
+    result, deps = await run_denied(
+        tmp_path, executor(roles), terminate(idle_in_transaction_seconds=IDLE)
+    )
+    assert_refused_by_rule(result, deps)
+    after = live_pids(roles)
+    assert all(pid in after for pid in pids.values()), "every session is still there"

@@ -7,6 +7,7 @@ executor actually sent (never FLUSHALL; FLUSHDB only when allowed and asked for)
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from firstline.actions.catalog import make_action
 from firstline.actions.redis_cache import RedisCacheExecutor
 from firstline.actions.settings import RedisActionSettings
 from firstline.domain.action import ActionType, ParamValue, RemediationAction, Target
+from tests.integration.actions.policy_deny import assert_refused_by_rule, run_denied
 
 pytestmark = pytest.mark.integration
 
@@ -150,3 +152,13 @@ async def test_reconcile_after_a_crash(redis: Redis, redis_url: str) -> None:
     verdict = await executor(redis_url).reconcile(action, "k")
     assert verdict.state is Reconciliation.APPLIED
     assert len(await redis.keys("session:*")) == 40
+
+
+async def test_a_policy_denial_changes_nothing_and_names_the_rule(
+    redis: Redis, redis_url: str, tmp_path: Path
+) -> None:
+    before = await redis.dbsize()
+    result, deps = await run_denied(tmp_path, executor(redis_url), clear(pattern="product:*"))
+    assert_refused_by_rule(result, deps)
+    assert await redis.dbsize() == before == 341
+    assert not {"unlink", "scan", "del", "flushdb", "flushall"} & await commands_sent(redis)

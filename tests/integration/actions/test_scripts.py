@@ -16,6 +16,7 @@ from firstline.actions.catalog import make_action
 from firstline.actions.scripts import ScriptExecutor
 from firstline.actions.settings import ScriptActionSettings
 from firstline.domain.action import ActionType, ParamValue, RemediationAction, Target
+from tests.integration.actions.policy_deny import assert_refused_by_rule, run_denied
 
 pytestmark = pytest.mark.integration
 
@@ -195,3 +196,11 @@ async def test_a_script_that_cannot_start_is_a_failure_not_a_crash(runbooks: Pat
     write(runbooks / "bad-interpreter", "#!/nonexistent/shell\nexit 0\n")
     outcome = await executor(runbooks).execute(script("bad-interpreter"), "k")
     assert not outcome.ok and outcome.detail.startswith("could not start bad-interpreter")
+
+
+async def test_a_policy_denial_runs_nothing_and_names_the_rule(
+    runbooks: Path, tmp_path: Path
+) -> None:
+    result, deps = await run_denied(tmp_path, executor(runbooks), script("drain-queue"))
+    assert_refused_by_rule(result, deps)
+    assert list((tmp_path / "state").iterdir()) == [], "the script never ran"
