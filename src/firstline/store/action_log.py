@@ -10,17 +10,14 @@ across all incidents.
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from firstline.domain.action import RemediationAction
 from firstline.store.incidents import LedgerEntry
+from firstline.store.sqlite import SqliteStore
 
 ACTION_LOG_SCHEMA = """
 CREATE TABLE IF NOT EXISTS action_details (
@@ -45,21 +42,8 @@ class ActionDetails(BaseModel):
     reruns: int = 0
 
 
-class ActionLog:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        with self._connect() as db:
-            db.executescript(ACTION_LOG_SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        try:
-            db.execute("PRAGMA busy_timeout=30000")
-            yield db
-        finally:
-            db.close()
+class ActionLog(SqliteStore):
+    schema = ACTION_LOG_SCHEMA
 
     def _set(self, key: str, column: str, value: str | None) -> None:
         with self._connect() as db:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from firstline.domain.action import ActionStatus, RemediationAction
 from firstline.domain.incident import IncidentStatus, IncidentSummary, TimelineEntry
+from firstline.store.sqlite import SqliteStore
 
 INCIDENT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
@@ -110,23 +109,8 @@ def _ts(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-class IncidentStore:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(INCIDENT_SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA busy_timeout=30000")
-            yield db
-        finally:
-            db.close()
+class IncidentStore(SqliteStore):
+    schema = INCIDENT_SCHEMA
 
     # -- incidents -----------------------------------------------------------------------
     def create(
