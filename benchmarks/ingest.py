@@ -27,26 +27,16 @@ from rich.console import Console
 from rich.table import Table
 from tests.services.alert_storm import PostResult, post_all, storm_alerts, webhook_batches
 from tests.services.firstline_server import start_firstline
-from tests.services.process import Service, free_port, http_ok
-from tests.services.prometheus import require
+from tests.services.process import Service
+from tests.services.prometheus import start_alertmanager
 
 
 def _start_alertmanager(workdir: Path) -> tuple[Service, str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    (workdir / "am").mkdir(parents=True, exist_ok=True)
-    (workdir / "am.yml").write_text(
+    return start_alertmanager(
+        workdir,
         "route:\n  receiver: none\n  group_by: [alertname, namespace, service]\n"
-        "receivers:\n  - name: none\n"
+        "receivers:\n  - name: none\n",
     )
-    service = Service(
-        "alertmanager",
-        [require("prometheus-alertmanager"), f"--config.file={workdir / 'am.yml'}",
-         f"--storage.path={workdir / 'am'}", f"--web.listen-address=127.0.0.1:{port}",
-         "--cluster.listen-address="],
-        workdir, http_ok(f"{url}/-/ready"),
-    ).start()  # fmt: skip
-    return service, url
 
 
 def _percentile(values: list[float], q: float) -> float:

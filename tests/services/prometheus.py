@@ -141,6 +141,24 @@ class Monitoring:
         return result
 
 
+def start_alertmanager(
+    workdir: Path, config: str, name: str = "alertmanager"
+) -> tuple[Service, str]:
+    """A real Alertmanager with the given config, on a loopback port; (service, base URL)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    (workdir / f"{name}-data").mkdir(parents=True, exist_ok=True)
+    (workdir / f"{name}.yml").write_text(config)
+    service = Service(
+        name,
+        [require("prometheus-alertmanager"), f"--config.file={workdir / f'{name}.yml'}",
+         f"--storage.path={workdir / f'{name}-data'}", f"--web.listen-address=127.0.0.1:{port}",
+         "--cluster.listen-address="],
+        workdir, http_ok(f"{url}/-/ready"),
+    ).start()  # fmt: skip
+    return service, url
+
+
 def start_monitoring(workdir: Path) -> Monitoring:
     prometheus_bin = require("prometheus")
     alertmanager_bin = require("prometheus-alertmanager")

@@ -14,31 +14,21 @@ import httpx
 import pytest
 
 from tests.services.firstline_server import WEBHOOK_TOKEN, FirstlineServer, start_firstline
-from tests.services.process import Service, free_port, http_ok
-from tests.services.prometheus import require
+from tests.services.prometheus import start_alertmanager
 
 
 @pytest.fixture
 def alertmanager_to_firstline(tmp_path: Path) -> Iterator[tuple[str, FirstlineServer]]:
     firstline = start_firstline(tmp_path)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    (tmp_path / "am").mkdir()
-    (tmp_path / "am.yml").write_text(
+    alertmanager, url = start_alertmanager(
+        tmp_path,
         "route:\n  receiver: firstline\n  group_by: [alertname, namespace, service]\n"
         "  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n"
         "receivers:\n  - name: firstline\n    webhook_configs:\n"
         f"      - url: {firstline.url}/webhooks/alertmanager\n        send_resolved: true\n"
         "        http_config:\n          authorization:\n            type: Bearer\n"
-        f"            credentials: {WEBHOOK_TOKEN}\n"
+        f"            credentials: {WEBHOOK_TOKEN}\n",
     )
-    alertmanager = Service(
-        "alertmanager",
-        [require("prometheus-alertmanager"), f"--config.file={tmp_path / 'am.yml'}",
-         f"--storage.path={tmp_path / 'am'}", f"--web.listen-address=127.0.0.1:{port}",
-         "--cluster.listen-address="],
-        tmp_path, http_ok(f"{url}/-/ready"),
-    ).start()  # fmt: skip
     yield url, firstline
     alertmanager.stop()
     firstline.stop()
