@@ -9,26 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import kubernetes.client
 import kubernetes.config
 from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
 
 from firstline.actions.kubernetes.errors import KubernetesActionError, KubernetesConfigError
 from firstline.actions.kubernetes.rbac import Permission
 from firstline.actions.kubernetes.resources import CERTIFICATE, Resource
 from firstline.actions.kubernetes.settings import KubernetesActionSettings
+from firstline.kubeconfig import load_configuration, one_line
 
 Obj = dict[str, Any]
 _R = TypeVar("_R")
 _MERGE_PATCH = "application/merge-patch+json"
-_MAX_REASON = 300
 
 # Generated method name stems of the official client, per resource.
 _STEMS: dict[str, tuple[str, str]] = {
@@ -40,11 +37,6 @@ _STEMS: dict[str, tuple[str, str]] = {
     "secrets": ("CoreV1Api", "secret"),
     "nodes": ("CoreV1Api", "node"),
 }
-
-
-def _one_line(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= _MAX_REASON else flat[: _MAX_REASON - 3] + "..."
 
 
 def _describe(exc: Exception, call: str) -> KubernetesActionError:
@@ -60,33 +52,8 @@ def _describe(exc: Exception, call: str) -> KubernetesActionError:
         except ValueError:
             message = str(body or "")
         text = f"{call}: {status} {exc.reason or ''}".strip()
-        return KubernetesActionError(_one_line(f"{text}: {message}" if message else text), status)
-    return KubernetesActionError(_one_line(f"{call}: {type(exc).__name__}: {exc}"))
-
-
-def load_configuration(settings: KubernetesActionSettings) -> Any:
-    """A `kubernetes.client.Configuration` as the read-only source builds it: the pod's
-    service account, or a kubeconfig (settings, then $KUBECONFIG, then ~/.kube/config)."""
-    configuration = kubernetes.client.Configuration()
-    try:
-        if settings.in_cluster:
-            kubernetes.config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-        else:
-            path = str(settings.kubeconfig.expanduser()) if settings.kubeconfig else None
-            path = path or os.environ.get("KUBECONFIG") or str(Path("~/.kube/config").expanduser())
-            if not any(Path(p).expanduser().is_file() for p in path.split(os.pathsep) if p):
-                raise KubernetesConfigError(f"kubeconfig not found: {path}")
-            kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
-                config_file=path,
-                context=settings.context,
-                client_configuration=configuration,
-                persist_config=False,
-            )
-    except (ConfigException, OSError, ValueError, KeyError) as exc:
-        raise KubernetesConfigError(_one_line(f"cluster configuration: {exc}")) from exc
-    # A write must not be silently re-sent by the transport: one request per call.
-    configuration.retries = False
-    return configuration
+        return KubernetesActionError(one_line(f"{text}: {message}" if message else text), status)
+    return KubernetesActionError(one_line(f"{call}: {type(exc).__name__}: {exc}"))
 
 
 class KubernetesApi:
@@ -103,7 +70,7 @@ class KubernetesApi:
         with self._lock:
             if self._client is None:
                 if self._configuration is None:
-                    self._configuration = load_configuration(self.settings)
+                    self._configuration = load_configuration(self.settings, KubernetesConfigError)
                 client = kubernetes.client.ApiClient(self._configuration)
                 client.user_agent = "firstline-executor"
                 self._client = client

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import kubernetes.client
@@ -23,11 +21,9 @@ import urllib3
 from kubernetes.client.exceptions import (
     ApiException,
 )
-from kubernetes.config.config_exception import (
-    ConfigException,
-)
 from pydantic import BaseModel, ValidationError
 
+from firstline.kubeconfig import load_configuration, one_line
 from firstline.settings import KubernetesSettings
 from firstline.sources.errors import (
     SourceBadResponse,
@@ -49,7 +45,6 @@ from firstline.sources.kubernetes.wire import (
 CLUSTER_WIDE_LIMIT = 500
 """Objects of one kind asked for when the alert names no namespace. A cluster can hold tens
 of thousands of pods; evidence for one incident needs far fewer."""
-_MAX_REASON = 300
 _M = TypeVar("_M", bound=BaseModel)
 _R = TypeVar("_R")
 
@@ -98,11 +93,6 @@ def api_call(kind: _Kind, namespace: str | None) -> str:
     return f"GET {kind.prefix}/{kind.plural}?limit={CLUSTER_WIDE_LIMIT}"
 
 
-def _one_line(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= _MAX_REASON else flat[: _MAX_REASON - 3] + "..."
-
-
 def _api_message(exc: Any) -> str:
     """The Status message of an API error, else the start of whatever the body was."""
     body = exc.body.decode(errors="replace") if isinstance(exc.body, bytes) else exc.body
@@ -111,10 +101,10 @@ def _api_message(exc: Any) -> str:
     try:
         status = json.loads(body)
     except ValueError:
-        return _one_line(str(body))
+        return one_line(str(body))
     if isinstance(status, dict) and status.get("message"):
-        return _one_line(str(status["message"]))
-    return _one_line(str(body))
+        return one_line(str(status["message"]))
+    return one_line(str(body))
 
 
 def translate(exc: Exception, call: str, timeout: float, host: str) -> SourceError:
@@ -132,13 +122,13 @@ def translate(exc: Exception, call: str, timeout: float, host: str) -> SourceErr
     # NewConnectionError subclasses ConnectTimeoutError in urllib3 2, so it comes first.
     if isinstance(exc, urllib3.exceptions.NewConnectionError):
         cause = str(exc).rsplit(": ", 1)[-1]
-        return SourceUnavailable(_one_line(f"cannot connect to {host}: {cause}"))
+        return SourceUnavailable(one_line(f"cannot connect to {host}: {cause}"))
     if isinstance(exc, urllib3.exceptions.TimeoutError):
         return SourceTimeout(f"no answer within {timeout:g}s to {call}")
     if isinstance(exc, urllib3.exceptions.MaxRetryError) and isinstance(exc.reason, Exception):
         return translate(exc.reason, call, timeout, host)
     if isinstance(exc, urllib3.exceptions.HTTPError):
-        return SourceUnavailable(_one_line(f"{host}: {type(exc).__name__}: {exc}"))
+        return SourceUnavailable(one_line(f"{host}: {type(exc).__name__}: {exc}"))
     if isinstance(exc, ValueError):  # json and pydantic errors are ValueErrors
         detail = (
             f"{exc.error_count()} invalid fields, first at "
@@ -146,42 +136,8 @@ def translate(exc: Exception, call: str, timeout: float, host: str) -> SourceErr
             if isinstance(exc, ValidationError)
             else str(exc)
         )
-        return SourceBadResponse(_one_line(f"malformed answer to {call}: {detail}"))
-    return SourceUnavailable(_one_line(f"{call}: {type(exc).__name__}: {exc}"))
-
-
-def _kubeconfig_path(settings: KubernetesSettings) -> str:
-    """Settings first, then $KUBECONFIG (read now, not when the kubernetes package was
-    imported), then the usual file. A $KUBECONFIG list (a:b) is merged by the loader."""
-    if settings.kubeconfig is not None:
-        return str(settings.kubeconfig.expanduser())
-    return os.environ.get("KUBECONFIG") or str(Path("~/.kube/config").expanduser())
-
-
-def load_configuration(settings: KubernetesSettings) -> Any:
-    """A `kubernetes.client.Configuration` from the settings; blocking (reads files, may run
-    an exec credential plugin)."""
-    configuration = kubernetes.client.Configuration()
-    try:
-        if settings.in_cluster:
-            kubernetes.config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-        else:
-            path = _kubeconfig_path(settings)
-            if not any(Path(p).expanduser().is_file() for p in path.split(os.pathsep) if p):
-                raise KubernetesConfigError(f"kubeconfig not found: {path}")
-            kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
-                config_file=path,
-                context=settings.context,
-                client_configuration=configuration,
-                persist_config=False,  # never write refreshed tokens into the user's file
-            )
-    except (ConfigException, OSError, ValueError, KeyError) as exc:
-        where = "in-cluster config" if settings.in_cluster else "kubeconfig"
-        raise KubernetesConfigError(_one_line(f"{where}: {exc}")) from exc
-    # One request per call and no silent retries: the timeout is the whole budget, and a
-    # retry policy belongs to evidence gathering, not to each read.
-    configuration.retries = False
-    return configuration
+        return SourceBadResponse(one_line(f"malformed answer to {call}: {detail}"))
+    return SourceUnavailable(one_line(f"{call}: {type(exc).__name__}: {exc}"))
 
 
 class KubernetesClient:
@@ -208,7 +164,7 @@ class KubernetesClient:
         with self._lock:
             if self._api is None:
                 if self._configuration is None:
-                    self._configuration = load_configuration(self.settings)
+                    self._configuration = load_configuration(self.settings, KubernetesConfigError)
                 api = kubernetes.client.ApiClient(self._configuration)
                 api.user_agent = "firstline"
                 self._api = api
