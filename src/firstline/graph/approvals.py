@@ -28,7 +28,24 @@ class ApprovalResult:
     message: str
 
 
-async def submit_decision(
+@dataclass(frozen=True)
+class Claim:
+    """A decision recorded (first one wins) but not yet acted on."""
+
+    incident_id: str
+    approved: bool
+    by: str
+    expired: bool
+
+    @property
+    def message(self) -> str:
+        if self.expired:
+            return f"the approval request had expired; incident {self.incident_id} was escalated"
+        verdict = "approved" if self.approved else "rejected"
+        return f"incident {self.incident_id} {verdict} by {self.by}"
+
+
+async def claim_decision(
     runner: IncidentRunner,
     incident_id: str,
     *,
@@ -36,7 +53,10 @@ async def submit_decision(
     by: str,
     comment: str = "",
     channel: str = "cli",
-) -> ApprovalResult:
+) -> Claim:
+    """Validate and durably record the decision (audited), without resuming the run.
+    Fast, so a channel with a deadline (Slack: 3 s) can answer once this returns; a crash
+    after it leaves a decided request that `resume_decided` finishes."""
     store = runner.deps.store
     summary = store.summary(incident_id)  # raises UnknownIncident
     record = store.approval(incident_id)
@@ -73,9 +93,42 @@ async def submit_decision(
         actor=by,
         at=now,
     )
-    outcome = await runner.resume(incident_id, {"approved": approved, "by": by})
-    if expired:
-        message = f"the approval request had expired; incident {incident_id} was escalated"
-    else:
-        message = f"incident {incident_id} {'approved' if approved else 'rejected'} by {by}"
-    return ApprovalResult(outcome=outcome, expired=expired, message=message)
+    return Claim(incident_id=incident_id, approved=approved, by=by, expired=expired)
+
+
+async def apply_claim(runner: IncidentRunner, claim: Claim) -> ApprovalResult:
+    """Resume the paused run with a claimed decision."""
+    outcome = await runner.resume(claim.incident_id, {"approved": claim.approved, "by": claim.by})
+    return ApprovalResult(outcome=outcome, expired=claim.expired, message=claim.message)
+
+
+async def submit_decision(
+    runner: IncidentRunner,
+    incident_id: str,
+    *,
+    approved: bool,
+    by: str,
+    comment: str = "",
+    channel: str = "cli",
+) -> ApprovalResult:
+    """Claim, then resume: what the CLI and the HTTP API do."""
+    claim = await claim_decision(
+        runner, incident_id, approved=approved, by=by, comment=comment, channel=channel
+    )
+    return await apply_claim(runner, claim)
+
+
+async def resume_decided(runner: IncidentRunner, incident_id: str) -> ApprovalResult | None:
+    """Finish a run whose approval was decided but never applied (a crash in between)."""
+    record = runner.deps.store.approval(incident_id)
+    if record is None or not record.decided:
+        return None
+    if "request_approval" not in await runner.paused_at(incident_id):
+        return None
+    claim = Claim(
+        incident_id=incident_id,
+        approved=bool(record.approved),
+        by=record.decided_by or "unknown",
+        expired=record.channel == "expiry",
+    )
+    return await apply_claim(runner, claim)

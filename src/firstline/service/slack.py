@@ -2,9 +2,10 @@
 
 The request is verified with the Slack signing secret (v0 signature, 5-minute timestamp
 tolerance) before anything is parsed; a failure is a bare 401 and the run stays paused.
-Slack wants an answer within 3 seconds, so the decision is taken in the background (the
-first decision still wins, through the store's atomic claim) and a refusal is reported
-back through the click's response_url.
+Slack wants an answer within 3 seconds: the decision is claimed (first one wins, durably,
+audited) before the answer, and the run resumes in the background; a refusal is the
+answer's text. A crash after the claim leaves a decided request that the worker pool
+resumes when the server starts again.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from firstline.graph.approvals import ApprovalError, submit_decision
+from firstline.graph.approvals import ApprovalError, Claim, apply_claim, claim_decision
 from firstline.notify.slack_interactions import (
     SlackApproval,
     SlackPayloadError,
@@ -67,34 +68,39 @@ def slack_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
             raise Problem(401, "unauthorized") from exc
         except SlackPayloadError as exc:
             raise Problem(400, str(exc)) from exc
-        task = asyncio.create_task(_decide(ctx, pool, click))
+        record = ctx.store.approval(click.incident_id)
+        if record is None or record.round != click.round:
+            return JSONResponse({"text": "this approval request is no longer open"})
+        try:
+            claim = await claim_decision(
+                ctx.runner, click.incident_id, approved=click.approved, by=click.user,
+                comment=f"Slack user {click.user_id} in {click.channel}", channel="slack",
+            )  # fmt: skip
+        except (ApprovalError, UnknownIncident) as exc:
+            ctx.metrics.approvals.labels("conflict").inc()
+            return JSONResponse({"text": str(exc)})
+        task = asyncio.create_task(_resume(ctx, pool, click, claim))
         pending.add(task)
         task.add_done_callback(pending.discard)
-        verb = "approval" if click.approved else "rejection"
-        return JSONResponse({"text": f"{verb} of {click.incident_id} received from {click.user}"})
+        return JSONResponse({"text": f"{claim.message}; resuming"})
 
     return router
 
 
-async def _decide(ctx: ServiceContext, pool: WorkerPool, click: SlackApproval) -> None:
-    record = ctx.store.approval(click.incident_id)
-    if record is None or record.round != click.round:
-        await _reply(click, "this approval request is no longer open")
-        return
+async def _resume(
+    ctx: ServiceContext, pool: WorkerPool, click: SlackApproval, claim: Claim
+) -> None:
     try:
-        result = await submit_decision(
-            ctx.runner, click.incident_id, approved=click.approved, by=click.user,
-            comment=f"Slack user {click.user_id} in {click.channel}", channel="slack",
-        )  # fmt: skip
-    except (ApprovalError, UnknownIncident) as exc:
-        ctx.metrics.approvals.labels("conflict").inc()
-        await _reply(click, str(exc))
+        result = await apply_claim(ctx.runner, claim)
+    except Exception as exc:  # the claim stands; the pool resumes it after a restart
+        log.exception("resuming after a Slack decision failed", incident=claim.incident_id)
+        await _reply(click, f"decision recorded, but resuming failed: {type(exc).__name__}")
         return
-    pool.record(click.incident_id, result.outcome)
+    pool.record(claim.incident_id, result.outcome)
     ctx.metrics.approvals.labels(
-        "expired" if result.expired else ("approved" if click.approved else "rejected")
+        "expired" if claim.expired else ("approved" if claim.approved else "rejected")
     ).inc()
-    await _reply(click, result.message)
+    await _reply(click, f"{result.message}: {result.outcome.state.status.value}")
 
 
 async def _reply(click: SlackApproval, text: str) -> None:

@@ -15,7 +15,7 @@ import time
 import structlog
 
 from firstline.domain.incident import IncidentStatus
-from firstline.graph.approvals import ApprovalError, submit_decision
+from firstline.graph.approvals import ApprovalError, resume_decided, submit_decision
 from firstline.graph.runner import RunOutcome
 from firstline.graph.state import IncidentState
 from firstline.service.context import ServiceContext
@@ -39,12 +39,15 @@ class WorkerPool:
         self.idle_poll_seconds = idle_poll_seconds
         self.sweep_interval_seconds = sweep_interval_seconds
         self._tasks: list[asyncio.Task[None]] = []
+        self._startup: asyncio.Task[None] | None = None
         self.running: set[str] = set()
 
     def start(self) -> None:
         requeued = self.ctx.intake.requeue_interrupted()
         if requeued:
             log.info("resuming interrupted investigations", incidents=len(requeued))
+        # one-shot, so kept out of the tasks whose ending would mean "not ready"
+        self._startup = asyncio.create_task(self._finish_decided(), name="firstline-decided")
         self._tasks = [
             asyncio.create_task(self._work(n), name=f"firstline-worker-{n}")
             for n in range(self.ctx.settings.workers)
@@ -56,9 +59,10 @@ class WorkerPool:
         return bool(self._tasks) and not any(t.done() for t in self._tasks)
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        tasks = [*self._tasks, *([self._startup] if self._startup else [])]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
@@ -111,6 +115,18 @@ class WorkerPool:
         state = QueueState.PAUSED if outcome.paused else QueueState.DONE
         self.ctx.intake.set_queue_state(incident_id, state, self.ctx.clock())
         self.ctx.metrics.investigations.labels(outcome.state.status.value).inc()
+
+    async def _finish_decided(self) -> None:
+        """Runs whose approval was claimed but never applied (the server died in between)."""
+        for incident_id in self.ctx.intake.incidents_in(QueueState.PAUSED):
+            try:
+                result = await resume_decided(self.ctx.runner, incident_id)
+            except Exception:  # one broken run must not stop the others
+                log.exception("resuming a decided approval failed", incident=incident_id)
+                continue
+            if result is not None:
+                log.info("resumed a decided approval", incident=incident_id)
+                self.record(incident_id, result.outcome)
 
     async def _sweep(self) -> None:
         """Escalate runs whose approval request expired, as `firstline sweep` does."""

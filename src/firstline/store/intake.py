@@ -199,6 +199,13 @@ class IntakeStore:
             ).fetchall()
         return [r["incident_id"] for r in rows]
 
+    def incidents_in(self, state: QueueState) -> list[str]:
+        rows = self._db().execute(
+            "SELECT incident_id FROM work_queue WHERE state = ? ORDER BY enqueued_at",
+            (state.value,),
+        )
+        return [r["incident_id"] for r in rows]
+
     def queue_depth(self) -> dict[str, int]:
         rows = self._db().execute("SELECT state, count(*) AS n FROM work_queue GROUP BY state")
         return {r["state"]: int(r["n"]) for r in rows}

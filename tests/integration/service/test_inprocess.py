@@ -240,3 +240,25 @@ def test_slack_buttons_need_a_valid_fresh_signature_and_then_resume_the_run(
     approval = ctx.store.approval(incident)
     assert approval is not None and approval.channel == "slack" and approval.decided_by == "alice"
     assert len(done["investigation"]["action_results"]) == 1
+
+
+def test_a_decision_claimed_before_a_crash_is_applied_at_the_next_start(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    with (
+        serve_in_thread(settings, scenario=BUNDLE) as (url, ctx),
+        httpx.Client(base_url=url, timeout=60) as client,
+    ):
+        incident = _open_incident(client)
+        _wait_status(client, incident, "awaiting_approval", queue="paused")
+        record = ctx.store.approval(incident)
+        assert record is not None
+    # the server answered a Slack click (decision claimed) and died before resuming the run
+    assert ctx.store.claim_decision(
+        incident, record.round, approved=True, by="ana", channel="slack", comment=""
+    )
+    with (
+        serve_in_thread(settings, scenario=BUNDLE) as (url, _ctx),
+        httpx.Client(base_url=url, timeout=60) as client,
+    ):
+        done = _wait_status(client, incident, "resolved", queue="done")
+    assert len(done["investigation"]["action_results"]) == 1
