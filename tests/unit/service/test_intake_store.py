@@ -38,6 +38,15 @@ def ingest(intake: IntakeStore, *alerts: Alert, at: datetime = T0) -> list[Outco
     return intake.ingest(alerts, keys, now=at, group_window=WINDOW).outcomes
 
 
+def investigate_and_escalate(intake: IntakeStore, store: IncidentStore) -> str:
+    """What a worker does with the next queued incident when its run escalates."""
+    claimed = intake.claim_next(T0)
+    assert claimed is not None
+    store.update(claimed[0], status=IncidentStatus.ESCALATED)
+    intake.set_queue_state(claimed[0], QueueState.DONE, T0)
+    return claimed[0]
+
+
 def test_alerts_of_one_group_make_one_incident(stores: tuple[IntakeStore, IncidentStore]) -> None:
     intake, store = stores
     outcomes = ingest(intake, alert("a"), alert("b"), alert("c"))
@@ -63,10 +72,7 @@ def test_a_repeat_updates_and_is_not_a_second_investigation(
 ) -> None:
     intake, store = stores
     ingest(intake, alert())
-    claimed = intake.claim_next(T0)
-    assert claimed is not None
-    intake.set_queue_state(claimed[0], QueueState.DONE, T0)
-    store.update(claimed[0], status=IncidentStatus.ESCALATED)
+    investigate_and_escalate(intake, store)
     # Alertmanager re-sends firing alerts every repeat_interval, after firstline concluded
     assert ingest(intake, alert(), at=T0 + timedelta(hours=4)) == [Outcome.UPDATED]
     assert len(store.list_incidents()) == 1
@@ -78,12 +84,9 @@ def test_firing_again_after_resolving_is_a_new_incident_once_the_old_one_closed(
 ) -> None:
     intake, store = stores
     ingest(intake, alert())
-    first = intake.claim_next(T0)
-    assert first is not None
-    store.update(first[0], status=IncidentStatus.ESCALATED)
-    intake.set_queue_state(first[0], QueueState.DONE, T0)
+    first = investigate_and_escalate(intake, store)
     ingest(intake, alert(status="resolved"), at=T0 + timedelta(minutes=5))
-    assert store.summary(first[0]).status is IncidentStatus.CLOSED
+    assert store.summary(first).status is IncidentStatus.CLOSED
     assert ingest(intake, alert(), at=T0 + timedelta(minutes=10)) == [Outcome.NEW_INCIDENT]
     assert len(store.list_incidents()) == 2
 
