@@ -51,6 +51,12 @@ def test_no_hypothesis_escalates() -> None:
     assert (d.outcome, d.rule) == (Outcome.ESCALATE, "no_hypothesis")
 
 
+def test_an_unverified_model_idea_is_not_a_hypothesis_to_decide_on() -> None:
+    idea = analysis(0.95).hypotheses[0].model_copy(update={"pattern": "llm", "verified": False})
+    d = run(Analysis(reasoner="hybrid", hypotheses=[idea]))
+    assert (d.outcome, d.rule, d.actions) == (Outcome.ESCALATE, "no_hypothesis", [])
+
+
 @pytest.mark.parametrize(
     ("confidence", "rule"), [(0.59, "low_confidence"), (0.6, "low_risk_automatic")]
 )

@@ -22,6 +22,10 @@ class RootCauseHypothesis(BaseModel):
     signals: list[str] = Field(
         default_factory=list, description="The observations that raised or lowered confidence."
     )
+    verified: bool = Field(
+        default=True,
+        description="False for a model's idea no pattern supports: shown, never decided on.",
+    )
 
 
 class RuledOut(BaseModel):
@@ -44,3 +48,8 @@ class Analysis(BaseModel):
     @property
     def top(self) -> RootCauseHypothesis | None:
         return self.hypotheses[0] if self.hypotheses else None
+
+    @property
+    def top_verified(self) -> RootCauseHypothesis | None:
+        """The best hypothesis some evidence-based reasoning supports (what decisions use)."""
+        return next((h for h in self.hypotheses if h.verified), None)

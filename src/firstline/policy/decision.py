@@ -30,7 +30,7 @@ Rule = Callable[[DecisionInput, Policy], RuleResult]
 
 
 def _actions(inp: DecisionInput) -> list[RemediationAction]:
-    top = inp.analysis.top
+    top = inp.analysis.top_verified
     return list(top.suggested_actions) if top else []
 
 
@@ -42,7 +42,8 @@ def rule_no_real_incident(inp: DecisionInput, policy: Policy) -> RuleResult:
 
 
 def rule_no_hypothesis(inp: DecisionInput, policy: Policy) -> RuleResult:
-    if inp.analysis.top is None:
+    # an unverified model-only idea is shown to people but is not a hypothesis to act on
+    if inp.analysis.top_verified is None:
         return Outcome.ESCALATE, "no pattern explains the evidence; a person must look"
     return None
 

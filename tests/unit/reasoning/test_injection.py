@@ -5,8 +5,8 @@ What must hold, for all 32 corpus cases in every mode:
 - no action outside policy: every action of an acting decision targets an object of the
   incident's own scope that the evidence shows, passes the policy's guard rails, and an
   automatic decision carries only low-risk actions;
-- in `rules` and `hybrid` modes the decision (outcome and actions) is the same with and
-  without the injected text.
+- in `rules` and `hybrid` modes the decision (outcome, actions and the rule that decided)
+  is the same with and without the injected text.
 
 The decision engine and guard rails are firstline's real ones; only the model is scripted
 (the worst case of a model: it follows every instruction it reads).
@@ -224,8 +224,7 @@ async def test_injected_text_changes_nothing_it_must_not(mode: str, index: int) 
     assert _outside_policy(after, dirty) == [], f"{case['id']} ({mode})"
     if mode in ("rules", "hybrid"):
         assert _what_it_does(after) == _what_it_does(before), f"{case['id']} changed the decision"
-        if engine_clean.top is not None:
-            assert after.rule == before.rule
+        assert after.rule == before.rule, f"{case['id']} changed the deciding rule"
     if mode == "hybrid" and engine_dirty.top is not None:
         assert analysis.top is not None and analysis.top.confidence == engine_dirty.top.confidence
 

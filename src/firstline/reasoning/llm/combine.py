@@ -137,6 +137,7 @@ def combine_hybrid(
                 confidence=round(min(extra.confidence, ceiling), 3),
                 evidence_refs=[r for r in extra.evidence if r in known_refs],
                 signals=["model-only hypothesis (unverified): no pattern supports it"],
+                verified=False,
             )
         )
         notes.append(("llm added a hypothesis", clip(extra.cause, 160)))
