@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from firstline.service.runtime import ServeConfigError, serve
+from firstline.service.runtime import ServeConfigError, check_serve_settings, serve
 from firstline.settings import Settings
 
 
@@ -28,6 +28,11 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
         overrides = {k: v for k, v in given.items() if v is not None}
         serve_settings = chosen.serve.model_validate({**chosen.serve.model_dump(), **overrides})
         chosen = chosen.model_copy(update={"serve": serve_settings})
+        try:
+            check_serve_settings(chosen)
+        except ServeConfigError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
         typer.echo(
             f"firstline serve: listening on http://{serve_settings.host}:{serve_settings.port}"
             f" ({serve_settings.workers} workers, data in {chosen.store.data_dir})",
