@@ -21,16 +21,7 @@ from firstline.actions.settings import (
     RedisActionSettings,
     ScriptActionSettings,
 )
-from firstline.notify.settings import (
-    DeliverySettings,
-    EmailSettings,
-    OpsgenieSettings,
-    PagerDutySettings,
-    RoutingSettings,
-    SlackSettings,
-    VendorSettings,
-    WebhookSettings,
-)
+from firstline.notify.settings import VendorSettings
 from firstline.reasoning.llm.settings import ReasoningSettings
 from firstline.serve_settings import ServeSettings
 from firstline.yamlfile import load_yaml_mapping
@@ -72,31 +63,16 @@ class DetectionSettings(BaseModel):
     detector: str = Field(default="robust_shift", description="Detector for metric evidence.")
 
 
-class NotifySettings(BaseModel):
+class NotifySettings(VendorSettings):
+    """The terminal and file notifiers, plus every vendor's (VendorSettings, read by the
+    outbox and the delivery worker as they are)."""
+
     model_config = ConfigDict(extra="forbid")
 
     console: bool = Field(default=False, description="Print notifications to the terminal.")
     jsonl_path: Path | None = Field(
         default=None, description="Append notifications as JSON lines to this file."
     )
-    public_url: str | None = Field(
-        default=None,
-        description="firstline's external URL, for links back (docs/notifications.md).",
-    )
-    pagerduty: PagerDutySettings = Field(default_factory=PagerDutySettings)
-    opsgenie: OpsgenieSettings = Field(default_factory=OpsgenieSettings)
-    slack: SlackSettings = Field(default_factory=SlackSettings)
-    webhook: WebhookSettings = Field(default_factory=WebhookSettings)
-    email: EmailSettings = Field(default_factory=EmailSettings)
-    routing: RoutingSettings = Field(default_factory=RoutingSettings)
-    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
-
-    def vendors(self) -> VendorSettings:
-        return VendorSettings(
-            public_url=self.public_url, pagerduty=self.pagerduty, opsgenie=self.opsgenie,
-            slack=self.slack, webhook=self.webhook, email=self.email, routing=self.routing,
-            delivery=self.delivery,
-        )  # fmt: skip
 
 
 class ActionsSettings(BaseModel):

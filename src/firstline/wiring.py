@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from firstline.actions.base import Executor
-from firstline.actions.kubernetes import KubernetesExecutor
+from firstline.actions.kubernetes.executor import KubernetesExecutor
 from firstline.actions.manual import ManualExecutor
 from firstline.actions.postgres_sessions import PostgresSessionExecutor
 from firstline.actions.redis_cache import RedisCacheExecutor
@@ -147,7 +147,7 @@ async def open_runtime(
     chosen_executor: Executor = executor or (
         ReplayExecutor(world) if world else build_live_executor(settings)
     )
-    delivery = build_delivery(settings.notify.vendors(), settings.store.incidents_db, utc_now)
+    delivery = build_delivery(settings.notify, settings.store.incidents_db, utc_now)
     registry = registry or PatternRegistry.load(settings.patterns_dir)
     policy = build_policy(settings, mode)
     pinned = bundle.now if bundle else None

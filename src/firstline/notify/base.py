@@ -11,7 +11,8 @@ Two kinds of notifier:
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Collection
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -94,6 +95,34 @@ class VendorNotifier(Protocol):
     async def deliver(self, notification: Notification, context: DeliveryContext) -> dict[str, str]:
         """Deliver once; returns a receipt (vendor ids) or raises a DeliveryError."""
         ...
+
+
+_S = TypeVar("_S")
+
+
+class SettingsNotifier(Generic[_S]):
+    """What every vendor notifier shares: refusing to exist half-configured, its settings,
+    the URL links point back to, which event kinds it sends, and its dedup key."""
+
+    kinds: Collection[str] | None = None
+    """Event kinds this vendor has anything to do for; None: every kind."""
+
+    def __init__(self, settings: _S, public_url: str | None = None) -> None:
+        if (problem := self.misconfiguration(settings)) is not None:
+            raise ValueError(problem)
+        self.settings = settings
+        self.public_url = public_url
+
+    @staticmethod
+    def misconfiguration(settings: _S) -> str | None:
+        """Why these settings cannot send anything, or None."""
+        return None
+
+    def handles(self, kind: str) -> bool:
+        return self.kinds is None or kind in self.kinds
+
+    def dedup_key(self, incident_id: str) -> str:
+        return default_dedup_key(incident_id)
 
 
 class DeliveryError(Exception):

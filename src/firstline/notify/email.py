@@ -18,8 +18,8 @@ from firstline.notify.base import (
     DeliveryContext,
     Notification,
     PermanentDeliveryError,
+    SettingsNotifier,
     TemporaryDeliveryError,
-    default_dedup_key,
 )
 from firstline.notify.content import incident_link
 from firstline.notify.settings import EmailSettings
@@ -30,20 +30,12 @@ def message_id(event_id: str, sender: str) -> str:
     return f"<{hashlib.sha256(event_id.encode()).hexdigest()[:32]}@{domain}>"
 
 
-class EmailNotifier:
+class EmailNotifier(SettingsNotifier[EmailSettings]):
     name = "email"
 
-    def __init__(self, settings: EmailSettings, public_url: str | None = None) -> None:
-        if not settings.enabled:
-            raise ValueError("email needs a host and at least one recipient")
-        self.settings = settings
-        self.public_url = public_url
-
-    def handles(self, kind: str) -> bool:
-        return True
-
-    def dedup_key(self, incident_id: str) -> str:
-        return default_dedup_key(incident_id)
+    @staticmethod
+    def misconfiguration(settings: EmailSettings) -> str | None:
+        return "email needs a host and at least one recipient" if not settings.enabled else None
 
     def compose(self, notification: Notification, context: DeliveryContext) -> EmailMessage:
         settings = self.settings

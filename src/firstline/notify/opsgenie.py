@@ -11,7 +11,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from firstline.notify.base import DeliveryContext, Notification, default_dedup_key
+from firstline.notify.base import DeliveryContext, Notification, SettingsNotifier
 from firstline.notify.content import incident_link
 from firstline.notify.http import post_json
 from firstline.notify.settings import OpsgenieSettings
@@ -26,20 +26,13 @@ DETAILS_LIMIT = 8_000
 PRIORITIES = {"P1", "P2", "P3", "P4", "P5"}
 
 
-class OpsgenieNotifier:
+class OpsgenieNotifier(SettingsNotifier[OpsgenieSettings]):
     name = "opsgenie"
+    kinds = frozenset(_KINDS)
 
-    def __init__(self, settings: OpsgenieSettings, public_url: str | None = None) -> None:
-        if settings.api_key is None:
-            raise ValueError("Opsgenie needs an api_key")
-        self.settings = settings
-        self.public_url = public_url
-
-    def handles(self, kind: str) -> bool:
-        return kind in _KINDS
-
-    def dedup_key(self, incident_id: str) -> str:
-        return default_dedup_key(incident_id)
+    @staticmethod
+    def misconfiguration(settings: OpsgenieSettings) -> str | None:
+        return "Opsgenie needs an api_key" if settings.api_key is None else None
 
     @property
     def _headers(self) -> dict[str, str]:

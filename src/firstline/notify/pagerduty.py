@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from firstline.notify.base import DeliveryContext, Notification, default_dedup_key
+from firstline.notify.base import DeliveryContext, Notification, SettingsNotifier
 from firstline.notify.content import incident_link
 from firstline.notify.http import post_json
 from firstline.notify.settings import PagerDutySettings
@@ -26,20 +26,16 @@ SUMMARY_LIMIT = 1024  # the API rejects longer summaries
 DEDUP_KEY_LIMIT = 255
 
 
-class PagerDutyNotifier:
+class PagerDutyNotifier(SettingsNotifier[PagerDutySettings]):
     name = "pagerduty"
+    kinds = frozenset(_ACTIONS)
 
-    def __init__(self, settings: PagerDutySettings, public_url: str | None = None) -> None:
-        if settings.routing_key is None:
-            raise ValueError("PagerDuty needs a routing_key")
-        self.settings = settings
-        self.public_url = public_url
-
-    def handles(self, kind: str) -> bool:
-        return kind in _ACTIONS
+    @staticmethod
+    def misconfiguration(settings: PagerDutySettings) -> str | None:
+        return "PagerDuty needs a routing_key" if settings.routing_key is None else None
 
     def dedup_key(self, incident_id: str) -> str:
-        return default_dedup_key(incident_id)[:DEDUP_KEY_LIMIT]
+        return super().dedup_key(incident_id)[:DEDUP_KEY_LIMIT]
 
     def event(self, notification: Notification, dedup_key: str) -> dict[str, Any]:
         assert self.settings.routing_key is not None

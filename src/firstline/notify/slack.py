@@ -15,8 +15,8 @@ from firstline.notify.base import (
     DeliveryContext,
     Notification,
     PermanentDeliveryError,
+    SettingsNotifier,
     TemporaryDeliveryError,
-    default_dedup_key,
 )
 from firstline.notify.http import post_json
 from firstline.notify.settings import SlackSettings
@@ -29,20 +29,13 @@ _TEMPORARY = {"internal_error", "fatal_error", "service_unavailable", "request_t
 FALLBACK_TEXT_LIMIT = 3000
 
 
-class SlackNotifier:
+class SlackNotifier(SettingsNotifier[SlackSettings]):
     name = "slack"
+    kinds = frozenset(_KINDS)
 
-    def __init__(self, settings: SlackSettings, public_url: str | None = None) -> None:
-        if not settings.enabled:
-            raise ValueError("Slack needs bot_token and channel, or webhook_url")
-        self.settings = settings
-        self.public_url = public_url
-
-    def handles(self, kind: str) -> bool:
-        return kind in _KINDS
-
-    def dedup_key(self, incident_id: str) -> str:
-        return default_dedup_key(incident_id)
+    @staticmethod
+    def misconfiguration(settings: SlackSettings) -> str | None:
+        return "Slack needs bot_token and channel, or webhook_url" if not settings.enabled else None
 
     def message(self, notification: Notification) -> dict[str, Any]:
         buttons = notification.kind == "approval_request"

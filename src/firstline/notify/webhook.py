@@ -13,7 +13,7 @@ import json
 import time
 from typing import Any
 
-from firstline.notify.base import DeliveryContext, Notification, default_dedup_key
+from firstline.notify.base import DeliveryContext, Notification, SettingsNotifier
 from firstline.notify.content import incident_link
 from firstline.notify.http import post_json
 from firstline.notify.settings import WebhookSettings
@@ -40,20 +40,12 @@ def verify_webhook_signature(
     return age <= tolerance and hmac.compare_digest(expected, signature)
 
 
-class WebhookNotifier:
+class WebhookNotifier(SettingsNotifier[WebhookSettings]):
     name = "webhook"
 
-    def __init__(self, settings: WebhookSettings, public_url: str | None = None) -> None:
-        if not settings.url:
-            raise ValueError("the webhook needs a url")
-        self.settings = settings
-        self.public_url = public_url
-
-    def handles(self, kind: str) -> bool:
-        return True
-
-    def dedup_key(self, incident_id: str) -> str:
-        return default_dedup_key(incident_id)
+    @staticmethod
+    def misconfiguration(settings: WebhookSettings) -> str | None:
+        return "the webhook needs a url" if not settings.url else None
 
     def document(self, notification: Notification, context: DeliveryContext) -> dict[str, Any]:
         return {

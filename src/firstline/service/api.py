@@ -131,10 +131,7 @@ async def _decide(
         raise Problem(409, str(exc)) from exc
     except ApprovalError as exc:
         raise Problem(409, str(exc)) from exc
-    pool.record(incident_id, result.outcome)
-    ctx.metrics.approvals.labels(
-        "expired" if result.expired else ("approved" if approved else "rejected")
-    ).inc()
+    pool.record_decision(incident_id, result.outcome, approved=approved, expired=result.expired)
     return DecisionAnswer(
         message=result.message,
         expired=result.expired,

@@ -36,8 +36,11 @@ class SnsCertificates(Protocol):
 class HttpSnsCertificates:
     """Fetches SNS signing certificates, only from trusted SNS URLs, and caches them."""
 
-    def __init__(self, timeout_seconds: float = 5.0) -> None:
+    def __init__(
+        self, timeout_seconds: float = 5.0, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self.timeout_seconds = timeout_seconds
+        self.transport = transport
         self._cache: dict[str, bytes] = {}
 
     async def pem(self, url: str) -> bytes | None:
@@ -45,7 +48,9 @@ class HttpSnsCertificates:
             return None
         if url not in self._cache:
             try:
-                async with httpx.AsyncClient(timeout=self.timeout_seconds) as client:
+                async with httpx.AsyncClient(
+                    timeout=self.timeout_seconds, transport=self.transport
+                ) as client:
                     answer = await client.get(url)
                     answer.raise_for_status()
             except httpx.HTTPError as exc:

@@ -96,10 +96,9 @@ async def _resume(
         log.exception("resuming after a Slack decision failed", incident=claim.incident_id)
         await _reply(click, f"decision recorded, but resuming failed: {type(exc).__name__}")
         return
-    pool.record(claim.incident_id, result.outcome)
-    ctx.metrics.approvals.labels(
-        "expired" if claim.expired else ("approved" if claim.approved else "rejected")
-    ).inc()
+    pool.record_decision(
+        claim.incident_id, result.outcome, approved=claim.approved, expired=claim.expired
+    )
     await _reply(click, f"{result.message}: {result.outcome.state.status.value}")
 
 

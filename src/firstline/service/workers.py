@@ -128,6 +128,14 @@ class WorkerPool:
                 log.info("resumed a decided approval", incident=incident_id)
                 self.record(incident_id, result.outcome)
 
+    def record_decision(
+        self, incident_id: str, outcome: RunOutcome, *, approved: bool, expired: bool
+    ) -> None:
+        """After a person's decision resumed a run (API or Slack)."""
+        self.record(incident_id, outcome)
+        verdict = "expired" if expired else ("approved" if approved else "rejected")
+        self.ctx.metrics.approvals.labels(verdict).inc()
+
     async def _sweep(self) -> None:
         """Escalate runs whose approval request expired, as `firstline sweep` does."""
         while True:

@@ -11,6 +11,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
@@ -137,8 +138,16 @@ async def test_sns_signature_topic_and_age(key: rsa.RSAPrivateKey) -> None:
     assert not await auth.webhook("cloudwatch", {}, b"not json")
 
 
-async def test_the_real_fetcher_never_leaves_sns_hosts() -> None:
-    fetcher = HttpSnsCertificates(timeout_seconds=0.5)
+async def test_the_real_fetcher_asks_only_sns_hosts_and_caches() -> None:
+    """AWS cannot be reached from here: httpx's MockTransport stands in for it and records
+    every request the fetcher makes, so "never asked" is observed, not inferred."""
+    asked: list[str] = []
+
+    def sns(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        return httpx.Response(200, content=b"PEM")
+
+    fetcher = HttpSnsCertificates(timeout_seconds=0.5, transport=httpx.MockTransport(sns))
     for url in (
         "http://sns.eu-west-1.amazonaws.com/cert.pem",
         "https://sns.eu-west-1.amazonaws.com.evil.example/cert.pem",
@@ -146,6 +155,11 @@ async def test_the_real_fetcher_never_leaves_sns_hosts() -> None:
         "https://sns.eu-west-1.amazonaws.com/cert.txt",
     ):
         assert await fetcher.pem(url) is None, url
+    assert asked == [], "an untrusted certificate URL was fetched"
+    trusted = "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-1.pem"
+    assert await fetcher.pem(trusted) == b"PEM"
+    assert await fetcher.pem(trusted) == b"PEM"
+    assert asked == [trusted], "fetched once, then cached"
 
 
 def test_the_api_needs_its_own_token() -> None:

@@ -1,13 +1,6 @@
-"""Kubernetes remediation: the KubernetesExecutor, its settings and its RBAC manifests."""
+"""Kubernetes remediation: the executor (`.executor`), its settings (`.settings`) and its
+RBAC manifests (`.rbac`).
 
-from firstline.actions.kubernetes.executor import KubernetesExecutor
-from firstline.actions.kubernetes.rbac import rbac_manifests, required_permissions
-from firstline.actions.kubernetes.settings import KubernetesActionSettings, RbacCheck
-
-__all__ = [
-    "KubernetesActionSettings",
-    "KubernetesExecutor",
-    "RbacCheck",
-    "rbac_manifests",
-    "required_permissions",
-]
+Nothing is imported here on purpose: firstline.settings imports `.settings`, and that
+must not load the Kubernetes client and the executor into every process that reads its
+settings."""

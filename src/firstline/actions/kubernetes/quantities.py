@@ -5,13 +5,15 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
-from kubernetes.utils import quantity as _quantity
-
 _MI = Decimal(1024 * 1024)
 
 
 def parse_quantity(text: str | int | float) -> Decimal:
     """Raises ValueError on anything that is not a quantity."""
+    # imported here: settings validation calls this, and importing the kubernetes package
+    # costs every process that merely reads its settings a tenth of a second
+    from kubernetes.utils import quantity as _quantity
+
     value: Decimal = _quantity.parse_quantity(text)  # type: ignore[no-untyped-call]
     return value
 

@@ -48,17 +48,7 @@ def build_chat_model(settings: LLMSettings) -> BaseChatModel:
 
         if not key:
             raise ProviderConfigError("no Anthropic key: set reasoning.llm.api_key or the env var")
-        kwargs: dict[str, Any] = {
-            "model": settings.model,
-            "api_key": key,
-            "timeout": settings.timeout_seconds,
-            "max_retries": settings.max_retries,
-            "max_tokens": settings.max_output_tokens,
-            "temperature": settings.temperature,
-        }
-        if settings.base_url:
-            kwargs["base_url"] = settings.base_url
-        return ChatAnthropic(**kwargs)
+        return ChatAnthropic(**_hosted_options(settings, key, settings.base_url))
     from langchain_ollama import ChatOllama
 
     ollama: dict[str, Any] = {
@@ -77,7 +67,12 @@ def _openai(settings: LLMSettings, key: str | None, base_url: str | None) -> Bas
 
     if not key:
         raise ProviderConfigError("no OpenAI key: set reasoning.llm.api_key or OPENAI_API_KEY")
-    kwargs: dict[str, Any] = {
+    return ChatOpenAI(**_hosted_options(settings, key, base_url))
+
+
+def _hosted_options(settings: LLMSettings, key: str, base_url: str | None) -> dict[str, Any]:
+    """The constructor options OpenAI's and Anthropic's LangChain clients share."""
+    options: dict[str, Any] = {
         "model": settings.model,
         "api_key": key,
         "timeout": settings.timeout_seconds,
@@ -86,8 +81,8 @@ def _openai(settings: LLMSettings, key: str | None, base_url: str | None) -> Bas
         "temperature": settings.temperature,
     }
     if base_url:
-        kwargs["base_url"] = base_url
-    return ChatOpenAI(**kwargs)
+        options["base_url"] = base_url
+    return options
 
 
 def call_options(settings: LLMSettings, schema: dict[str, Any]) -> dict[str, Any]:

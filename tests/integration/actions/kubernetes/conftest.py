@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from kmock import Server
 
-from firstline.actions.kubernetes import KubernetesActionSettings, KubernetesExecutor
+from firstline.actions.kubernetes.executor import KubernetesExecutor
+from firstline.actions.kubernetes.settings import KubernetesActionSettings
 from tests.integration.actions.kubernetes.builders import RESOURCE_OF_KIND
 from tests.integration.actions.kubernetes.emulator import ApiServerEmulator, Authorizer, allow_all
 from tests.integration.kubernetes.conftest import write_kubeconfig

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from firstline.actions.base import Reconciliation
-from firstline.actions.kubernetes import KubernetesExecutor
+from firstline.actions.kubernetes.executor import KubernetesExecutor
 from tests.integration.actions.kubernetes.cases import CASES, KEY, Case
 from tests.integration.actions.kubernetes.conftest import Cluster, MakeExecutor
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from firstline.actions.kubernetes import rbac_manifests, required_permissions
+from firstline.actions.kubernetes.rbac import rbac_manifests, required_permissions
 from firstline.actions.kubernetes.settings import KUBERNETES_ACTIONS
 from tests.integration.actions.kubernetes.cases import CASES, KEY, Case
 from tests.integration.actions.kubernetes.conftest import Cluster, MakeExecutor

@@ -6,9 +6,10 @@ import pytest
 from pydantic import ValidationError
 
 from firstline.actions.catalog import make_action
-from firstline.actions.kubernetes import KubernetesActionSettings, rbac_manifests
 from firstline.actions.kubernetes.certificates import read_tls_secret
 from firstline.actions.kubernetes.guard import target_problems
+from firstline.actions.kubernetes.rbac import rbac_manifests
+from firstline.actions.kubernetes.settings import KubernetesActionSettings
 from firstline.domain.action import ActionType, Target
 
 
