@@ -209,11 +209,26 @@ class Library:
                 continue
             for pattern in signature.patterns:
                 if hit := pattern.search(text):
-                    groups = {k: v.strip() for k, v in hit.groupdict().items() if v and v.strip()}
+                    groups = {k: t for k, v in hit.groupdict().items() if v and (t := _tidy(v))}
                     found[signature.family] = Match(signature, groups)
                     beaten |= self._supersedes[signature.family]
                     break
         return [m for family, m in found.items() if family not in beaten]
+
+
+def _tidy(value: str) -> str:
+    """A group without the quoting its log format wrapped around it: logfmt and JSON escape
+    inner quotes, and a reason that runs to the end of such a line (or of a parenthesis)
+    picks up the closing `"` or `)`. Only an unbalanced closer is dropped."""
+    value = value.replace('\\"', '"').strip()
+    while value and (
+        value[-1] in "\\,;"
+        or value[-1].isspace()
+        or (value[-1] in "\"'" and value.count(value[-1]) % 2 == 1)
+        or (value[-1] == ")" and value.count(")") > value.count("("))
+    ):
+        value = value[:-1]
+    return value
 
 
 def load_library(path: Path) -> Library:

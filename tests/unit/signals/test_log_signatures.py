@@ -276,8 +276,15 @@ def test_upstream_timeout() -> None:
             ("java.net.SocketTimeoutException: Read timed out", {}),
             ("Error: connect ETIMEDOUT 10.0.0.9:443", {"target": "10.0.0.9:443"}),
             ("dial tcp 10.0.0.5:5432: i/o timeout", {"target": "10.0.0.5:5432"}),
+            ('{"level":"warn","msg":"acquirer call timed out, retried once","attempt":1}', {}),
+            ("ERROR:  canceling statement due to statement timeout", {}),
+            (
+                '[2026-04-11T12:40:02.311Z] "GET /v1/stock HTTP/1.1" 504 UT 0 24 15000 - "-" "storefront/1.4"',
+                {},
+            ),
         ],
         [
+            "user session timed out after 30m of inactivity",
             "timeout set to 30s",
             "request completed in 120ms (deadline 5s)",
             "read timeout configured: 10s",
@@ -306,10 +313,26 @@ def test_upstream_unavailable() -> None:
                 "io.github.resilience4j.circuitbreaker.CallNotPermittedException: CircuitBreaker 'payments' is OPEN and does not permit further calls",
                 {"breaker": "payments"},
             ),
+            (
+                "CircuitBreaker 'payments' changed state from CLOSED to OPEN",
+                {"breaker": "payments"},
+            ),
+            ("The circuit is now open and is not allowing calls.", {}),
             ('level=warn msg="upstream call failed" status=503 upstream=inventory', {}),
+            (
+                '[2026-04-11T12:40:02.311Z] "POST /v1/charges HTTP/1.1" 503 UF upstream_reset_before_response_started{connection_failure} 0 91 1 - "-" "checkout/2.3.0"',
+                {"response_flags": "UF"},
+            ),
+            (
+                'level=error msg="fraud check failed" err="rpc error: code = Unavailable desc = connection error: desc = \\"transport: Error while dialing: dial tcp 10.96.44.12:9090: connect: connection refused\\""',
+                {
+                    "reason": 'connection error: desc = "transport: Error while dialing: dial tcp 10.96.44.12:9090: connect: connection refused"'
+                },
+            ),
         ],
         [
             "circuit breaker 'payments' closed after 10 successful calls",
+            "CircuitBreaker 'payments' changed state from OPEN to HALF_OPEN",
             "accept4: resource temporarily unavailable",
             "GET /api 200 503ms",
         ],
@@ -378,6 +401,10 @@ def test_db_connection_limit() -> None:
                 {"setting": "max_client_conn"},
             ),
             ("ERR max number of clients reached", {}),
+            (
+                "failed to connect to `user=app database=orders`: server error: FATAL: sorry, too many clients already (SQLSTATE 53300)",
+                {},
+            ),
         ],
         [
             "max_connections = 200",
@@ -439,6 +466,10 @@ def test_missing_config() -> None:
                 {"variable": "DATABASE_URL"},
             ),
             ("required key DATABASE_URL missing value", {"variable": "DATABASE_URL"}),
+            (
+                "envconfig.Process: assigning APP_PORT to Port: converting 'abc' to type int. details: strconv.ParseInt: parsing \"abc\": invalid syntax",
+                {"variable": "APP_PORT"},
+            ),
             (
                 "pydantic_core._pydantic_core.ValidationError: 1 validation error for Settings",
                 {"settings": "Settings"},
@@ -595,6 +626,8 @@ def test_crash() -> None:
                 {"process": "libc.so.6"},
             ),
             ("[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x4a1b2c]", {}),
+            ("#  SIGSEGV (0xb) at pc=0x00007f1c2d3e4f50, pid=1, tid=27", {}),
+            ("Fatal Python error: Segmentation fault", {"reason": "Segmentation fault"}),
             ("thread 'main' panicked at src/main.rs:42:10:", {"thread": "main"}),
             (
                 'E0312 14:02:11.123456       1 runtime.go:79] Observed a panic: "invalid memory address or nil pointer dereference" (runtime error: invalid memory address or nil pointer dereference)',
@@ -605,6 +638,7 @@ def test_crash() -> None:
         [
             "don't panic: retry scheduled",
             "thread pool size set to 8",
+            "installed SIGSEGV handler for crash reports",
             "Exception handler registered for /api",
         ],
     )
@@ -640,6 +674,10 @@ def test_db_deadlock() -> None:
         "db_deadlock",
         [
             ("2026-03-12 14:02:11.123 UTC [4321] ERROR:  deadlock detected", {}),
+            (
+                'level=error msg="update failed" err="ERROR: process 4321 was blocked (SQLSTATE 40P01)"',
+                {},
+            ),
             (
                 "ERROR 1213 (40001): Deadlock found when trying to get lock; try restarting transaction",
                 {},
