@@ -135,14 +135,36 @@ class Revision(BaseModel):
         return {c.name: c.image for c in self.containers}
 
 
+class Condition(BaseModel):
+    """A Kubernetes-style status condition (Ready, PodScheduled, Progressing, ...)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: str
+    status: str
+    reason: str | None = None
+    message: str | None = None
+
+
 class Deployment(BaseModel):
+    """A workload with its rollout state: a Deployment, or a StatefulSet/DaemonSet by `kind`."""
+
     model_config = ConfigDict(frozen=True)
 
     name: str
     namespace: str
+    kind: str = "Deployment"
     replicas: int = 1
     ready_replicas: int = 1
+    updated_replicas: int | None = None
+    unavailable_replicas: int | None = None
+    conditions: list[Condition] = Field(
+        default_factory=list, description="Progressing, Available, ReplicaFailure..."
+    )
     revisions: list[Revision] = Field(default_factory=list)
+
+    def condition(self, kind: str) -> Condition | None:
+        return next((c for c in self.conditions if c.type == kind), None)
 
     @property
     def current(self) -> Revision | None:
@@ -172,6 +194,23 @@ class PodState(BaseModel):
     waiting_reason: str | None = None
     last_termination_reason: str | None = None
     last_exit_code: int | None = None
+    owner_kind: str | None = Field(
+        default=None, description="Kind of the owning workload: Deployment, StatefulSet, Job..."
+    )
+    labels: dict[str, str] = Field(default_factory=dict)
+    container: str | None = Field(
+        default=None, description="The container the waiting/termination facts are about."
+    )
+    waiting_message: str | None = None
+    last_termination_message: str | None = None
+    last_termination_at: datetime | None = Field(
+        default=None, description="When the container last terminated (finishedAt)."
+    )
+    started_at: datetime | None = None
+    conditions: list[Condition] = Field(default_factory=list)
+
+    def condition(self, kind: str) -> Condition | None:
+        return next((c for c in self.conditions if c.type == kind), None)
 
 
 class PodEvidence(_EvidenceBase):
@@ -188,6 +227,7 @@ class KubeEvent(BaseModel):
     object: str = Field(description="kind/name of the involved object.")
     count: int = 1
     last_seen: datetime
+    first_seen: datetime | None = None
 
 
 class EventEvidence(_EvidenceBase):
@@ -215,12 +255,8 @@ class ChangeEvidence(_EvidenceBase):
     changes: list[ChangeRecord] = Field(default_factory=list)
 
 
-class NodeCondition(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    type: str
-    status: str
-    reason: str | None = None
+class NodeCondition(Condition):
+    """A node's condition (Ready, MemoryPressure, DiskPressure, ...)."""
 
 
 class NodeState(BaseModel):
@@ -246,6 +282,38 @@ class RelatedAlertsEvidence(_EvidenceBase):
     )
 
 
+class StatementActivity(BaseModel):
+    """One statement's share of a database's load (pg_stat_statements, Performance Insights)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    statement: str
+    load: float = Field(ge=0.0, description="Average active sessions running it.")
+    calls_per_sec: float | None = None
+    wait_events: dict[str, float] = Field(
+        default_factory=dict, description="Average sessions per wait event, e.g. 'CPU'."
+    )
+
+
+class DatabaseActivityEvidence(_EvidenceBase):
+    """What a database is busy with: sessions by state, load, wait events, top statements."""
+
+    kind: Literal["database_activity"] = "database_activity"
+    instance: str
+    engine: str = "postgresql"
+    sessions: dict[str, int] = Field(
+        default_factory=dict, description="Sessions by state: active, idle, idle in transaction."
+    )
+    max_connections: int | None = None
+    load: list[MetricPoint] = Field(
+        default_factory=list, description="Average active sessions over time."
+    )
+    wait_events: dict[str, float] = Field(
+        default_factory=dict, description="Average sessions per wait event over the window."
+    )
+    statements: list[StatementActivity] = Field(default_factory=list)
+
+
 _E = TypeVar("_E", bound=_EvidenceBase)
 
 Evidence = Annotated[
@@ -256,7 +324,8 @@ Evidence = Annotated[
     | EventEvidence
     | NodeEvidence
     | ChangeEvidence
-    | RelatedAlertsEvidence,
+    | RelatedAlertsEvidence
+    | DatabaseActivityEvidence,
     Field(discriminator="kind"),
 ]
 
@@ -306,6 +375,13 @@ class EvidenceSet(BaseModel):
     def changes(self) -> list[ChangeRecord]:
         found = self._first(ChangeEvidence)
         return list(found.changes) if found else []
+
+    def databases(self) -> list[DatabaseActivityEvidence]:
+        return [
+            i
+            for i in self.items
+            if isinstance(i, DatabaseActivityEvidence) and i.status == EvidenceStatus.OK
+        ]
 
     def _first(self, kind: type[_E]) -> _E | None:
         for item in self.items:

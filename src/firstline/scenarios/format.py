@@ -69,11 +69,22 @@ class RevisionSpec(_Strict):
     containers: list[ContainerSpecIn] = Field(default_factory=list)
 
 
+class ConditionSpec(_Strict):
+    type: str
+    status: str
+    reason: str | None = None
+    message: str | None = None
+
+
 class DeploymentSpec(_Strict):
     name: str
     namespace: str
+    kind: str = Field(default="Deployment", description="Or StatefulSet, DaemonSet.")
     replicas: int = 1
     ready_replicas: int | None = None
+    updated_replicas: int | None = None
+    unavailable_replicas: int | None = None
+    conditions: list[ConditionSpec] = Field(default_factory=list)
     revisions: list[RevisionSpec] = Field(default_factory=list)
 
 
@@ -84,10 +95,18 @@ class PodSpec(_Strict):
     ready: bool = True
     node: str | None = None
     owner: str | None = None
+    owner_kind: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    container: str | None = None
     restart_count: int = 0
     waiting_reason: str | None = None
+    waiting_message: str | None = None
     last_termination_reason: str | None = None
     last_exit_code: int | None = None
+    last_termination_message: str | None = None
+    last_termination_at: TimeValue | None = None
+    started_at: TimeValue | None = None
+    conditions: list[ConditionSpec] = Field(default_factory=list)
 
 
 class EventSpec(_Strict):
@@ -97,17 +116,36 @@ class EventSpec(_Strict):
     object: str
     count: int = 1
     last_seen: TimeValue = "-1m"
+    first_seen: TimeValue | None = None
 
 
-class NodeConditionSpec(_Strict):
-    type: str
-    status: str
-    reason: str | None = None
+class NodeConditionSpec(ConditionSpec):
+    pass
 
 
 class NodeSpec(_Strict):
     name: str
     conditions: list[NodeConditionSpec] = Field(default_factory=list)
+
+
+class StatementSpec(_Strict):
+    statement: str
+    load: float = Field(ge=0.0)
+    calls_per_sec: float | None = None
+    wait_events: dict[str, float] = Field(default_factory=dict)
+
+
+class DatabaseSpec(_Strict):
+    """What a database was busy with (pg_stat_activity/pg_stat_statements or Performance
+    Insights): sessions by state, load over time, wait events, top statements."""
+
+    instance: str
+    engine: str = "postgresql"
+    sessions: dict[str, int] = Field(default_factory=dict)
+    max_connections: int | None = None
+    load: list[tuple[TimeValue, float]] = Field(default_factory=list)
+    wait_events: dict[str, float] = Field(default_factory=dict)
+    statements: list[StatementSpec] = Field(default_factory=list)
 
 
 class ClusterSpec(_Strict):
@@ -169,5 +207,6 @@ class ScenarioSpec(_Strict):
     logs: list[LogSpec] = Field(default_factory=list)
     cluster: ClusterSpec = Field(default_factory=ClusterSpec)
     related_alerts: list[RelatedAlertSpec] = Field(default_factory=list)
+    databases: list[DatabaseSpec] = Field(default_factory=list)
     effects: list[Effect] = Field(default_factory=list)
     expected: Expected

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from firstline.domain.action import RemediationAction
 from firstline.domain.alert import Alert, fingerprint_labels
 from firstline.domain.evidence import (
+    Condition,
     ContainerSpec,
+    DatabaseActivityEvidence,
     Deployment,
     KubeEvent,
     LogEntry,
@@ -15,9 +17,12 @@ from firstline.domain.evidence import (
     NodeCondition,
     NodeState,
     PodState,
+    Provenance,
     Revision,
+    StatementActivity,
 )
 from firstline.scenarios.format import (
+    DatabaseSpec,
     DeploymentSpec,
     EventSpec,
     LogSpec,
@@ -48,6 +53,7 @@ class WorldState:
     nodes: list[NodeState]
     related: list[Alert]
     flap_count: int
+    databases: list[DatabaseActivityEvidence] = field(default_factory=list)
     applied: list[str] = field(default_factory=list)
 
 
@@ -72,6 +78,7 @@ class ReplayWorld:
             ],
             related=self._related(bundle),
             flap_count=spec.flap_count,
+            databases=[self._database(d) for d in spec.databases],
         )
 
     # -- effects -----------------------------------------------------------------------
@@ -135,8 +142,12 @@ class ReplayWorld:
         return Deployment(
             name=spec.name,
             namespace=spec.namespace,
+            kind=spec.kind,
             replicas=spec.replicas,
             ready_replicas=spec.replicas if spec.ready_replicas is None else spec.ready_replicas,
+            updated_replicas=spec.updated_replicas,
+            unavailable_replicas=spec.unavailable_replicas,
+            conditions=[Condition(**c.model_dump()) for c in spec.conditions],
             revisions=[
                 Revision(
                     revision=r.revision,
@@ -149,12 +160,31 @@ class ReplayWorld:
         )
 
     def _pod(self, spec: PodSpec) -> PodState:
-        return PodState(**spec.model_dump())
+        data = spec.model_dump()
+        for key in ("last_termination_at", "started_at"):
+            value = getattr(spec, key)
+            data[key] = resolve_time(value, self.now) if value is not None else None
+        return PodState(**data)
 
     def _event(self, spec: EventSpec) -> KubeEvent:
         data = spec.model_dump()
         data["last_seen"] = resolve_time(spec.last_seen, self.now)
+        if spec.first_seen is not None:
+            data["first_seen"] = resolve_time(spec.first_seen, self.now)
         return KubeEvent(**data)
+
+    def _database(self, spec: DatabaseSpec) -> DatabaseActivityEvidence:
+        return DatabaseActivityEvidence(
+            id=f"database:{spec.instance}",
+            provenance=Provenance(source="replay", query=f"database activity of {spec.instance}"),
+            instance=spec.instance,
+            engine=spec.engine,
+            sessions=spec.sessions,
+            max_connections=spec.max_connections,
+            load=[MetricPoint(ts=resolve_time(t, self.now), value=v) for t, v in spec.load],
+            wait_events=spec.wait_events,
+            statements=[StatementActivity(**s.model_dump()) for s in spec.statements],
+        )
 
     def _related(self, bundle: ScenarioBundle) -> list[Alert]:
         primary = bundle.primary_alert

@@ -87,6 +87,7 @@ class ReplaySource:
             NodeEvidence(
                 id="nodes", provenance=self._provenance("list nodes", scope), nodes=state.nodes
             ),
+            *state.databases,
         ]
 
     async def related_alerts(self, scope: QueryScope) -> RelatedAlertsEvidence:

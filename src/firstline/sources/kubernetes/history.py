@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from firstline.domain.evidence import ChangeRecord, ContainerSpec, Deployment, Revision
+from firstline.domain.evidence import ChangeRecord, Condition, ContainerSpec, Deployment, Revision
 from firstline.sources.kubernetes.wire import (
     Container,
     DeploymentObject,
@@ -165,6 +165,12 @@ def to_deployment(deployment: DeploymentObject, steps: Sequence[Step], limit: in
         namespace=deployment.metadata.namespace or "",
         replicas=spec_replicas if spec_replicas is not None else 1,  # the API's default
         ready_replicas=deployment.status.ready_replicas or 0,
+        updated_replicas=deployment.status.updated_replicas,
+        unavailable_replicas=deployment.status.unavailable_replicas,
+        conditions=[
+            Condition(type=c.type, status=c.status, reason=c.reason, message=c.message)
+            for c in deployment.status.conditions
+        ],
         revisions=[s.revision for s in steps[-limit:]],
     )
 

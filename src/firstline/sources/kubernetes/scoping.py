@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from firstline.domain.alert import Alert
-from firstline.domain.evidence import KubeEvent, NodeCondition, NodeState, PodState
+from firstline.domain.evidence import Condition, KubeEvent, NodeCondition, NodeState, PodState
 from firstline.sources.kubernetes.wire import (
     ContainerStatus,
     DeploymentObject,
@@ -22,6 +22,7 @@ from firstline.sources.kubernetes.wire import (
     PodObject,
     ReplicaSetObject,
     StateTerminated,
+    StateWaiting,
 )
 
 Key = tuple[str, str]
@@ -158,26 +159,38 @@ def resolve_focus(
 # -- conversions ---------------------------------------------------------------------------
 
 
-def _latest_termination(statuses: Sequence[ContainerStatus]) -> StateTerminated | None:
-    """The most recent termination of any container: a crash-looping container's last one
-    is in lastState, a container that stopped for good has it in state."""
+def _latest_termination(
+    statuses: Sequence[ContainerStatus],
+) -> tuple[str, StateTerminated] | None:
+    """The most recent termination of any container, with the container's name: a
+    crash-looping container's last one is in lastState, one that stopped for good in state."""
     found = [
-        t
+        (s.name, t)
         for s in statuses
         for t in (s.state.terminated, s.last_state.terminated)
         if t is not None and (t.reason or t.exit_code is not None)
     ]
     if not found:
         return None
-    return max(found, key=lambda t: t.finished_at.timestamp() if t.finished_at else 0.0)
+    return max(found, key=lambda f: f[1].finished_at.timestamp() if f[1].finished_at else 0.0)
 
 
-def _waiting_reason(statuses: Sequence[ContainerStatus]) -> str | None:
-    reasons = [
-        s.state.waiting.reason for s in statuses if s.state.waiting and s.state.waiting.reason
-    ]
-    telling = [r for r in reasons if r not in _IDLE_WAITING]
-    return next(iter(telling or reasons), None)
+def _waiting(statuses: Sequence[ContainerStatus]) -> tuple[str, StateWaiting] | None:
+    """The most telling waiting state: CrashLoopBackOff or ErrImagePull over a plain
+    ContainerCreating."""
+    waiting = [(s.name, s.state.waiting) for s in statuses if s.state.waiting]
+    found = [(n, w) for n, w in waiting if w is not None and w.reason]
+    telling = [(n, w) for n, w in found if w.reason not in _IDLE_WAITING]
+    return next(iter(telling or found), None)
+
+
+def _owner_kind(pod: PodObject, owner: str | None) -> str | None:
+    ref = pod.metadata.controller()
+    if ref is None or ref.kind == "Node":
+        return None
+    if ref.kind == "ReplicaSet" and owner is not None and owner != ref.name:
+        return "Deployment"
+    return ref.kind
 
 
 def pod_state(pod: PodObject, owner: str | None) -> PodState:
@@ -188,7 +201,9 @@ def pod_state(pod: PodObject, owner: str | None) -> PodState:
         ready = ready_condition.status == "True"
     else:
         ready = bool(status.container_statuses) and all(s.ready for s in status.container_statuses)
-    terminated = _latest_termination(every)
+    latest = _latest_termination(every)
+    terminated = latest[1] if latest else None
+    waiting = _waiting(every)
     return PodState(
         name=pod.metadata.name,
         namespace=pod.metadata.namespace or "",
@@ -196,11 +211,22 @@ def pod_state(pod: PodObject, owner: str | None) -> PodState:
         ready=ready,
         node=pod.spec.node_name,
         owner=owner,
+        owner_kind=_owner_kind(pod, owner),
+        labels=pod.metadata.labels,
+        container=(waiting or latest or (None, None))[0],
         restart_count=sum(s.restart_count for s in every),
-        waiting_reason=_waiting_reason(every),
+        waiting_reason=waiting[1].reason if waiting else None,
+        waiting_message=waiting[1].message if waiting else None,
         # An evicted pod has no container termination, only the pod's own reason.
         last_termination_reason=terminated.reason if terminated else status.reason,
         last_exit_code=terminated.exit_code if terminated else None,
+        last_termination_message=terminated.message if terminated else status.message,
+        last_termination_at=terminated.finished_at if terminated else None,
+        started_at=status.start_time,
+        conditions=[
+            Condition(type=c.type, status=c.status, reason=c.reason, message=c.message)
+            for c in status.conditions
+        ],
     )
 
 
@@ -214,6 +240,7 @@ def kube_event(event: EventObject, last_seen: datetime) -> KubeEvent:
         object=f"{obj.kind.lower()}/{obj.name}",
         count=count,
         last_seen=last_seen,
+        first_seen=event.first_timestamp,
     )
 
 
@@ -221,7 +248,7 @@ def node_state(node: NodeObject) -> NodeState:
     return NodeState(
         name=node.metadata.name,
         conditions=[
-            NodeCondition(type=c.type, status=c.status, reason=c.reason)
+            NodeCondition(type=c.type, status=c.status, reason=c.reason, message=c.message)
             for c in node.status.conditions
         ],
     )

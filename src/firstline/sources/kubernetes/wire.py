@@ -160,6 +160,8 @@ class DeploymentSpec(Wire):
 class WorkloadStatus(Wire):
     replicas: int | None = None
     ready_replicas: int | None = None
+    updated_replicas: int | None = None
+    unavailable_replicas: int | None = None
     conditions: ListOf[Condition] = Field(default_factory=list)
 
 
@@ -187,6 +189,7 @@ class StateWaiting(Wire):
 
 class StateTerminated(Wire):
     reason: str | None = None
+    message: str | None = None
     exit_code: int | None = None
     finished_at: Timestamp | None = None
 
@@ -207,6 +210,8 @@ class ContainerStatus(Wire):
 class PodStatus(Wire):
     phase: str | None = None
     reason: str | None = None
+    message: str | None = None
+    start_time: Timestamp | None = None
     conditions: ListOf[Condition] = Field(default_factory=list)
     container_statuses: ListOf[ContainerStatus] = Field(default_factory=list)
     init_container_statuses: ListOf[ContainerStatus] = Field(default_factory=list)
