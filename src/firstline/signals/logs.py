@@ -10,7 +10,6 @@ among the entries: then its lines were clustered from a wider query than the ent
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -145,8 +144,10 @@ def _example_key(text: str) -> str:
     return text.strip().removesuffix("…")[:TEMPLATE_EXAMPLE_CHARS]
 
 
-def _uncovered(templates: Iterable[LogTemplate], entries: list[LogEntry]) -> list[LogTemplate]:
+def _uncovered(templates: list[LogTemplate], entries: list[LogEntry]) -> list[LogTemplate]:
     """Templates none of whose examples is among the entries; their lines are not."""
+    if not templates:
+        return []
     seen = {_example_key(e.line) for e in entries}
     return [t for t in templates if not any(_example_key(x) in seen for x in t.examples)]
 

@@ -144,6 +144,10 @@ def test_dns_failure() -> None:
                 {"host": "api.example.com"},
             ),
             ("Caused by: java.net.UnknownHostException: db.orders.svc", {"host": "db.orders.svc"}),
+            (
+                "org.springframework.dao.DataAccessResourceFailureException: could not connect\n\tat org.example.Repo.find(Repo.java:42)\nCaused by: java.net.UnknownHostException: orders-db",
+                {"host": "orders-db"},
+            ),
             ("Error: getaddrinfo ENOTFOUND api.example.com", {"host": "api.example.com"}),
             ("Error: getaddrinfo EAI_AGAIN redis", {"host": "redis"}),
             ("curl: (6) Could not resolve host: api.example.com", {"host": "api.example.com"}),
@@ -616,6 +620,11 @@ def test_crash() -> None:
                 {"reason": "runtime error: invalid memory address or nil pointer dereference"},
             ),
             ("goroutine 1 [running]:", {}),
+            # A stack trace joined into one entry by the log shipper.
+            (
+                "starting worker\npanic: assignment to entry in nil map\n\ngoroutine 7 [running]:",
+                {"reason": "assignment to entry in nil map"},
+            ),
             ("Traceback (most recent call last):", {}),
             (
                 'Exception in thread "main" java.lang.IllegalStateException: missing bean',
