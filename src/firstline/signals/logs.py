@@ -124,9 +124,10 @@ class _Collector:
         self._tallies: dict[tuple[str, str | None], _Tally] = {}
 
     def add(
-        self, line: str, workload: str | None, count: int, first: datetime, last: datetime
+        self, line: str, labels: dict[str, str], count: int, first: datetime, last: datetime
     ) -> bool:
         matches = self._library.match(line)
+        workload = workload_of_labels(labels) if matches else None  # most lines match nothing
         for match in matches:
             key = (match.signature.family, workload)
             tally = self._tallies.setdefault(key, _Tally(*key))
@@ -157,14 +158,12 @@ def log_signals(logs: LogEvidence | None, library: Library | None = None) -> lis
     if logs is None:
         return []
     collector = _Collector(library or default_library())
-    entries = sorted(logs.entries, key=lambda e: e.ts)  # stable: the first line is the earliest
-    for entry in entries:
-        workload = workload_of_labels(entry.labels)
-        collector.add(entry.line, workload, 1, entry.ts, entry.ts)
-    for template in _uncovered(logs.templates, entries):
+    for entry in logs.entries:  # in any order: each tally keeps its earliest line
+        collector.add(entry.line, entry.labels, 1, entry.ts, entry.ts)
+    for template in _uncovered(logs.templates, logs.entries):
         # Examples are real lines and keep the details (hosts, paths) the masks removed; the
         # template text is the fallback when no example matches or none was kept.
         for text in [*template.examples, template.template]:
-            if collector.add(text, None, template.count, template.first_seen, template.last_seen):
+            if collector.add(text, {}, template.count, template.first_seen, template.last_seen):
                 break
     return collector.signals(logs.id)
