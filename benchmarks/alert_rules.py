@@ -97,7 +97,7 @@ def main() -> None:
         )
         return
     table = Table(title=f"alert knowledge over {corpus_path().name}")
-    table.add_column(args.by)
+    table.add_column(args.by, no_wrap=True)
     for column in COLUMNS:
         table.add_column(column.replace("_", " "), justify="right")
     table.add_column("known %", justify="right")

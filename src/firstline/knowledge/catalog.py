@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from firstline.domain.alert import Alert
@@ -25,6 +26,7 @@ from firstline.knowledge import promql
 from firstline.yamlfile import load_yaml_mapping
 
 DEFAULT_PATH = Path(__file__).parent
+MAX_NAME_FOR_PATTERNS = 200
 
 
 class CatalogError(Exception):
@@ -363,6 +365,8 @@ class Catalog:
     def by_name(self, name: str) -> tuple[str, Knowledge] | None:
         if found := self.names.get(_normalise(name)):
             return found
+        if len(name) > MAX_NAME_FOR_PATTERNS:
+            return None  # no real alert name is this long; keeps regex work bounded
         for regex, source, knowledge in self.patterns:
             if regex.fullmatch(name):
                 return source, knowledge
@@ -397,8 +401,11 @@ class Catalog:
         return [metric for tier, _, metric in sorted(ranked) if tier == best]
 
 
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read(path: Path) -> CatalogFile:
-    data = load_yaml_mapping(path, CatalogError, "alert catalog file")
+    data = _load_mapping(path)
     try:
         return CatalogFile.model_validate(data)
     except ValidationError as exc:
@@ -407,6 +414,19 @@ def _read(path: Path) -> CatalogFile:
         raise CatalogError(
             f"alert catalog file {path}: {spot}: {first['msg']} ({exc.error_count()} error(s))"
         ) from exc
+
+
+def _load_mapping(path: Path) -> dict[str, Any]:
+    """Like firstline.yamlfile.load_yaml_mapping, with the C loader when PyYAML has it: the
+    shipped catalog loads in ~0.1 s instead of ~1 s. Errors are reported by the same
+    function, which also owns the messages."""
+    try:
+        loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return load_yaml_mapping(path, CatalogError, "alert catalog file")
+    if not isinstance(loaded, dict):
+        return load_yaml_mapping(path, CatalogError, "alert catalog file")
+    return loaded
 
 
 def _files(path: Path) -> list[Path]:

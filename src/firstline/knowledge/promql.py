@@ -4,7 +4,8 @@ Only what the catalog needs: each vector selector's metric name and label matche
 the parser refuses (templated text, a Grafana `$variable`, garbage, a newer function) gives
 None instead of an exception. The parser is native code whose cost grows quadratically with
 long chains of binary operators and which crashes the process on very long ones, so
-expressions over the limits below are not handed to it at all.
+expressions over the limits below (length, operators, bracket depth: real rules stay far
+below them) are not handed to it at all.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import promql_parser
 
 MAX_CHARS = 16_000
 MAX_BINARY_OPERATORS = 300
+MAX_DEPTH = 128
 MAX_NODES = 20_000
 
 _TEMPLATE = re.compile(r"\{\{.*?\}\}", re.DOTALL)
@@ -54,7 +56,23 @@ class Selector:
 
 
 def too_big(expression: str) -> bool:
-    return len(expression) > MAX_CHARS or len(_OPERATOR.findall(expression)) > MAX_BINARY_OPERATORS
+    """Whether the expression is past the limits where parsing is slow or unsafe."""
+    return (
+        len(expression) > MAX_CHARS
+        or len(_OPERATOR.findall(expression)) > MAX_BINARY_OPERATORS
+        or _depth(expression) > MAX_DEPTH
+    )
+
+
+def _depth(expression: str) -> int:
+    depth = deepest = 0
+    for char in expression:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth -= 1
+    return deepest
 
 
 def parse_selectors(expression: str | None) -> list[Selector] | None:

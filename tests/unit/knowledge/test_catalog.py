@@ -132,14 +132,15 @@ def test_node_ready_condition() -> None:
 
 def test_merging_keeps_the_strongest_and_the_first_meaning() -> None:
     expr = (
-        'rate(container_cpu_cfs_throttled_periods_total{container!=""}[5m])'
-        " / rate(container_cpu_cfs_periods_total[5m]) > 0.5"
+        "rate(container_cpu_usage_seconds_total[5m]) > 1"
+        ' and on(pod) rate(container_cpu_cfs_throttled_periods_total{container!=""}[5m]) > 0.5'
         " and on(pod) kube_pod_container_status_restarts_total > 3"
     )
     prior = prior_for(make("Custom", expr))
-    assert prior.entry == "cpu_throttling"
-    assert prior.suggests["cpu_saturation"] is Strength.STRONG
+    assert prior.entry == "container_cpu"  # the first selector's entry gives the meaning
+    assert prior.suggests["cpu_saturation"] is Strength.LIKELY  # possible + likely -> likely
     assert prior.suggests["crash_loop_bad_config"] is Strength.LIKELY
+    assert prior.gather[:2] == ["cpu_usage", "cpu_throttled_ratio"]
     assert len(prior.metrics) == 3
 
 
@@ -176,6 +177,17 @@ def test_unreadable_expressions_give_unknown(expr: str) -> None:
     assert prior.meaning == ""
     assert prior.kind is AlertKind.INCIDENT
     assert prior.suggests == {}
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["[", "(((", "a" * 20_000 + "CertificateExpiry", "Watchdog\n", "🔥", "*", "\\"],
+)
+def test_odd_names_never_raise(name: str) -> None:
+    started = time.perf_counter()
+    prior = prior_for(make(name, "up == 0"))
+    assert time.perf_counter() - started < 0.5
+    assert prior.matched_by in ("name", "expression")
 
 
 def test_unknown_name_and_unknown_metric() -> None:
