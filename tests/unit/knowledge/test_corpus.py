@@ -38,9 +38,9 @@ PATTERN_IDS = frozenset(
         "db_failover",
     }
 )
-# Measured 2026-12-02: see docs/knowledge.md. The floors leave a small margin for edits.
-# Measured 934/934 known by name, 235 with a pattern, 919 still explained by the expression
-# alone once renamed.
+# Measured 2026-12-02 (docs/knowledge.md): 934/934 known by name (100%), 233 with a pattern
+# (24.9%), 919 still explained by the expression alone once renamed (98.4%). The floors
+# leave a margin for edits.
 KNOWN_FLOOR = 0.95
 KUBE_PROMETHEUS_KNOWN_FLOOR = 1.0
 WITH_PATTERN_FLOOR = 0.22
