@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
@@ -290,12 +290,18 @@ def _selects(matcher: promql.Matcher, values: list[str]) -> bool:
     if matcher.op == "=":
         return matcher.value in values
     if matcher.op == "=~":
-        try:
-            pattern = re.compile(matcher.value)
-        except re.error:
-            return False
-        return any(pattern.fullmatch(value) for value in values)
+        pattern = _matcher_regex(matcher.value)
+        return pattern is not None and any(pattern.fullmatch(value) for value in values)
     return False
+
+
+@lru_cache(maxsize=1024)
+def _matcher_regex(value: str) -> re.Pattern[str] | None:
+    """A label matcher's regex (Prometheus anchors it: fullmatch); None if Python refuses it."""
+    try:
+        return re.compile(value)
+    except re.error:
+        return None
 
 
 def _families(files: list[tuple[str, CatalogFile]]) -> dict[str, Fields]:
