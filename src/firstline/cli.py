@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from firstline import console_report as report
 from firstline.checks import CheckStatus, check_backends
 from firstline.cli_audit import register as register_audit
+from firstline.cli_capture import register as register_capture
 from firstline.cli_detection import register as register_detection
 from firstline.cli_serve import register as register_serve
 from firstline.evaluation.scenarios import ScenarioResult, evaluate
@@ -337,6 +338,7 @@ def demo(
 register_detection(app)
 register_audit(app, settings)
 register_serve(app, settings)
+register_capture(app, settings)
 
 
 def main() -> None:
