@@ -44,14 +44,20 @@ def _ranked(result: ScenarioResult) -> list[tuple[str, float]] | None:
         return None
     ranked = []
     for item in items:
-        get = item.get if isinstance(item, dict) else lambda k, i=item: getattr(i, k, None)
-        pattern, confidence = get("pattern"), get("confidence")
+        pattern: Any
+        confidence: Any
+        if isinstance(item, str):
+            pattern, confidence = item, None
+        elif isinstance(item, dict):
+            pattern, confidence = item.get("pattern"), item.get("confidence")
+        else:
+            pattern, confidence = getattr(item, "pattern", None), getattr(item, "confidence", None)
         if pattern is not None:
             ranked.append((str(pattern), float(confidence or 0.0)))
     return ranked
 
 
-def case_row(result: ScenarioResult) -> dict[str, Any]:
+def case_row(result: ScenarioResult, notes: list[str]) -> dict[str, Any]:
     ranked = _ranked(result)
     top3 = ranked[:3] if ranked is not None else None
     acting_types = [a for a in result.actions if a != "manual_only"]
@@ -75,6 +81,7 @@ def case_row(result: ScenarioResult) -> dict[str, Any]:
         "harmful": bool(result.unsafe_actions) or (healthy and acted),
         "healthy_case": healthy,
         "final_status": result.final_status,
+        "conversion_notes": notes,
     }
 
 
@@ -134,9 +141,9 @@ def print_table(rows: list[dict[str, Any]], total: dict[str, Any]) -> None:
 
 
 async def run(out: Path, data: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    convert_all(data, out)
+    notes = {c.bundle_id: c.notes for c in convert_all(data, out)}
     report = await evaluate(out, load_settings(None))
-    rows = [case_row(r) for r in report.results]
+    rows = [case_row(r, notes.get(r.scenario, [])) for r in report.results]
     return rows, totals(rows)
 
 

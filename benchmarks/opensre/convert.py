@@ -64,7 +64,6 @@ from firstline.policy.severity import severity_from_label  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "opensre-synthetic"
 FAMILIES = ("eks", "rds_postgres")
-BASE_CASE = "000-healthy"
 CW_SOURCE = "aws_cloudwatch_metrics"
 CW_PART = "aws_cloudwatch_metrics_"  # a base's one-file-per-metric parts
 CW_ENVELOPE = "aws_cloudwatch_metrics_envelope"
@@ -940,9 +939,11 @@ class Converted:
 
 def _cluster(case: Case, notes: list[str]) -> dict[str, Any]:
     pods = [convert_pod(case, p, notes) for p in case.evidence.get("eks_pods", {}).get("pods", [])]
-    events = [
-        convert_event(e) for e in case.evidence.get("eks_events", {}).get("warning_events", [])
-    ]
+    kube_events = case.evidence.get("eks_events", {}).get("warning_events", [])
+    events = [convert_event(e) for e in kube_events]
+    namespaces = sorted({str(e["namespace"]) for e in kube_events if e.get("namespace")})
+    if namespaces:
+        notes.append(f"eks_events: the events' namespace ({', '.join(namespaces)}) has no field")
     events += rds_event_specs(case, notes)
     deployments = [
         convert_deployment(d, notes)
