@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from firstline.domain.action import RemediationAction
+from firstline.domain.signal import Signal
 
 NO_INCIDENT = "no_real_incident"
 UNKNOWN = "unknown"
@@ -24,7 +27,16 @@ class RootCauseHypothesis(BaseModel):
     )
     verified: bool = Field(
         default=True,
-        description="False for a model's idea no pattern supports: shown, never decided on.",
+        description="False for an idea no evidence supports (a model's, or a guess from the "
+        "alert alone): shown, never decided on.",
+    )
+    basis: Literal["evidence", "alert", "model"] = Field(
+        default="evidence",
+        description="What the confidence rests on: observed evidence, or only what the alert "
+        "says (a ranked guess), or a model's idea.",
+    )
+    confirm: list[str] = Field(
+        default_factory=list, description="What a person would check to confirm or refute it."
     )
 
 
@@ -44,6 +56,10 @@ class Analysis(BaseModel):
     reasoner: str
     hypotheses: list[RootCauseHypothesis] = Field(default_factory=list)
     ruled_out: list[RuledOut] = Field(default_factory=list)
+    signals: list[Signal] = Field(
+        default_factory=list, description="The facts read from the evidence, in scope first."
+    )
+    alert_meaning: str = Field(default="", description="What the alert catalog says it means.")
 
     @property
     def top(self) -> RootCauseHypothesis | None:

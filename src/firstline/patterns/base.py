@@ -1,10 +1,17 @@
 """What a pattern is, and the scorecard that turns observations into a confidence.
 
-A pattern declares which alerts it applies to, which metric queries it needs, and how it
-scores the evidence. Scoring is additive in log-odds: each observation adds or removes
+A pattern declares which alerts typically point at it, which metric queries it needs, and how
+it scores the evidence. Scoring is additive in log-odds: each observation adds or removes
 weight, and the sum goes through a logistic function. That keeps confidences comparable
 across patterns, and the weights were set so the bundled scenarios stay calibrated (the
 eval command reports the Brier score and a reliability table to keep this honest).
+
+Every pattern sees every incident. What the alert says (its name, the alert catalog's
+knowledge of it, its expression) is a *prior* added to the evidence, never a gate, and it is
+bounded: the prior alone can lift a hypothesis to at most `PRIOR_CEILING`, below the policy's
+default confidence threshold, so a better guess never turns into an action without evidence.
+A pattern none of whose evidence could be read is judged on the alert alone and is marked as
+a guess (`basis="alert"`, not verified), which the decision engine never acts on.
 """
 
 from __future__ import annotations
@@ -17,9 +24,25 @@ from typing import ClassVar
 
 from firstline.domain.action import RemediationAction
 from firstline.domain.alert import Alert, Severity
-from firstline.domain.evidence import EvidenceSet, PodState
+from firstline.domain.evidence import EvidenceSet, EvidenceStatus, PodState
 from firstline.domain.hypothesis import RootCauseHypothesis, RuledOut
 from firstline.domain.query import MetricQuery
+from firstline.knowledge.catalog import AlertKind, AlertPrior, Strength
+from firstline.signals.collect import SignalSet
+from firstline.signals.scope import WorkloadScope
+
+PRIOR_CEILING = 0.55
+"""The highest confidence the alert's prior can lift a hypothesis to (the default policy
+threshold is 0.6): beyond it, only evidence counts."""
+STRENGTH_WEIGHT = {Strength.STRONG: 2.0, Strength.LIKELY: 1.2, Strength.POSSIBLE: 0.5}
+ELSEWHERE_WEIGHT = -1.0
+"""The alert is understood and points at other causes: evidence must outweigh that."""
+ALWAYS = "alert"
+"""A `reads` entry for patterns whose evidence includes the alert itself."""
+
+
+def logistic(total: float) -> float:
+    return round(1.0 / (1.0 + math.exp(-total)), 3)
 
 
 @dataclass
@@ -46,7 +69,12 @@ class Scorecard:
 
     @property
     def confidence(self) -> float:
-        return round(1.0 / (1.0 + math.exp(-self.total)), 3)
+        return logistic(self.total)
+
+    @property
+    def supported(self) -> bool:
+        """Whether any observation spoke for the hypothesis."""
+        return any(s.startswith("+") for s in self.signals)
 
 
 @dataclass(frozen=True)
@@ -55,6 +83,15 @@ class PatternContext:
     severity: Severity
     evidence: EvidenceSet
     failed_patterns: frozenset[str] = frozenset()
+    prior: AlertPrior | None = None
+    signals: SignalSet = field(default_factory=SignalSet)
+    alert_understood: bool = False
+    """Whether the alert (by name or catalog) points at some pattern; then patterns it does
+    not point at start lower."""
+
+    @property
+    def scope(self) -> WorkloadScope:
+        return self.signals.scope
 
     @property
     def namespace(self) -> str | None:
@@ -62,8 +99,17 @@ class PatternContext:
 
     @property
     def component(self) -> str | None:
-        """The workload the alert is about (service/deployment/app/job label)."""
-        return self.alert.service
+        """The workload the alert is about: the resolved scope's workload, else the alert's
+        service/deployment/app/job label."""
+        return self.scope.primary or self.alert.service
+
+    @property
+    def heartbeat(self) -> bool:
+        """The alert is a heartbeat or an inhibitor: it fires by design."""
+        return self.prior is not None and self.prior.kind in (
+            AlertKind.HEARTBEAT,
+            AlertKind.INHIBITOR,
+        )
 
     def workload(self) -> str | None:
         """The alerted workload; for pod-level alerts (namespace+pod labels only), the
@@ -106,9 +152,37 @@ class Pattern(ABC):
     """Universal patterns (e.g. "no real incident") are evaluated for every alert."""
     min_confidence: ClassVar[float] = 0.2
     """Below this a result is reported as ruled out instead of as a hypothesis."""
+    reads: ClassVar[tuple[str, ...]] = ("pods", "events", "logs")
+    """Evidence kinds the pattern judges by ('pods', 'events', 'logs', 'deployments',
+    'nodes', 'changes', 'related_alerts', 'databases', 'alert'), besides its metrics. When
+    none of them holds data, the pattern is judged on the alert alone."""
+    confirm_with: ClassVar[tuple[str, ...]] = ()
+    """What a person would check to confirm or refute this cause."""
 
     def applies_to(self, alert: Alert) -> bool:
+        """Whether the alert's name is one this pattern typically explains (a prior)."""
         return any(re.fullmatch(p, alert.name, re.IGNORECASE) for p in self.alert_names)
+
+    def prior_weight(self, ctx: PatternContext) -> tuple[float, str]:
+        """Log-odds the alert itself adds, with the note a report shows."""
+        suggested = ctx.prior.suggests.get(self.id) if ctx.prior else None
+        if suggested is not None:
+            entry = ctx.prior.entry if ctx.prior else None
+            why = f" ({entry})" if entry and entry != ctx.alert.name else ""
+            return (
+                STRENGTH_WEIGHT[suggested],
+                f"alert {ctx.alert.name}{why} suggests {self.id} ({suggested.value})",
+            )
+        if self.universal or self.applies_to(ctx.alert) or not ctx.alert_understood:
+            return 0.0, ""
+        return ELSEWHERE_WEIGHT, f"alert {ctx.alert.name} points at other causes"
+
+    def has_evidence(self, ctx: PatternContext) -> bool:
+        """Whether any evidence this pattern judges by holds data for this incident."""
+        ev = ctx.evidence
+        if any(ev.metric(q.name) is not None for q in self.metrics):
+            return True
+        return any(_holds(kind, ctx) for kind in self.reads)
 
     @abstractmethod
     def score(self, ctx: PatternContext) -> tuple[Scorecard, str, list[str]]:
@@ -120,7 +194,17 @@ class Pattern(ABC):
 
     def evaluate(self, ctx: PatternContext) -> PatternVerdict:
         card, cause, components = self.score(ctx)
-        confidence = card.confidence
+        if not self.has_evidence(ctx):
+            card = Scorecard(prior=card.prior)
+            card.signals.append("? none of the evidence it judges by was available")
+        bonus, note = self.prior_weight(ctx)
+        with_prior = logistic(card.total + bonus)
+        if bonus > 0 and with_prior > PRIOR_CEILING:
+            with_prior = max(card.confidence, PRIOR_CEILING)
+        supported = card.supported
+        if note:
+            card.signals.append(f"{'+' if bonus > 0 else '-'} {note}")
+        confidence = with_prior
         if self.id in ctx.failed_patterns:
             return PatternVerdict(
                 ruled_out=RuledOut(
@@ -145,5 +229,36 @@ class Pattern(ABC):
                 affected_components=components,
                 suggested_actions=self.remediation(ctx, components),
                 signals=card.signals,
+                basis="evidence" if supported else "alert",
+                # a guess from the alert alone is shown to people, never decided on
+                verified=supported,
+                confirm=list(self.confirm_with),
             )
         )
+
+
+def _holds(kind: str, ctx: PatternContext) -> bool:
+    ev = ctx.evidence
+    if kind == ALWAYS:
+        return True
+    if kind == "pods":
+        return bool(ctx.scope.select(ev.pods()))
+    if kind == "events":
+        events = ev.events()
+        return bool(events and events.events)
+    if kind == "logs":
+        logs = ev.logs()
+        return bool(logs and (logs.entries or logs.templates))
+    if kind == "databases":
+        return bool(ev.databases())
+    lookups = {
+        "deployments": ev.deployments,
+        "nodes": ev.nodes,
+        "changes": ev.changes,
+    }
+    if kind in lookups:
+        return bool(lookups[kind]())
+    if kind == "related_alerts":
+        related = ev.related()
+        return related is not None and related.status is EvidenceStatus.OK
+    return False

@@ -46,12 +46,20 @@ class PatternRegistry:
     def ids(self) -> list[str]:
         return sorted(self._patterns)
 
-    def candidates(self, alert: Alert) -> list[Pattern]:
-        """Patterns whose alert names match, then the universal ones. When no specific
-        pattern matches, all of them: an unfamiliar alert deserves a broad look, not none."""
-        specific = [p for p in self if not p.universal]
-        matching = [p for p in specific if p.applies_to(alert)] or specific
-        return matching + [p for p in self if p.universal]
+    def candidates(self, alert: Alert, suggested: Iterable[str] = ()) -> list[Pattern]:
+        """Every pattern: evidence decides, the alert only orders them. Those the alert
+        points at (catalog suggestions, then name matches) come first, universal ones last."""
+        first = [p for pid in suggested if (p := self._patterns.get(pid)) and not p.universal]
+        named = [p for p in self if not p.universal and p.applies_to(alert) and p not in first]
+        rest = [p for p in self if not p.universal and p not in first and p not in named]
+        return first + named + rest + [p for p in self if p.universal]
+
+    def suggested(self, alert: Alert, suggested: Iterable[str] = ()) -> list[Pattern]:
+        """The patterns the alert points at, by the catalog and by their own names."""
+        first = [p for pid in suggested if (p := self._patterns.get(pid)) and not p.universal]
+        return first + [
+            p for p in self if not p.universal and p.applies_to(alert) and p not in first
+        ]
 
     def metric_queries(self, pattern_ids: Iterable[str]) -> list[MetricQuery]:
         seen: dict[str, MetricQuery] = {}

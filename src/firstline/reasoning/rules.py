@@ -1,12 +1,42 @@
-"""The pattern engine as a Reasoner: every candidate pattern scores the evidence; hypotheses
-are ranked by confidence, the rest are kept as ruled out with their reason."""
+"""The pattern engine as a Reasoner: every pattern scores every incident's evidence, with
+what the alert says as a bounded prior; hypotheses are ranked by confidence, the rest are
+kept as ruled out with their reason."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from firstline.domain.evidence import EvidenceSet
 from firstline.domain.hypothesis import Analysis, RootCauseHypothesis, RuledOut
+from firstline.knowledge.catalog import prior_for
 from firstline.patterns.base import PatternContext
 from firstline.patterns.registry import PatternRegistry
 from firstline.reasoning.base import ReasoningInput
+from firstline.signals.collect import collect_signals
+from firstline.signals.scope import resolve_scope
+
+
+def _evidence_time(evidence: EvidenceSet) -> datetime | None:
+    """When the evidence was read: the end of its query windows."""
+    ends = [i.provenance.end for i in evidence.items if i.provenance.end is not None]
+    return max(ends) if ends else None
+
+
+def build_context(request: ReasoningInput, registry: PatternRegistry) -> PatternContext:
+    alert, evidence = request.alert, request.evidence
+    prior = prior_for(alert)
+    scope = resolve_scope(alert, evidence.pods(), prior.workload_labels, prior.reporter_labels)
+    signals = collect_signals(evidence, scope, _evidence_time(evidence) or alert.starts_at)
+    named = any(p.applies_to(alert) for p in registry if not p.universal)
+    return PatternContext(
+        alert=alert,
+        severity=request.severity,
+        evidence=evidence,
+        failed_patterns=frozenset(a.pattern for a in request.failed_attempts),
+        prior=prior,
+        signals=signals,
+        alert_understood=named or bool(prior.suggests),
+    )
 
 
 class PatternReasoner:
@@ -16,12 +46,7 @@ class PatternReasoner:
         self.registry = registry
 
     async def analyze(self, request: ReasoningInput) -> Analysis:
-        ctx = PatternContext(
-            alert=request.alert,
-            severity=request.severity,
-            evidence=request.evidence,
-            failed_patterns=frozenset(a.pattern for a in request.failed_attempts),
-        )
+        ctx = build_context(request, self.registry)
         candidates = [self.registry.get(pid) for pid in request.candidates]
         patterns = [p for p in candidates if p is not None] or list(self.registry)
         hypotheses: list[RootCauseHypothesis] = []
@@ -32,6 +57,13 @@ class PatternReasoner:
                 hypotheses.append(verdict.hypothesis)
             elif verdict.ruled_out is not None:
                 ruled_out.append(verdict.ruled_out)
-        hypotheses.sort(key=lambda h: (-h.confidence, h.pattern))
+        hypotheses.sort(key=lambda h: (-h.confidence, not h.verified, h.pattern))
         ruled_out.sort(key=lambda r: (-r.confidence, r.pattern))
-        return Analysis(reasoner=self.name, hypotheses=hypotheses, ruled_out=ruled_out)
+        signals = sorted(ctx.signals, key=lambda s: (not s.in_scope, s.family))
+        return Analysis(
+            reasoner=self.name,
+            hypotheses=hypotheses,
+            ruled_out=ruled_out,
+            signals=signals[:40],
+            alert_meaning=ctx.prior.meaning if ctx.prior else "",
+        )

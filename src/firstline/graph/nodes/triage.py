@@ -1,4 +1,7 @@
-"""triage: severity, and which known patterns could explain this alert."""
+"""triage: severity, what the alert is known to mean, and the order patterns are tried in.
+
+Every pattern is a candidate (evidence decides); the alert catalog and the patterns' own
+alert names only order them and supply the default severity."""
 
 from __future__ import annotations
 
@@ -6,15 +9,19 @@ from firstline.domain.incident import IncidentStatus
 from firstline.graph.deps import GraphDeps
 from firstline.graph.recording import Update
 from firstline.graph.state import IncidentState
+from firstline.knowledge.catalog import prior_for
 from firstline.policy.severity import triage_severity
 
 
 async def triage_alert(state: IncidentState, deps: GraphDeps) -> Update:
     alert = state.alert
-    candidates = deps.registry.candidates(alert)
-    specific = [p for p in candidates if not p.universal and p.applies_to(alert)]
+    prior = prior_for(alert)
+    ranked = sorted(prior.suggests, key=lambda pid: -prior.suggests[pid].rank)
+    specific = deps.registry.suggested(alert, ranked)
+    candidates = deps.registry.candidates(alert, ranked)
     severity, why = triage_severity(alert, specific[0].default_severity if specific else None)
-    known = ", ".join(p.id for p in specific) or "none by name; every pattern will be tried"
+    known = ", ".join(p.id for p in specific) or "none; evidence alone will decide"
+    meaning = f"{prior.meaning} (catalog: {prior.entry})" if prior.known else "not in the catalog"
     return {
         "status": IncidentStatus.INVESTIGATING,
         "severity": severity,
@@ -22,6 +29,7 @@ async def triage_alert(state: IncidentState, deps: GraphDeps) -> Update:
         "candidates": [p.id for p in candidates],
         "notes": [
             (f"alert {alert.name} received, severity {severity.value}", why),
-            ("candidate patterns", known),
+            ("what the alert means", meaning),
+            ("patterns the alert points at", known),
         ],
     }

@@ -17,7 +17,7 @@ from firstline.domain.alert import AlertStatus, Severity
 from firstline.domain.evidence import KubeEvent, MetricEvidence, NodeState, PodState
 from firstline.domain.hypothesis import NO_INCIDENT
 from firstline.patterns import queries
-from firstline.patterns.base import Pattern, PatternContext, Scorecard
+from firstline.patterns.base import ALWAYS, Pattern, PatternContext, Scorecard
 
 FLAPPING = 3
 CHRONIC_FLAPPING = 6
@@ -123,14 +123,32 @@ def _findings(ctx: PatternContext) -> _Findings:
     )
 
 
+def _heartbeat(ctx: PatternContext) -> tuple[Scorecard, str, list[str]]:
+    """Watchdog-style alerts fire all the time on purpose (a dead man's switch proving the
+    alerting pipeline works; an inhibitor that silences info alerts): no incident."""
+    card = Scorecard(prior=-2.5)
+    kind = ctx.prior.kind.value if ctx.prior else "heartbeat"
+    meaning = ctx.prior.meaning if ctx.prior else ""
+    card.add(True, 6.0, f"{ctx.alert.name} is a {kind} that fires by design", "alert")
+    cause = f"{ctx.alert.name} is a {kind}, not an incident" + (f": {meaning}" if meaning else "")
+    return card, cause, [ctx.alert.name]
+
+
 class NoRealIncident(Pattern):
     id = NO_INCIDENT
     title = "No real incident (noise)"
     default_severity = Severity.LOW
     universal = True
     metrics = (queries.ERROR_RATE, queries.LATENCY_P99)
+    reads = (ALWAYS,)  # the alert's own history and kind are its evidence
+    confirm_with = (
+        "the alert's history in Alertmanager: how often it fired and resolved",
+        "the alerted workload's current state: Ready pods, no recent restarts",
+    )
 
     def score(self, ctx: PatternContext) -> tuple[Scorecard, str, list[str]]:
+        if ctx.heartbeat:
+            return _heartbeat(ctx)
         card = Scorecard(prior=-2.5)
         f = _findings(ctx)
         flapping = f.flaps >= FLAPPING

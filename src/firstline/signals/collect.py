@@ -1,0 +1,60 @@
+"""All signals of one incident, extracted once and looked up by family."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from firstline.domain.evidence import EvidenceSet
+from firstline.domain.signal import Signal
+from firstline.signals.kubernetes import kubernetes_signals
+from firstline.signals.logs import log_signals
+from firstline.signals.scope import WorkloadScope
+
+
+@dataclass(frozen=True)
+class SignalSet:
+    signals: tuple[Signal, ...] = ()
+    scope: WorkloadScope = field(default_factory=WorkloadScope)
+
+    def __iter__(self) -> Iterator[Signal]:
+        return iter(self.signals)
+
+    def __len__(self) -> int:
+        return len(self.signals)
+
+    def of(self, *families: str, in_scope: bool | None = True) -> list[Signal]:
+        """Signals of the families; in scope only by default, `None` for all."""
+        return [
+            s
+            for s in self.signals
+            if s.family in families and (in_scope is None or s.in_scope is in_scope)
+        ]
+
+    def has(self, *families: str, in_scope: bool | None = True) -> bool:
+        return bool(self.of(*families, in_scope=in_scope))
+
+    def count(self, *families: str, in_scope: bool | None = True) -> int:
+        return sum(s.count for s in self.of(*families, in_scope=in_scope))
+
+    def families(self) -> set[str]:
+        return {s.family for s in self.signals}
+
+
+def _log_scope(signals: Iterable[Signal], scope: WorkloadScope) -> Iterator[Signal]:
+    """A log line is the alerting workload's when its labels name it; lines without a
+    workload label come from a query already scoped to the alert, so they count."""
+    for signal in signals:
+        workload = signal.workload
+        mine = scope.empty or workload is None or workload in scope.workloads
+        mine = mine or any((workload or "").startswith(f"{w}-") for w in scope.workloads)
+        yield signal.model_copy(update={"in_scope": mine})
+
+
+def collect_signals(
+    evidence: EvidenceSet, scope: WorkloadScope, now: datetime | None = None
+) -> SignalSet:
+    found = kubernetes_signals(evidence, scope, now)
+    found.extend(_log_scope(log_signals(evidence.logs()), scope))
+    return SignalSet(signals=tuple(found), scope=scope)
