@@ -577,6 +577,22 @@ def _conditions(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+_POD_KEYS = {"name", "namespace", "phase", "node_name", "start_time", "containers", "conditions"}
+_POD_KEYS |= {"deletion_timestamp"}  # noted where it occurs
+_CONTAINER_KEYS = {"name", "ready", "restart_count", "state"}
+_STATE_KEYS = {"waiting", "running", "terminated", "reason", "message", "exit_code"}
+_STATE_KEYS |= {"started_at", "finished_at"}
+_DEPLOYMENT_KEYS = {"name", "namespace", "desired", "ready", "updated", "unavailable"}
+_DEPLOYMENT_KEYS |= {"conditions", "available"}  # available is noted
+
+
+def _unmapped(what: str, obj: dict[str, Any], known: set[str], notes: list[str]) -> None:
+    """Say which fields of a source object the conversion does not carry."""
+    extra = [f"{k}={obj[k]}" for k in obj if k not in known]
+    if extra:
+        notes.append(f"{what}: {', '.join(extra)} have no field")
+
+
 def _owner(case: Case, pod_name: str) -> str | None:
     workload = case.meta.get("workload_name")
     if workload and pod_name.startswith(f"{workload}-"):
@@ -593,6 +609,8 @@ def _container_facts(pod: dict[str, Any], notes: list[str]) -> dict[str, Any]:
         notes.append(f"pod {pod['name']}: only the first of {len(containers)} containers kept")
     c = containers[0]
     state = c.get("state", {}) or {}
+    _unmapped(f"pod {pod['name']} container {c['name']}", c, _CONTAINER_KEYS, notes)
+    _unmapped(f"pod {pod['name']} container state", state, _STATE_KEYS, notes)
     facts: dict[str, Any] = {
         "container": c["name"],
         "restart_count": int(c.get("restart_count", 0)),
@@ -620,6 +638,7 @@ def _container_facts(pod: dict[str, Any], notes: list[str]) -> dict[str, Any]:
 
 
 def convert_pod(case: Case, pod: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    _unmapped(f"pod {pod['name']}", pod, _POD_KEYS, notes)
     conditions = _conditions(pod.get("conditions", []))
     ready_cond = next((c for c in conditions if c["type"] == "Ready"), None)
     containers = pod.get("containers", [])
@@ -670,6 +689,7 @@ def convert_event(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def convert_deployment(dep: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    _unmapped(f"deployment {dep['name']}", dep, _DEPLOYMENT_KEYS, notes)
     spec: dict[str, Any] = {
         "name": dep["name"],
         "namespace": dep["namespace"],
@@ -700,7 +720,6 @@ _NODE_CONDITIONS = {
     "pid_pressure": "PIDPressure",
     "network_unavailable": "NetworkUnavailable",
 }
-_NODE_UNMAPPED = ("capacity_cpu", "capacity_memory", "allocatable_cpu", "allocatable_memory")
 
 
 def convert_node(node: dict[str, Any], notes: list[str]) -> dict[str, Any]:
@@ -709,9 +728,7 @@ def convert_node(node: dict[str, Any], notes: list[str]) -> dict[str, Any]:
         for key, kind in _NODE_CONDITIONS.items()
         if key in node
     ]
-    unmapped = [f"{k}={node[k]}" for k in _NODE_UNMAPPED if k in node]
-    if unmapped:
-        notes.append(f"node {node['name']}: {', '.join(unmapped)} have no field")
+    _unmapped(f"node {node['name']}", node, {"name", *_NODE_CONDITIONS}, notes)
     return {"name": node["name"], "conditions": conditions}
 
 
@@ -815,6 +832,8 @@ def cloudwatch_series(case: Case, notes: list[str]) -> dict[str, dict[str, Any]]
             labels[key] = str(dim["Value"])
         if result.get("stat"):
             labels["statistic"] = str(result["stat"])
+        if result.get("status_code") not in (None, "Complete"):
+            notes.append(f"CloudWatch {cw_name}: status {result['status_code']}, kept as given")
         points = [
             [t, round(float(v) * factor, 12)]
             for t, v in zip(result["timestamps"], result["values"], strict=True)
