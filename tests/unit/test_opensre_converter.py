@@ -1,6 +1,8 @@
 """The OpenSRE converter (benchmarks/opensre/convert.py) against the data set itself.
 
-Expected values are read from the source JSON here, never from the converter's output."""
+Expected values are read from the source JSON here, never from the converter's output.
+`benchmarks` imports as a namespace package because pytest puts the repository root on
+sys.path (tests/ is a package, so its rootdir is inserted); no conftest is needed."""
 
 from __future__ import annotations
 
