@@ -161,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     if out.resolve().is_relative_to(REPO):
         print(f"error: {out} is inside the repository", file=sys.stderr)
         return 2
+    if args.keep is not None and out.is_dir() and any(out.iterdir()):
+        print(f"error: {out} is not empty (eval would run what else is there)", file=sys.stderr)
+        return 2
     try:
         rows, total = asyncio.run(run(out, data))
     finally:
