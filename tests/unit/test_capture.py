@@ -280,6 +280,18 @@ def test_the_primary_alert_and_the_gaps_are_recorded(tmp_path: Path) -> None:
     assert len(listing.not_captured) == 3
 
 
+def test_gaps_with_the_same_reason_share_a_line() -> None:
+    gaps = [
+        MetricEvidence(id=f"metric:{n}", name=n, provenance=PROV, status=EvidenceStatus.NO_DATA,
+                       reason="the query returned no series")
+        for n in ("a", "b")
+    ]  # fmt: skip
+    _payload, spec = bundle_from_evidence(ALERT, EvidenceSet(items=gaps), NOW, EXPECTED, "t")
+    assert "not captured: metric:a, metric:b (no_data: the query returned no series)" in (
+        spec.description.splitlines()
+    )
+
+
 def test_the_yaml_is_readable(tmp_path: Path) -> None:
     _payload, spec = bundle_from_evidence(ALERT, full_evidence(), NOW, EXPECTED, "t")
     text = spec_yaml(spec)
@@ -341,7 +353,7 @@ def test_capture_refuses_a_non_empty_folder(tmp_path: Path) -> None:
     out.mkdir()
     (out / "notes.txt").write_text("mine")
     result = runner.invoke(app, ["capture", str(OOM / "alert.json"), "--out", str(out)])
-    assert result.exit_code == 2
+    assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
     assert lines == [f"error: {out} is not empty: pass --force to overwrite its bundle files"]
     assert (out / "notes.txt").read_text() == "mine"
@@ -354,11 +366,14 @@ def test_capture_refuses_a_non_empty_folder(tmp_path: Path) -> None:
         (["{oom}", "--alertname", "X", "--out", "{tmp}/o"], "give ALERT_SOURCE"),
         (["{oom}", "--out", "{tmp}/o"], "no live source is configured"),
         (["{tmp}/missing.json", "--out", "{tmp}/o"], "no such file"),
+        (["-", "--out", "{tmp}/o"], "stdin: malformed JSON"),
     ],
 )
 def test_capture_user_errors_are_one_line(tmp_path: Path, args: list[str], needle: str) -> None:
     filled = [a.format(tmp=tmp_path, oom=OOM / "alert.json") for a in args]
-    result = runner.invoke(app, ["--data-dir", str(tmp_path / "d"), "capture", *filled])
+    result = runner.invoke(
+        app, ["--data-dir", str(tmp_path / "d"), "capture", *filled], input="{not json"
+    )
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], lines

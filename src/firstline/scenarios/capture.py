@@ -164,6 +164,16 @@ def _why_not(item: Any) -> str:
     return f"{item.id} ({status}: {reason})"
 
 
+def _grouped(evidence: EvidenceSet) -> list[str]:
+    """The gaps, one line per distinct status and reason: 'metric:a, metric:b (no_data: ...)'."""
+    groups: dict[str, list[str]] = {}
+    for item in evidence.items:
+        if not _is_data(item) or isinstance(item, ChangeEvidence):
+            ref, _, why = _why_not(item).partition(" ")
+            groups.setdefault(why, []).append(ref)
+    return [f"{', '.join(refs)} {why}" for why, refs in groups.items()]
+
+
 def inventory(evidence: EvidenceSet) -> Inventory:
     """Which evidence items become bundle data, and why the others do not."""
     captured: list[str] = []
@@ -285,10 +295,9 @@ def bundle_from_evidence(
         if _is_data(item):
             got.add(item)
     logs = sorted(got.logs, key=lambda spec: resolve_time(spec.at, now))
-    listing = inventory(evidence)
     lines = [description.strip()] if description.strip() else []
     lines.append(f"Captured live by `firstline capture` at {_rfc3339(now)} for alert {alert.name}.")
-    lines += [f"not captured: {m}" for m in listing.not_captured]
+    lines += [f"not captured: {m}" for m in _grouped(evidence)]
     spec = ScenarioSpec(
         title=title,
         description="\n".join(lines),
@@ -335,9 +344,24 @@ _Dumper.add_representer(str, _represent_str)
 _Dumper.add_representer(float, _represent_float)
 
 
+class _Flow(dict[str, Any]):
+    """A mapping written on one line: `{at: ..., line: ..., labels: {...}}`."""
+
+
+def _represent_flow(dumper: yaml.SafeDumper, data: _Flow) -> yaml.Node:
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True)
+
+
+_Dumper.add_representer(_Flow, _represent_flow)
+
+
 def spec_yaml(spec: ScenarioSpec) -> str:
+    """The spec without its defaults, in the bundled scenarios' style: one log line and one
+    point per line."""
     data = spec.model_dump(mode="json", exclude_defaults=True)
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    if "logs" in data:
+        data["logs"] = [_Flow(entry) for entry in data["logs"]]
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=4096)
 
 
 def write_bundle(directory: Path, payload: dict[str, Any], spec: ScenarioSpec) -> None:
