@@ -234,11 +234,10 @@ def _probe_cause(message: str) -> str:
 def _event(event: KubeEvent) -> Iterator[Signal]:
     message = event.message
     short = f"{event.reason} on {event.object} (x{event.count}): {message[:200]}"
-    if event.reason in ("Unhealthy", "Killing") and (
-        (probe := _PROBE.search(message)) or _PROBE_KILL.search(message)
-    ):
-        kind = (probe.group(1) if probe else "liveness").lower()
-        killing = event.reason == "Killing" or kind == "liveness"
+    probe = _PROBE.search(message) or _PROBE_KILL.search(message)
+    if event.reason in ("Unhealthy", "Killing") and probe is not None:
+        kind = probe.group(1).lower()  # "failed startup probe, will be restarted" is startup
+        killing = event.reason == "Killing" or kind in ("liveness", "startup")
         yield _event_signal(
             event,
             "probe_failed",
@@ -257,6 +256,7 @@ def _event(event: KubeEvent) -> Iterator[Signal]:
             short,
             quota=quota.group(1) if quota else "",
             limit_range="yes" if _LIMIT_RANGE.search(message) else "no",
+            message=message[:500],
         )
     elif event.reason in _JOB_FAILED:
         yield _event_signal(event, "job_failed", short)
@@ -314,6 +314,7 @@ def workload_signals(workloads: list[Deployment]) -> Iterator[Signal]:
                 family,
                 f"{d.kind} {d.name} cannot create pods: {message[:200]}",
                 reason=failure.reason or "",
+                message=message[:500],
             )
         if d.ready_replicas < d.replicas:
             yield _workload_signal(
