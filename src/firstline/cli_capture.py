@@ -368,10 +368,9 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
             )
             listing = inventory(evidence)
             label = title or _title(alert, now)
-            given = (expect_pattern, expect_decision, expect_severity)
-            reviewed = all(x is not None for x in given)
-            if reviewed:
-                assert expect_pattern and expect_decision and expect_severity  # for mypy
+            reviewed = False
+            if expect_pattern and expect_decision is not None and expect_severity is not None:
+                reviewed = True
                 expected = Expected(
                     pattern=expect_pattern,
                     severity=expect_severity,
@@ -379,16 +378,10 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
                     component=component,
                 )
             else:
-                expected = await _concluded(alert, evidence, now, label, out, cfg, registry)
-                overrides = {
-                    "pattern": expect_pattern,
-                    "decision": expect_decision,
-                    "severity": expect_severity,
-                    "component": component,
-                }
-                expected = expected.model_copy(
-                    update={k: v for k, v in overrides.items() if v is not None}
-                )
+                concluded = await _concluded(alert, evidence, now, label, out, cfg, registry)
+                expected = _merged(concluded, expect_pattern, expect_decision, expect_severity)
+                if component is not None:
+                    expected = expected.model_copy(update={"component": component})
             payload, spec = bundle_from_evidence(
                 alert,
                 evidence,
@@ -429,6 +422,25 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
                 )
 
         _run(body)
+
+
+def _merged(
+    concluded: Expected,
+    pattern: str | None,
+    decision: Outcome | None,
+    severity: Severity | None,
+) -> Expected:
+    """firstline's conclusion with what the person said on top. The component belongs to
+    the concluded pattern and the action types to the concluded decision: a different
+    pattern or decision given by hand drops them."""
+    update: dict[str, Any] = {}
+    if pattern is not None and pattern != concluded.pattern:
+        update |= {"pattern": pattern, "component": None}
+    if decision is not None and decision is not concluded.decision:
+        update |= {"decision": decision, "actions": []}
+    if severity is not None:
+        update["severity"] = severity
+    return concluded.model_copy(update=update)
 
 
 async def _concluded(

@@ -12,7 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 from firstline.cli import app
-from firstline.cli_capture import concluded_expectation
+from firstline.cli_capture import _merged, concluded_expectation
 from firstline.detection.detectors import get_detector
 from firstline.domain.alert import Alert, AlertStatus, Severity
 from firstline.domain.decision import Outcome
@@ -343,6 +343,17 @@ async def test_an_unreviewed_capture_of_a_bundled_scenario_concludes_what_eval_e
         want.component,
     )
     assert set(want.actions) <= set(concluded.actions)
+
+
+def test_a_hand_given_pattern_or_decision_drops_what_belonged_to_the_concluded_one() -> None:
+    concluded = Expected(pattern="oom_kill_loop", severity=Severity.MEDIUM, component="checkout",
+                         decision=Outcome.AUTO_REMEDIATE, actions=["restart"])  # fmt: skip
+    assert _merged(concluded, None, None, None) == concluded
+    assert _merged(concluded, "oom_kill_loop", Outcome.AUTO_REMEDIATE, None) == concluded
+    other = _merged(concluded, "deploy_regression", Outcome.ESCALATE, Severity.HIGH)
+    assert (other.pattern, other.component, other.decision, other.actions, other.severity) == (
+        "deploy_regression", None, Outcome.ESCALATE, [], Severity.HIGH,
+    )  # fmt: skip
 
 
 runner = CliRunner()
