@@ -13,6 +13,12 @@ Who holds the connections decides the fix:
   a rolling restart of the app returns the connections (low risk);
 - the database is full of busy, legitimate sessions: a person must decide (raise
   max_connections, add a pooler, shed load).
+
+The server side is read from postgres_exporter's session counts (`db_connections_active`,
+`db_connections_max`, `db_connections_idle_in_transaction`), from the generic database
+metrics (`db_connections`, `db_max_connections`, which CloudWatch's DatabaseConnections also
+maps to), or from database activity evidence (sessions by state against max_connections;
+idle-in-transaction sessions show up there as `Client:ClientRead` waits).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from __future__ import annotations
 from firstline.actions.catalog import make_action
 from firstline.domain.action import ActionType, RemediationAction, Target
 from firstline.domain.alert import Severity
-from firstline.domain.evidence import EvidenceSet, MetricEvidence
+from firstline.domain.evidence import DatabaseActivityEvidence, EvidenceSet, MetricEvidence
 from firstline.domain.query import MetricQuery
 from firstline.patterns import queries
 from firstline.patterns.base import Pattern, PatternContext, Scorecard
@@ -101,6 +107,54 @@ def _idle_in_transaction(ev: EvidenceSet) -> MetricEvidence | None:
     return idle if idle.last >= floor else None
 
 
+def _activity(ev: EvidenceSet) -> DatabaseActivityEvidence | None:
+    found = ev.databases()
+    return max(found, key=lambda d: sum(d.sessions.values())) if found else None
+
+
+def _activity_full(ev: EvidenceSet) -> bool:
+    """The database-activity evidence shows its sessions at 90% of max_connections."""
+    db = _activity(ev)
+    if db is None or not db.max_connections or not db.sessions:
+        return False
+    return sum(db.sessions.values()) >= 0.9 * db.max_connections
+
+
+def _activity_idle_in_transaction(ev: EvidenceSet) -> int:
+    """Sessions idle in transaction by the database-activity evidence, when they are at least
+    5 and a quarter of all sessions; else 0."""
+    db = _activity(ev)
+    if db is None:
+        return 0
+    idle = sum(n for s, n in db.sessions.items() if s.lower().startswith("idle in transaction"))
+    return idle if idle >= max(5.0, 0.25 * sum(db.sessions.values())) else 0
+
+
+def _client_read_share(ev: EvidenceSet) -> float:
+    db = _activity(ev)
+    total = sum(db.wait_events.values()) if db else 0.0
+    if db is None or total <= 0:
+        return 0.0
+    return sum(v for k, v in db.wait_events.items() if k.lower() == "client:clientread") / total
+
+
+def _server_full(ev: EvidenceSet) -> bool:
+    return (
+        _near_max(ev.metric("db_connections_active"), ev.metric("db_connections_max"))
+        or _near_max(ev.metric("db_connections"), ev.metric("db_max_connections"))
+        or _activity_full(ev)
+    )
+
+
+def _server_ref(ev: EvidenceSet) -> str:
+    if _near_max(ev.metric("db_connections_active"), ev.metric("db_connections_max")):
+        return "metric:db_connections_active"
+    if _near_max(ev.metric("db_connections"), ev.metric("db_max_connections")):
+        return "metric:db_connections"
+    db = _activity(ev)
+    return db.id if db else "metric:db_connections_active"
+
+
 def database_name(ctx: PatternContext) -> str:
     """The database the sessions live on: from the exporter's labels, else the alert's."""
     for name in ("db_connections_idle_in_transaction", "db_connections_active"):
@@ -108,6 +162,9 @@ def database_name(ctx: PatternContext) -> str:
         for key in ("server", "service", "datname", "instance"):
             if metric and (value := metric.labels.get(key)):
                 return value.split(":")[0]
+    activity = _activity(ctx.evidence)
+    if activity is not None:
+        return activity.instance
     component = ctx.component or "database"
     if any(w in component.lower() for w in _STATEFUL_WORDS):
         return component
@@ -135,6 +192,8 @@ class ConnectionPoolExhaustion(Pattern):
         DB_CONNECTIONS_ACTIVE,
         DB_CONNECTIONS_MAX,
         DB_IDLE_IN_TRANSACTION,
+        queries.DB_CONNECTIONS,
+        queries.DB_MAX_CONNECTIONS,
         queries.LATENCY_P99,
         queries.ERROR_RATE,
     )
@@ -152,7 +211,8 @@ class ConnectionPoolExhaustion(Pattern):
         )
         card.add(0 < exhausted < 3, 1.5, f"{exhausted} log line(s) of a connection timeout", "logs")
         pool_full = _near_max(ev.metric("db_pool_active"), ev.metric("db_pool_max"))
-        server_full = _near_max(ev.metric("db_connections_active"), ev.metric("db_connections_max"))
+        server_full = _server_full(ev)
+        server_ref = _server_ref(ev)
         card.add(
             pool_full, 1.5, "the application's pool is at its maximum size", "metric:db_pool_active"
         )
@@ -160,13 +220,13 @@ class ConnectionPoolExhaustion(Pattern):
             server_full and not pool_full,
             1.5,
             "the database is at max_connections",
-            "metric:db_connections_active",
+            server_ref,
         )
         card.add(
             server_full and pool_full,
             0.25,
             "the database is at max_connections too",
-            "metric:db_connections_active",
+            server_ref,
         )
         pending = ev.metric("db_pool_pending")
         card.add(
@@ -185,6 +245,21 @@ class ConnectionPoolExhaustion(Pattern):
             if idle and idle.last
             else "",
             "metric:db_connections_idle_in_transaction",
+        )
+        idle_sessions = _activity_idle_in_transaction(ev) if idle is None else 0
+        activity = _activity(ev)
+        card.add(
+            idle_sessions > 0,
+            0.75,
+            f"{idle_sessions} sessions idle in transaction hold connections",
+            activity.id if activity else None,
+        )
+        card.add(
+            bool(idle or idle_sessions) and _client_read_share(ev) >= 0.5,
+            0.25,
+            "most of the database's load waits on Client:ClientRead (open transactions waiting "
+            "for their client)",
+            activity.id if activity else None,
         )
         card.add(
             bool(logs and logs.count_matching(*LEAK_LINES)),
@@ -207,7 +282,7 @@ class ConnectionPoolExhaustion(Pattern):
             "no connection timeouts in logs and no pool or server at its connection limit",
         )
         component = ctx.component or "the service"
-        if idle is not None:
+        if idle is not None or idle_sessions:
             db = database_name(ctx)
             return (
                 card,
@@ -227,7 +302,7 @@ class ConnectionPoolExhaustion(Pattern):
     def remediation(self, ctx: PatternContext, components: list[str]) -> list[RemediationAction]:
         ev = ctx.evidence
         target_name = components[0]
-        if _idle_in_transaction(ev) is not None:
+        if _idle_in_transaction(ev) is not None or _activity_idle_in_transaction(ev):
             return [
                 make_action(
                     ActionType.TERMINATE_DB_CONNECTIONS,
@@ -238,7 +313,7 @@ class ConnectionPoolExhaustion(Pattern):
                 )
             ]
         pool_full = _near_max(ev.metric("db_pool_active"), ev.metric("db_pool_max"))
-        server_full = _near_max(ev.metric("db_connections_active"), ev.metric("db_connections_max"))
+        server_full = _server_full(ev)
         stateful = any(w in target_name.lower() for w in _STATEFUL_WORDS)
         if pool_full and not server_full and not stateful:
             return [
