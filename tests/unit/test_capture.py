@@ -118,7 +118,7 @@ def _metric(name: str, values: list[float], unit: str = "", **labels: str) -> Me
 
 def full_evidence() -> EvidenceSet:
     items: list[Evidence] = [
-        _metric("memory_working_set", [2.2e8, 2.3e8, 0.1 + 0.2, 5.3e8], "bytes", pod="c-1"),
+        _metric("memory_working_set", [2.2e8, 2.3e8, 0.1 + 0.2, 1e-05, 5.3e8], "bytes", pod="c-1"),
         _metric("restarts", [0, 0, 3, 4], "restarts"),
         LogEvidence(  # what gathering makes of a failed metric query
             id="metric:cpu_usage", provenance=PROV, status=EvidenceStatus.ERROR,
@@ -295,7 +295,7 @@ def test_gaps_with_the_same_reason_share_a_line() -> None:
 def test_the_yaml_is_readable(tmp_path: Path) -> None:
     _payload, spec = bundle_from_evidence(ALERT, full_evidence(), NOW, EXPECTED, "t")
     text = spec_yaml(spec)
-    assert "- ['2026-03-04T14:03:00.123456Z', 220000000.0]" in text  # one point a line
+    assert "- ['2026-03-04T14:02:00.123456Z', 220000000.0]" in text  # one point a line
     assert "repeat" not in text and "every" not in text  # defaults are left out
     data = yaml.safe_load(text)
     assert list(data)[:3] == ["title", "description", "tags"]

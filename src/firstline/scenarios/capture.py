@@ -19,7 +19,6 @@ engine and the policy, which sit above this layer: see cli_capture.py.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -328,12 +327,6 @@ def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
     return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=short)
 
 
-def _represent_float(dumper: yaml.SafeDumper, data: float) -> yaml.Node:
-    if math.isfinite(data):
-        return dumper.represent_scalar("tag:yaml.org,2002:float", repr(data))
-    return yaml.SafeDumper.represent_float(dumper, data)
-
-
 def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
     style = "|" if "\n" in data else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
@@ -341,7 +334,6 @@ def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
 
 _Dumper.add_representer(list, _represent_list)
 _Dumper.add_representer(str, _represent_str)
-_Dumper.add_representer(float, _represent_float)
 
 
 class _Flow(dict[str, Any]):
