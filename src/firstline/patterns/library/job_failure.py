@@ -215,6 +215,10 @@ class JobFailure(Pattern):
                 "status and the generated selector/labels, then kubectl delete job and "
                 "kubectl apply -f job.yaml"
             )
+        steps.append(
+            f"once a run succeeds: kubectl -n {ns} delete job {job} (the failed Job keeps "
+            "the alert firing)"
+        )
         return [
             make_action(
                 ActionType.MANUAL_ONLY,
