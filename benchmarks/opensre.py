@@ -37,42 +37,51 @@ ACTING = {"auto_remediate", "request_approval"}
 WIDTH = 80
 
 
-def _ranked(result: ScenarioResult) -> list[tuple[str, float]] | None:
-    """The eval result's ranked hypotheses, when it has them (a newer eval adds them)."""
+def _ranked(result: ScenarioResult) -> list[tuple[str, float, str]] | None:
+    """The eval result's ranking (pattern, confidence, basis), best first, when it has one
+    (`hypotheses`, added to the eval after this benchmark was written; None before)."""
     items = getattr(result, "hypotheses", None)
     if items is None:
         return None
     ranked = []
     for item in items:
-        pattern: Any
-        confidence: Any
-        if isinstance(item, str):
-            pattern, confidence = item, None
-        elif isinstance(item, dict):
-            pattern, confidence = item.get("pattern"), item.get("confidence")
-        else:
-            pattern, confidence = getattr(item, "pattern", None), getattr(item, "confidence", None)
+        get = item.get if isinstance(item, dict) else (lambda k, i=item: getattr(i, k, None))
+        pattern, confidence = get("pattern"), get("confidence")
         if pattern is not None:
-            ranked.append((str(pattern), float(confidence or 0.0)))
+            ranked.append((str(pattern), float(confidence or 0.0), str(get("basis") or "")))
     return ranked
 
 
 def case_row(result: ScenarioResult, notes: list[str]) -> dict[str, Any]:
     ranked = _ranked(result)
-    top3 = ranked[:3] if ranked is not None else None
+    expected = result.expected_pattern
+    if ranked:  # the ranking's first, whatever its confidence
+        top1, confidence, basis = ranked[0]
+        top1_right = bool(getattr(result, "top1_ok", top1 == expected))
+        top3_right: bool | None = bool(
+            getattr(result, "top3_ok", any(p == expected for p, _, _ in ranked[:3]))
+        )
+    else:  # no ranking: the eval's own (thresholded) prediction
+        top1, confidence, basis = result.predicted_pattern, result.confidence, ""
+        top1_right, top3_right = result.pattern_ok, None
     acting_types = [a for a in result.actions if a != "manual_only"]
     acted = (result.decision in ACTING and bool(acting_types)) or bool(result.unsafe_actions)
-    healthy = result.expected_pattern == HEALTHY
+    healthy = expected == HEALTHY
     return {
         "case": result.scenario,
-        "expected": result.expected_pattern,
-        "top1": result.predicted_pattern,
-        "confidence": round(result.confidence, 3),
-        "top1_right": result.pattern_ok,
-        "top3": [{"pattern": p, "confidence": round(c, 3)} for p, c in top3] if top3 else top3,
-        "top3_right": (
-            any(p == result.expected_pattern for p, _ in top3) if top3 is not None else None
+        "expected": expected,
+        "top1": top1,
+        "confidence": round(confidence, 3),
+        "top1_basis": basis,
+        "top1_right": top1_right,
+        "top3": (
+            [{"pattern": p, "confidence": round(c, 3), "basis": b} for p, c, b in ranked[:3]]
+            if ranked
+            else None
         ),
+        "top3_right": top3_right,
+        "eval_pattern": result.predicted_pattern,  # 'unknown' below the policy's threshold
+        "eval_pattern_ok": result.pattern_ok,
         "decision": result.decision,
         "expected_decision": result.expected_decision,
         "actions": result.actions,
@@ -97,6 +106,7 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
             else sum(bool(r["top3_right"] or r["top1_right"]) for r in rows)
         ),
         "top3_from_hypotheses": top3_known,
+        "eval_pattern_ok": sum(r["eval_pattern_ok"] for r in rows),
         "healthy_cases": sum(r["healthy_case"] for r in rows),
         "healthy_acted_on": sum(r["healthy_case"] and r["acted"] for r in rows),
         "harmful_cases": sum(r["harmful"] for r in rows),
@@ -118,7 +128,8 @@ def print_table(rows: list[dict[str, Any]], total: dict[str, Any]) -> None:
         acted = "yes" if r["acted"] else "no"
         print(_cut(f"{_cut(r['case'], 40):<40} {r['decision']:<16} {acted:<5} {harm}", WIDTH))
         mark = "right" if r["top1_right"] else "WRONG"
-        top1 = f"{r['top1']} ({r['confidence']:.2f})"
+        guess = " guess" if r["top1_basis"] == "alert" else ""
+        top1 = f"{r['top1']} ({r['confidence']:.2f}{guess})"
         print(_cut(f"    {r['expected']:<26} -> {top1:<34} {mark}", WIDTH))
         if r["top3"] is not None:
             top3 = ", ".join(
@@ -132,6 +143,7 @@ def print_table(rows: list[dict[str, Any]], total: dict[str, Any]) -> None:
     how = "" if total["top3_from_hypotheses"] else " (no ranked hypotheses exposed: top-1 only)"
     print(f"top-1 right        {total['top1_right']}/{n}")
     print(f"top-3 right        {total['top3_right']}/{n}{how}")
+    print(f"eval pattern_ok    {total['eval_pattern_ok']}/{n} (top-1 above the policy threshold)")
     print(f"healthy/recovered acted on  {total['healthy_acted_on']}/{total['healthy_cases']}")
     print(
         f"harmful            {total['harmful_cases']} cases,"
