@@ -396,6 +396,10 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
             )
             write_bundle(out, payload, spec)
             load_bundle(out)  # what eval will load; fail here, not there
+            if not listing.captured:
+                _err(
+                    f"warning: {out}: no source answered with data; the bundle holds only the alert"
+                )
             if not reviewed:
                 _err(
                     f"warning: {out}: {UNREVIEWED_NOTE} (expected: pattern {expected.pattern}, "
