@@ -336,6 +336,12 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
                     "give ALERT_SOURCE (a file or -) or --alertname/--alertmanager-fingerprint"
                 )
             cfg = settings()
+            registry = PatternRegistry.load(cfg.patterns_dir)
+            if expect_pattern is not None and expect_pattern not in {*registry.ids(), UNKNOWN}:
+                raise ValueError(
+                    f"--expect-pattern {expect_pattern!r} is neither a known pattern id "
+                    f"nor {UNKNOWN!r} (see docs/patterns.md)"
+                )
             alert = (
                 _alert_from_file(alert_source)
                 if alert_source is not None
@@ -344,7 +350,6 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
             now = resolve_time(now_text, datetime.now(UTC)) if now_text else datetime.now(UTC)
             minutes = window_minutes or cfg.graph.evidence_window_minutes
             source = _live_source(cfg)
-            registry = PatternRegistry.load(cfg.patterns_dir)
             queries = registry.metric_queries(registry.ids())
             backends = [
                 b.name

@@ -378,6 +378,7 @@ def test_capture_refuses_a_non_empty_folder(tmp_path: Path) -> None:
         (["{oom}", "--out", "{tmp}/o"], "no live source is configured"),
         (["{tmp}/missing.json", "--out", "{tmp}/o"], "no such file"),
         (["-", "--out", "{tmp}/o"], "stdin: malformed JSON"),
+        (["{oom}", "--out", "{tmp}/o", "--expect-pattern", "oom"], "'oom' is neither a known"),
     ],
 )
 def test_capture_user_errors_are_one_line(tmp_path: Path, args: list[str], needle: str) -> None:
