@@ -736,3 +736,18 @@ def test_a_quota_signal_keeps_the_whole_admission_message() -> None:
     assert signal.family == "quota_exceeded"
     assert signal.attributes["quota"] == "compute-quota"
     assert signal.attributes["message"] == long
+
+
+def test_stuck_rollout_without_a_previous_revision_gets_manual_steps() -> None:
+    first = _payments([STUCK])
+    only = first.model_copy(update={"revisions": first.revisions[-1:]})
+    ev = evidence(
+        deployments=[only],
+        pods=_payments_pods(restart_count=4, waiting_reason="CrashLoopBackOff", last_exit_code=1),
+        events=_rollout_events([]),
+    )
+    h = _verdict("rollout_stuck", _rollout_alert(), ev).hypothesis
+    assert h is not None and h.confidence >= 0.6
+    [action] = h.suggested_actions
+    assert action.type is ActionType.MANUAL_ONLY
+    assert any("rollout undo" in step for step in action.steps)
