@@ -514,6 +514,7 @@ def test_completed_multi_az_failover_says_so_and_asks_nothing_of_the_database() 
     assert h.cause.startswith("payments-db failed over") and "completed" in h.cause
     assert action_types(h) == ["manual_only"]
     steps = " ".join(h.suggested_actions[0].steps)
+    assert h.suggested_actions[0].steps[0].startswith("the failover has completed")
     assert "no database action is needed" in steps and "old primary's IP" in steps
     assert_safe(h)
 

@@ -171,7 +171,9 @@ class DbCheckpointStorm(Pattern):
         card.add(
             not frequent and not warned and not wal_started,
             -2.5,
-            "checkpoints are at their usual rate and PostgreSQL does not warn about them",
+            "checkpoints are at their usual rate and PostgreSQL does not warn about them"
+            if checkpoints is not None
+            else "no checkpoint series and no checkpoint warnings in the logs",
         )
         name = db.instance_name(ctx, _METRICS)
         writer = _writer(ctx)

@@ -256,7 +256,15 @@ class DbFailover(Pattern):
     def remediation(self, ctx: PatternContext, components: list[str]) -> list[RemediationAction]:
         name = components[0]
         s = _switch(ctx)
-        steps = [
+        steps = (
+            [
+                "the failover has completed: no database action is needed; confirm it and "
+                "check the clients"
+            ]
+            if s.done
+            else []
+        )
+        steps += [
             f"aws rds describe-events --source-type db-instance --source-identifier {name} "
             "--duration 120 (Aurora: --source-type db-cluster --source-identifier <cluster>); "
             "Patroni: patronictl -c /etc/patroni/patroni.yml list",
@@ -267,7 +275,6 @@ class DbFailover(Pattern):
         ]
         if s.done:
             steps += [
-                "the failover has completed: no database action is needed",
                 "find callers still failing; they may cache the old primary's IP (JVM "
                 "networkaddress.cache.ttl, a pooler that resolved the endpoint once, hard-coded "
                 "IPs): restart or reconnect only those after confirming",
