@@ -159,7 +159,7 @@ class DbStorageFull(Pattern):
     default_severity = Severity.HIGH
     alert_names = (
         r"AwsRds.*(Storage|Space).*",
-        r".*(RDS|Aurora|Postgres|PostgreSQL|Pg|Database|DB).*(Storage|Space|Disk|Full).*",
+        r".*(RDS|Aurora|Postgres|PostgreSQL|Database|DB).*(Storage|Space|Disk|Full).*",
         r".*FreeStorage.*",
         r".*StorageSpace.*",
         r".*ReplicationSlot.*",
