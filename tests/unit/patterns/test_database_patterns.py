@@ -35,7 +35,7 @@ from firstline.patterns.library import (
     db_storage_full,
 )
 
-from .builders_a import action_types, hypothesis, ruled_out_or_weak
+from .builders_a import action_types, bundle_verdict, hypothesis, ruled_out_or_weak
 from .builders_b import PROV, ago, context, evidence, log, logs, make_alert
 
 GIB = 1024**3
@@ -658,3 +658,29 @@ def test_connections_with_headroom_do_not_make_a_pool_exhaustion() -> None:
     ev = evidence(metrics=[flat("db_connections", 300), flat("db_max_connections", 2000)])
     v = verdict(CPE, make_alert("AwsRdsHighDatabaseConnections", namespace="billing"), ev)
     assert v.ruled_out is not None
+
+
+# --- the bundled database scenarios, replayed and gathered as the graph does ----------------
+
+
+@pytest.mark.parametrize(
+    ("scenario", "pattern_id", "instance", "phrase"),
+    [
+        ("replication-lag-backfill-orders", "db_replication_lag", "orders-db-replica-1", "WAL"),
+        ("storage-full-stale-slot-ledger", "db_storage_full", "ledger-db", "replication slot"),
+        ("runaway-query-report-catalog", "db_runaway_query", "catalog-db", "SELECT p.sku"),
+        ("checkpoint-storm-bulk-load-events", "db_checkpoint_storm", "events-postgres", "COPY"),
+        ("failover-multi-az-completed-payments", "db_failover", "payments-db", "completed"),
+    ],
+)
+def test_bundled_database_scenarios(
+    scenario: str, pattern_id: str, instance: str, phrase: str
+) -> None:
+    _, _, found = bundle_verdict(scenario, pattern_id)
+    h = hypothesis(found)
+    assert h.confidence >= 0.8
+    assert h.affected_components == [instance]
+    assert instance in h.cause
+    assert phrase in h.cause or any(phrase in s for s in h.signals)
+    assert action_types(h) == ["manual_only"]
+    assert_safe(h)
