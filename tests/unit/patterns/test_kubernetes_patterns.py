@@ -751,3 +751,43 @@ def test_stuck_rollout_without_a_previous_revision_gets_manual_steps() -> None:
     [action] = h.suggested_actions
     assert action.type is ActionType.MANUAL_ONLY
     assert any("rollout undo" in step for step in action.steps)
+
+
+def test_readiness_timeouts_of_a_cpu_throttled_container_are_cpu_not_probes() -> None:
+    """Near miss: a few readiness timeouts while the container is throttled at its limit."""
+    pods = [pod(name, "api", owner_kind="Deployment", container="api") for name in API_PODS]
+    ev = evidence(
+        pods=pods,
+        events=[_event("Unhealthy", READINESS_TIMEOUT, f"pod/{API_PODS[1]}", count=4)],
+        metrics=[
+            series("cpu_throttled_ratio", 0.05, to=0.6, since=20, unit="ratio"),
+            series("latency_p99", 0.25, to=1.8, since=20, unit="seconds"),
+        ],
+    )
+    alert = make_alert("HighLatency", namespace="shop", service="api")
+    assert _confidence(_verdict("probe_failure", alert, ev)) < 0.2
+
+
+async def test_a_stuck_rollout_whose_new_pods_reject_their_config_is_a_config_crash() -> None:
+    ev = evidence(
+        deployments=[_payments([STUCK])],
+        pods=_payments_pods(
+            restart_count=5,
+            waiting_reason="CrashLoopBackOff",
+            last_termination_reason="Error",
+            last_exit_code=1,
+        ),
+        events=_rollout_events([]),
+        log_entries=logs(
+            'level=fatal msg="invalid configuration" err="required environment variable '
+            '\\"PSP_API_KEY\\" is not set"',
+            count=5,
+            pod=f"{NEW_RS}-k8m2p",
+            app="payments",
+        ),
+    )
+    analysis = await _rank(_rollout_alert(), ev)
+    assert _top(analysis).pattern == "crash_loop_bad_config"
+    stuck = next(h for h in analysis.hypotheses if h.pattern == "rollout_stuck")
+    assert stuck.confidence < _top(analysis).confidence
+    assert "crash_loop_bad_config" in stuck.cause

@@ -13,7 +13,9 @@ container exiting on its own with an error code (an application crash, whose own
 why); a container that never starts (image pull, CreateContainerConfigError); and a health
 endpoint that fails because a dependency it checks is down (the application's logs show
 connections refused or names not resolving; upstream_dependency_failure), where loosening
-the probe would hide the outage. Probe failures confined to the new ReplicaSet of a stuck
+the probe would hide the outage; and a container throttled at its CPU limit, whose endpoint is
+slow for that reason (cpu_saturation). A few readiness failures alone are a symptom of
+slowness, so they count for less than probes that restart containers. Probe failures confined to the new ReplicaSet of a stuck
 rollout point at the new revision (rollout_stuck).
 
 What to do: probe thresholds are a judgement about the application, so a person gets exact
@@ -25,6 +27,7 @@ edits probes itself, and a restart would only repeat what the kubelet already do
 from __future__ import annotations
 
 import re
+import statistics
 
 from firstline.actions.catalog import make_action
 from firstline.domain.action import ActionType, RemediationAction, Target
@@ -35,6 +38,8 @@ from firstline.patterns import queries
 from firstline.patterns.base import Pattern, PatternContext, Scorecard
 
 KILLED_CODES = frozenset({137, 143})  # SIGKILL after the grace period, SIGTERM honoured
+THROTTLED_HIGH = 0.25  # CPUThrottlingHigh's threshold in the kubernetes mixin
+MANY_FAILURES = 10
 DEPENDENCY_LOGS = (
     "connection_refused",
     "dns_failure",
@@ -82,7 +87,7 @@ class ProbeFailure(Pattern):
         r".*(Liveness|Readiness|Startup).?Probe.*",
         r".*NotReady.*",
     )
-    metrics = (queries.LATENCY_P99,)
+    metrics = (queries.LATENCY_P99, queries.CPU_THROTTLED)
     reads = ("pods", "events", "logs")
     confirm_with = (
         "kubectl describe pod <pod>: the Unhealthy and Killing events and the probe settings "
@@ -112,11 +117,19 @@ class ProbeFailure(Pattern):
                 first.ref,
             )
         elif readiness:
+            # readiness alone restarts nothing: a few failures under load are a symptom
             card.add(
                 True,
-                2.5,
+                1.5,
                 f"readiness probe failures take pods out of service: {readiness[0].summary}",
                 readiness[0].ref,
+            )
+            failures = sum(p.count for p in readiness)
+            card.add(
+                failures >= MANY_FAILURES,
+                0.5,
+                f"{failures} readiness probe failures, not a blip",
+                "events",
             )
         card.add(
             any(p.attributes.get("reason") == "Killing" for p in killing),
@@ -161,7 +174,7 @@ class ProbeFailure(Pattern):
         )
         latency = ctx.evidence.metric("latency_p99")
         card.add(
-            bool(probes)
+            bool(killing)
             and latency is not None
             and latency.anomalous
             and latency.findings[0].direction == "up",
@@ -170,6 +183,21 @@ class ProbeFailure(Pattern):
             latency.id if latency else None,
         )
         # what rules it out
+        throttled = ctx.evidence.metric(queries.CPU_THROTTLED.name)
+        throttle = (
+            statistics.median(p.value for p in throttled.points[-5:])
+            if throttled and throttled.points
+            else None
+        )
+        card.add(
+            bool(probes) and throttle is not None and throttle >= THROTTLED_HIGH,
+            -1.5,
+            f"CPU throttled in {throttle:.0%} of CFS periods: the endpoint is slow because the "
+            "container is starved of CPU (cpu_saturation)"
+            if throttle is not None
+            else "",
+            throttled.id if throttled else None,
+        )
         card.add(
             bool(oom),
             -4.0,

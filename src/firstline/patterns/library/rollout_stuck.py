@@ -10,7 +10,8 @@ A stuck rollout is a symptom; what matters is what blocks the new pods, and the 
 names it: an image that does not pull, a missing ConfigMap/Secret, pods no node has room for,
 a quota that refuses them, OOM kills, a crash at startup, a readiness probe that never
 passes. When a more specific pattern explains the blocking pods (image_pull_failure,
-crash_loop_bad_config, pod_pending_resources, resource_quota_exceeded, oom_kill_loop), this
+crash_loop_bad_config for a missing reference or a crash whose logs reject the
+configuration, pod_pending_resources, resource_quota_exceeded, oom_kill_loop), this
 pattern scores below it on purpose: the stuck rollout is then context, not the finding. It
 is the finding when the new revision's pods fail in a way no narrower pattern covers (a
 crash, a readiness probe), or when nothing visible blocks them. A rollout that completed
@@ -105,6 +106,10 @@ def _blocker(ctx: PatternContext) -> _Blocker | None:
             if found:
                 return _Blocker(found[0], what, None, revision_fault)
             continue
+        if families == ("crash_loop", "error_exit") and found:
+            # the application saying its configuration is wrong is crash_loop_bad_config's
+            config = ctx.signals.has("missing_config")
+            return _Blocker(found[0], what, "crash_loop_bad_config" if config else None, True)
         if families == ("probe_failed",):
             found = [
                 s for s in found if s.attributes.get("probe") in ("readiness", "startup")
