@@ -791,3 +791,31 @@ async def test_a_stuck_rollout_whose_new_pods_reject_their_config_is_a_config_cr
     stuck = next(h for h in analysis.hypotheses if h.pattern == "rollout_stuck")
     assert stuck.confidence < _top(analysis).confidence
     assert "crash_loop_bad_config" in stuck.cause
+
+
+def test_a_namespace_quota_alert_names_the_refused_workload() -> None:
+    ev = evidence(
+        pods=_checkout_pods(),
+        deployments=[_checkout()],
+        events=[_event("FailedCreate", QUOTA_REFUSAL, "replicaset/checkout-6c9f7d8b4", count=6)],
+    )
+    alert = make_alert(
+        "KubeQuotaExceeded",
+        namespace="shop",
+        resourcequota="compute-quota",
+        resource="limits.memory",
+        job=KSM,
+    )
+    h = _verdict("resource_quota_exceeded", alert, ev).hypothesis
+    assert h is not None and h.confidence >= 0.85
+    assert h.cause.startswith("checkout's new pods are refused by ResourceQuota compute-quota")
+    [action] = h.suggested_actions
+    assert str(action.target) == "deployment/shop/checkout"
+
+
+def test_a_cronjob_alert_sees_the_failed_jobs_it_started() -> None:
+    ev = evidence(pods=_job_pods(), events=_job_events())
+    alert = make_alert("KubeCronJobFailed", namespace="batch", cronjob="nightly-export", job=KSM)
+    h = _verdict("job_failure", alert, ev).hypothesis
+    assert h is not None and h.confidence >= 0.6
+    assert JOB in h.cause

@@ -80,10 +80,24 @@ def _job_logs(
     ]
 
 
+def _of_scoped_cronjob(ctx: PatternContext, job: str | None) -> bool:
+    """Whether a Job was started by the CronJob the alert names (<cronjob>-<minute>)."""
+    match = _CRONJOB_JOB.match(job or "")
+    return match is not None and match.group("cronjob") in ctx.scope.workloads
+
+
 def _findings(ctx: PatternContext) -> _Findings:
     sig = ctx.signals
-    controller = [s for s in sig.of("job_failed") if s.ref == "events"]
-    pods = [p for p in ctx.scope.select(ctx.evidence.pods()) if _is_job_pod(p)]
+    controller = [
+        s
+        for s in sig.of("job_failed", in_scope=None)
+        if s.ref == "events" and (s.in_scope or _of_scoped_cronjob(ctx, s.attributes.get("name")))
+    ]
+    pods = [
+        p
+        for p in ctx.evidence.pods()
+        if _is_job_pod(p) and (ctx.scope.owns(p) or _of_scoped_cronjob(ctx, _job_of(p)))
+    ]
     failed = [
         p
         for p in pods

@@ -259,7 +259,8 @@ class ProbeFailure(Pattern):
         name = components[0]
         failing = sorted(_probe_pods(ctx.signals.of("probe_failed")))
         pod = failing[0] if failing else "<pod>"
-        kind = (ctx.scope.kind or "Deployment").lower()
+        owners = [p.owner_kind for p in ctx.scope.select(ctx.evidence.pods()) if p.owner_kind]
+        kind = (ctx.scope.kind or next(iter(owners), "Deployment")).lower()
         steps = [
             f"kubectl -n {ns} describe pod {pod}: read the Unhealthy/Killing events and the "
             "probe's timeoutSeconds, periodSeconds and failureThreshold",

@@ -93,6 +93,27 @@ def _refusal(signal: Signal) -> _Refusal:
     return _Refusal(signal, quota, "", "", signal.attributes.get("limit_range") == "yes")
 
 
+_HASHED = re.compile(r"^(?P<name>[a-z0-9.-]+?)-[a-z0-9]{6,10}$")
+
+
+def _refused(signal: Signal) -> tuple[str, str]:
+    """The workload (kind, name) whose pods the refusal is about."""
+    kind, _, name = signal.subject.partition("/")
+    if kind == "replicaset" and (match := _HASHED.match(name)):
+        return "deployment", match.group("name")
+    return kind or "deployment", name
+
+
+def _workload(ctx: PatternContext) -> tuple[str, str]:
+    """The alerting workload; for a namespace-level quota alert, the first one refused."""
+    refusals = ctx.signals.of("quota_exceeded")
+    if name := ctx.workload():
+        return (ctx.scope.kind or "Deployment").lower(), name
+    if refusals:
+        return _refused(refusals[0])
+    return "deployment", "the workload"
+
+
 class ResourceQuotaExceeded(Pattern):
     id = "resource_quota_exceeded"
     title = "Pods refused by a ResourceQuota or LimitRange"
@@ -117,7 +138,7 @@ class ResourceQuotaExceeded(Pattern):
     def score(self, ctx: PatternContext) -> tuple[Scorecard, str, list[str]]:
         card = Scorecard(prior=-2.5)
         sig = ctx.signals
-        component = ctx.workload() or "the workload"
+        _, component = _workload(ctx)
         refusals = sig.of("quota_exceeded")
         events = [s for s in refusals if s.ref == "events"]
         conditions = [s for s in refusals if s.ref == "deployments"]
@@ -183,7 +204,7 @@ class ResourceQuotaExceeded(Pattern):
         else:
             quota = first.quota if first and first.quota else ""
             look = f"kubectl -n {ns} describe resourcequota {quota}".rstrip()
-        kind = (ctx.scope.kind or "Deployment").lower()
+        kind, _ = _workload(ctx)
         steps = [
             f"{look}: compare Used with Hard for {resource}",
             f"kubectl -n {ns} get events --field-selector reason=FailedCreate "
