@@ -824,3 +824,15 @@ def test_a_cronjob_alert_sees_the_failed_jobs_it_started() -> None:
     h = _verdict("job_failure", alert, ev).hypothesis
     assert h is not None and h.confidence >= 0.6
     assert JOB in h.cause
+
+
+def test_a_job_past_its_deadline_says_so() -> None:
+    deadline = _event(
+        "DeadlineExceeded", "Job was active longer than specified deadline", f"job/{JOB}"
+    )
+    ev = evidence(
+        pods=_job_pods(last_termination_reason="Error", last_exit_code=143), events=[deadline]
+    )
+    h = _verdict("job_failure", _job_alert(), ev).hypothesis
+    assert h is not None and h.confidence >= 0.85
+    assert "DeadlineExceeded" in h.cause and "activeDeadlineSeconds" in h.cause

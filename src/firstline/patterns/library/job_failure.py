@@ -194,6 +194,8 @@ class JobFailure(Pattern):
         if f.controller:
             cause += f" ({f.controller[0].attributes.get('reason', 'failed')})"
         why = []
+        if any(s.attributes.get("reason") == "DeadlineExceeded" for s in f.controller):
+            why.append("it ran longer than its activeDeadlineSeconds and was stopped")
         if f.oom:
             why.append("its pods were OOMKilled")
         elif f.exit_codes:
