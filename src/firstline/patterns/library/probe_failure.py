@@ -85,7 +85,7 @@ class ProbeFailure(Pattern):
         r"KubeDeploymentReplicasMismatch",
         r"KubeStatefulSetReplicasMismatch",
         r".*(Liveness|Readiness|Startup).?Probe.*",
-        r".*NotReady.*",
+        r".*Pod.*NotReady.*",
     )
     metrics = (queries.LATENCY_P99, queries.CPU_THROTTLED)
     reads = ("pods", "events", "logs")
