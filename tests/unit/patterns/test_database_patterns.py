@@ -684,3 +684,108 @@ def test_bundled_database_scenarios(
     assert phrase in h.cause or any(phrase in s for s in h.signals)
     assert action_types(h) == ["manual_only"]
     assert_safe(h)
+
+
+# --- the causes each pattern tells apart -------------------------------------------------
+
+
+def test_replica_that_lost_its_wal_must_be_reseeded() -> None:
+    ev = evidence(
+        metrics=[ramp("db_replica_lag", 2, 2400, since=30, unit="s")],
+        log_entries=logs(
+            "FATAL:  could not receive data from WAL stream: ERROR:  requested WAL segment "
+            "00000001000004A10000009C has already been removed",
+            count=6,
+            app="orders-db-replica-1",
+        ),
+    )
+    h = hypothesis(verdict(LAG, _lag_alert(), ev))
+    assert h.confidence >= 0.8
+    assert "re-seeded" in h.cause
+    assert any("re-created from a fresh base backup" in s for s in h.suggested_actions[0].steps)
+    assert_safe(h)
+
+
+def test_storage_eaten_by_temporary_files_names_the_query_as_filler() -> None:
+    ev = evidence(
+        metrics=[ramp("db_free_storage", 22 * GIB, 1.1 * GIB, since=20, unit="bytes")],
+        log_entries=logs(
+            'LOG:  temporary file: path "base/pgsql_tmp/pgsql_tmp20817.3", size 1073741824',
+            count=12,
+            start=18,
+        ),
+    )
+    h = hypothesis(verdict(STORAGE, make_alert("PostgresqlDiskSpaceLow", **_PRIMARY), ev))
+    assert h.confidence >= 0.8
+    assert "temporary files" in h.cause
+    assert any("temp_file_limit" in s for s in h.suggested_actions[0].steps)
+    assert_safe(h)
+
+
+def test_storage_held_by_failing_archiving() -> None:
+    ev = evidence(
+        metrics=[ramp("db_free_storage", 30 * GIB, 1.5 * GIB, since=55, unit="bytes")],
+        log_entries=logs(
+            "LOG:  archive command failed with exit code 1  DETAIL:  The failed archive command "
+            'was: wal-g wal-push "pg_wal/0000000100000A2B000000C1"',
+            count=8,
+        ),
+    )
+    h = hypothesis(verdict(STORAGE, make_alert("PostgresqlDiskSpaceLow", **_PRIMARY), ev))
+    assert "archiving" in h.cause
+    assert any("archive_command succeeds" in s for s in h.suggested_actions[0].steps)
+
+
+def test_a_few_heavy_statements_are_named_with_less_confidence_than_one() -> None:
+    statements = [
+        ("SELECT * FROM reviews WHERE product_id = ANY($1) ORDER BY created_at", 3.0, {"CPU": 3.0}),
+        (
+            "SELECT count(*) FROM order_items WHERE sku = $1",
+            2.8,
+            {"CPU": 2.6, "IO:DataFileRead": 0.2},
+        ),
+        ("SELECT * FROM products WHERE lower(title) LIKE $1", 2.6, {"CPU": 2.6}),
+        ("SELECT id FROM stock WHERE sku = $1", 0.9, {"CPU": 0.9}),
+        ("SELECT 1", 0.4, {"CPU": 0.4}),
+    ]
+    ev = evidence(metrics=[step("db_cpu_utilisation", 0.3, 0.95, since=12, unit="ratio")])
+    ev = with_db(ev, activity("catalog-db", statements))
+    alert = make_alert("AwsRdsHighCpuUtilization", **_CATALOG)
+    few = hypothesis(verdict(RUNAWAY, alert, ev))
+    one = hypothesis(verdict(RUNAWAY, alert, _runaway_evidence(top_load=7.5)))
+    assert "a few statements" in few.cause
+    assert 0.2 <= few.confidence < one.confidence
+
+
+def test_a_reboot_without_failover_is_a_restart() -> None:
+    ev = evidence(
+        metrics=[_connections_dip(back=True)],
+        events=[db_event("DB instance restarted", "payments-db", 5, reason="availability")],
+        log_entries=logs(
+            "FATAL:  the database system is starting up", count=4, start=6, app="payments-api"
+        ),
+    )
+    h = hypothesis(verdict(FAILOVER, make_alert("PostgresqlRestarted", **_PAY), ev))
+    assert "restarted" in h.cause and "failed over" not in h.cause
+    assert h.confidence >= 0.5
+    assert_safe(h)
+
+
+def test_clients_refused_as_read_only_after_a_failover_point_at_a_stale_endpoint() -> None:
+    ev = evidence(
+        metrics=[_connections_dip(back=True)],
+        events=[
+            db_event("Started failover of DB cluster payments-aurora", "payments-db", 8),
+            db_event("Completed failover of DB cluster payments-aurora", "payments-db", 6),
+        ],
+        log_entries=logs(
+            "ERROR: cannot execute UPDATE in a read-only transaction",
+            count=9,
+            start=4,
+            app="payments-worker",
+        ),
+    )
+    h = hypothesis(verdict(FAILOVER, make_alert("AuroraFailover", **_PAY), ev))
+    assert "completed" in h.cause and "old primary's address" in h.cause
+    assert any("read-only" in s for s in h.signals)
+    assert_safe(h)
