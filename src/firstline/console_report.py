@@ -92,9 +92,10 @@ def _hypotheses(state: IncidentState) -> Table:
     analysis = state.analysis
     for h in (analysis.hypotheses if analysis else [])[:3]:
         signals = "\n".join(f"  {s}" for s in h.signals[:4])
+        guess = " [yellow](guess from the alert alone)[/yellow]" if h.basis == "alert" else ""
         table.add_row(
             f"{h.confidence:.0%}",
-            f"[bold]{h.pattern}[/bold]: {h.cause}\n{signals}",
+            f"[bold]{h.pattern}[/bold]{guess}: {h.cause}\n{signals}",
             ", ".join(h.evidence_refs),
         )
     for r in (analysis.ruled_out if analysis else [])[:3]:
@@ -211,6 +212,8 @@ def print_eval(result: EvalReport) -> None:
     table.add_column("value", justify="right")
     for name, value in (
         ("pattern accuracy", _pct(result.pattern_accuracy)),
+        ("top-1 of the ranking", _pct(result.top1_accuracy)),
+        ("top-3 of the ranking", _pct(result.top3_accuracy)),
         ("severity accuracy", _pct(result.severity_accuracy)),
         ("root-cause component accuracy", _pct(result.component_accuracy)),
         ("decision accuracy", _pct(result.decision_accuracy)),

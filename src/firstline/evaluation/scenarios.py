@@ -23,6 +23,16 @@ from firstline.wiring import build_policy, open_runtime
 ACTING = {Outcome.AUTO_REMEDIATE, Outcome.REQUEST_APPROVAL}
 
 
+class RankedHypothesis(BaseModel):
+    """One entry of the ranking: every scored pattern, best first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pattern: str
+    confidence: float
+    basis: str = Field(description="'evidence', 'alert' (a guess) or 'ruled_out'.")
+
+
 class ScenarioResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -41,6 +51,15 @@ class ScenarioResult(BaseModel):
     unsafe_actions: list[str]
     final_status: str
     resolved_ok: bool | None
+    hypotheses: list[RankedHypothesis] = Field(
+        default_factory=list, description="The first round's ranking, best first (up to 5)."
+    )
+    top1_ok: bool = Field(
+        default=False,
+        description="The ranking's first pattern is the expected one (for an expected "
+        "'unknown': nothing reached the confidence threshold).",
+    )
+    top3_ok: bool = False
     forecasts: list[Forecast] = Field(default_factory=list, exclude=True)
     top_forecast: Forecast | None = Field(default=None, exclude=True)
 
@@ -67,6 +86,8 @@ class EvalReport(BaseModel):
     component_accuracy: float
     decision_accuracy: float
     action_accuracy: float
+    top1_accuracy: float = Field(description="Expected pattern first in the ranking.")
+    top3_accuracy: float = Field(description="Expected pattern among the first three.")
     resolution_accuracy: float | None
     brier: float | None = Field(description="Top hypothesis confidence vs being right.")
     brier_all_candidates: float | None = Field(description="Every pattern's confidence.")
@@ -90,11 +111,32 @@ def _forecasts(analysis: Analysis | None, expected: str) -> list[Forecast]:
     return [Forecast(probability=p, happened=pattern == expected) for pattern, p in scored]
 
 
+RANKED = 5
+
+
+def ranking(analysis: Analysis | None) -> list[RankedHypothesis]:
+    if analysis is None:
+        return []
+    ranked = [RankedHypothesis(pattern=h.pattern, confidence=h.confidence, basis=h.basis)
+              for h in analysis.hypotheses]  # fmt: skip
+    ranked += [RankedHypothesis(pattern=r.pattern, confidence=r.confidence, basis="ruled_out")
+               for r in analysis.ruled_out]  # fmt: skip
+    ranked.sort(key=lambda r: -r.confidence)  # stable: hypotheses before ruled-out ties
+    return ranked[:RANKED]
+
+
+def _top_k(ranked: list[RankedHypothesis], expected: str, predicted: str, k: int) -> bool:
+    if expected == UNKNOWN:
+        return predicted == UNKNOWN
+    return expected in [r.pattern for r in ranked[:k]]
+
+
 def judge(bundle: ScenarioBundle, state: IncidentState, threshold: float) -> ScenarioResult:
     exp = bundle.spec.expected
     first = state.analyses[0] if state.analyses else None
     decision = state.decisions[0] if state.decisions else None
     predicted, confidence = _predicted(first, threshold)
+    ranked = ranking(first)
     top = first.top if first else None
     proposed = {a.type for a in decision.actions} if decision else set()
     acted = {a.type for d in state.decisions if d.outcome in ACTING for a in d.actions}
@@ -128,6 +170,9 @@ def judge(bundle: ScenarioBundle, state: IncidentState, threshold: float) -> Sce
         unsafe_actions=unsafe,
         final_status=state.status.value,
         resolved_ok=resolved_ok,
+        hypotheses=ranked,
+        top1_ok=_top_k(ranked, exp.pattern, predicted, 1),
+        top3_ok=_top_k(ranked, exp.pattern, predicted, 3),
         forecasts=_forecasts(first, exp.pattern),
         top_forecast=top_forecast,
     )
@@ -198,6 +243,8 @@ def summarise(results: list[ScenarioResult]) -> EvalReport:
         component_accuracy=_rate(components),
         decision_accuracy=_rate([r.decision_ok for r in results]),
         action_accuracy=_rate([r.actions_ok for r in results]),
+        top1_accuracy=_rate([r.top1_ok for r in results]),
+        top3_accuracy=_rate([r.top3_ok for r in results]),
         resolution_accuracy=_rate(resolutions) if resolutions else None,
         brier=brier(tops),
         brier_all_candidates=brier(forecasts),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from firstline.domain.action import ActionStatus
 from firstline.domain.evidence import EvidenceStatus, MetricEvidence
+from firstline.domain.hypothesis import Analysis
 from firstline.domain.incident import ApprovalRequest
 from firstline.graph.state import IncidentState
 from firstline.notify.base import Notification
@@ -41,9 +42,22 @@ def next_steps(state: IncidentState) -> list[str]:
                 steps.append(f"consider: {action.describe()} — {action.rationale}")
     if top is None:
         steps.append("no known pattern fits: start from the anomalies and recent changes")
-    elif top.confidence < 0.6:
+    elif top.confidence < 0.6 or not top.verified:
         steps.append(f"check the leading guess ({top.pattern}) against the cited evidence")
+        steps.extend(f"to confirm {top.pattern}: {c}" for c in top.confirm[:2])
     return steps[:5]
+
+
+def ranked_line(analysis: Analysis) -> str:
+    """'most likely X (38%), then Y (21%), Z (12%)': the ranking in one line, guesses too."""
+    ranked = [(h.pattern, h.confidence) for h in analysis.hypotheses]
+    ranked += [(r.pattern, r.confidence) for r in analysis.ruled_out]
+    ranked.sort(key=lambda r: -r[1])
+    if not ranked:
+        return ""
+    first, *rest = ranked[:MAX_HYPOTHESES]
+    line = f"most likely {first[0]} ({first[1]:.0%})"
+    return line + (", then " + ", ".join(f"{p} ({c:.0%})" for p, c in rest) if rest else "")
 
 
 def render_text(state: IncidentState) -> str:
@@ -57,19 +71,8 @@ def render_text(state: IncidentState) -> str:
     lines.append(f"Fired: {alert.name} since {alert.starts_at:%Y-%m-%d %H:%M} UTC")
     if state.conclusion:
         lines.append(f"Outcome: {state.conclusion}")
-    analysis = state.analysis
-    if analysis and analysis.hypotheses:
-        lines.append("Hypotheses:")
-        for h in analysis.hypotheses[:MAX_HYPOTHESES]:
-            lines.append(f"  {h.confidence:.0%} {h.pattern}: {h.cause}")
-            lines.extend(f"       {s}" for s in h.signals[:4])
-            if h.evidence_refs:
-                lines.append(f"       evidence: {', '.join(h.evidence_refs)}")
-    elif analysis:
-        lines.append("Hypotheses: none — no known pattern explains the evidence")
-    if analysis and analysis.ruled_out:
-        lines.append("Ruled out:")
-        lines.extend(f"  {r.pattern}: {r.reason}" for r in analysis.ruled_out[:MAX_RULED_OUT])
+    if state.analysis is not None:
+        lines.extend(analysis_lines(state.analysis))
     lines.extend(_evidence_lines(state))
     if state.decision:
         d = state.decision
@@ -81,6 +84,28 @@ def render_text(state: IncidentState) -> str:
     if state.llm_usage is not None:
         lines.append(f"LLM: {state.llm_usage.describe()}")
     return "\n".join(lines)
+
+
+def analysis_lines(analysis: Analysis) -> list[str]:
+    """What the alert means, the ranking in one line, the leading hypotheses with the
+    observations behind them (guesses marked), and what was ruled out."""
+    lines = [f"Means: {analysis.alert_meaning}"] if analysis.alert_meaning else []
+    if ranked := ranked_line(analysis):
+        lines.append(f"Ranking: {ranked}")
+    if not analysis.hypotheses:
+        lines.append("Hypotheses: none — no known pattern explains the evidence")
+    else:
+        lines.append("Hypotheses:")
+    for h in analysis.hypotheses[:MAX_HYPOTHESES]:
+        guess = " (guess from the alert alone)" if h.basis == "alert" else ""
+        lines.append(f"  {h.confidence:.0%} {h.pattern}{guess}: {h.cause}")
+        lines.extend(f"       {s}" for s in h.signals[:4])
+        if h.evidence_refs:
+            lines.append(f"       evidence: {', '.join(h.evidence_refs)}")
+    if analysis.ruled_out:
+        lines.append("Ruled out:")
+        lines.extend(f"  {r.pattern}: {r.reason}" for r in analysis.ruled_out[:MAX_RULED_OUT])
+    return lines
 
 
 def tried(state: IncidentState) -> list[str]:

@@ -34,8 +34,13 @@ from firstline.signals.scope import WorkloadScope
 PRIOR_CEILING = 0.55
 """The highest confidence the alert's prior can lift a hypothesis to (the default policy
 threshold is 0.6): beyond it, only evidence counts."""
-STRENGTH_WEIGHT = {Strength.STRONG: 2.0, Strength.LIKELY: 1.2, Strength.POSSIBLE: 0.5}
-ELSEWHERE_WEIGHT = -1.0
+STRENGTH_WEIGHT = {Strength.STRONG: 1.0, Strength.LIKELY: 0.6, Strength.POSSIBLE: 0.3}
+"""Log-odds the alert adds on top of evidence: a nudge, so evidence decides the ranking."""
+GUESS = {Strength.STRONG: 0.45, Strength.LIKELY: 0.3, Strength.POSSIBLE: 0.15}
+"""With none of a pattern's evidence available, the alert alone: how often an alert that
+suggests a cause this strongly is caused by it, as a person would guess (below any sane
+confidence threshold, and never decided on)."""
+ELSEWHERE_WEIGHT = -0.5
 """The alert is understood and points at other causes: evidence must outweigh that."""
 ALWAYS = "alert"
 """A `reads` entry for patterns whose evidence includes the alert itself."""
@@ -88,6 +93,8 @@ class PatternContext:
     alert_understood: bool = False
     """Whether the alert (by name or catalog) points at some pattern; then patterns it does
     not point at start lower."""
+    recovered: str | None = None
+    """Why the alerting workload is healthy now, when it is (see signals.recovery)."""
 
     @property
     def scope(self) -> WorkloadScope:
@@ -124,6 +131,8 @@ class PatternContext:
         """Whether a pod belongs to `component` (or is the alerted pod itself)."""
         if component is None:
             return True
+        if component == self.component and not self.scope.empty:
+            return self.scope.owns(pod)
         return (
             pod.owner == component
             or pod.name.startswith(f"{component}-")
@@ -158,15 +167,25 @@ class Pattern(ABC):
     none of them holds data, the pattern is judged on the alert alone."""
     confirm_with: ClassVar[tuple[str, ...]] = ()
     """What a person would check to confirm or refute this cause."""
+    symptom_is_current: ClassVar[bool] = False
+    """The cause shows in the workload's present state (pods failing, not ready): when the
+    workload is healthy now, what the evidence shows is history."""
 
     def applies_to(self, alert: Alert) -> bool:
         """Whether the alert's name is one this pattern typically explains (a prior)."""
         return any(re.fullmatch(p, alert.name, re.IGNORECASE) for p in self.alert_names)
 
+    def suggestion(self, ctx: PatternContext) -> Strength | None:
+        """How strongly the alert points at this pattern: the catalog's word, else a match
+        of the pattern's own alert names counts as possible."""
+        suggested = ctx.prior.suggests.get(self.id) if ctx.prior else None
+        if suggested is None and not self.universal and self.applies_to(ctx.alert):
+            return Strength.POSSIBLE
+        return suggested
+
     def prior_weight(self, ctx: PatternContext) -> tuple[float, str]:
         """Log-odds the alert itself adds, with the note a report shows."""
-        suggested = ctx.prior.suggests.get(self.id) if ctx.prior else None
-        if suggested is not None:
+        if (suggested := ctx.prior.suggests.get(self.id) if ctx.prior else None) is not None:
             entry = ctx.prior.entry if ctx.prior else None
             why = f" ({entry})" if entry and entry != ctx.alert.name else ""
             return (
@@ -176,6 +195,14 @@ class Pattern(ABC):
         if self.universal or self.applies_to(ctx.alert) or not ctx.alert_understood:
             return 0.0, ""
         return ELSEWHERE_WEIGHT, f"alert {ctx.alert.name} points at other causes"
+
+    def guess(self, ctx: PatternContext) -> tuple[float, str]:
+        """The confidence the alert alone gives, for a pattern with no evidence to read."""
+        strength = self.suggestion(ctx)
+        if strength is None:
+            base = logistic(-2.5 + (ELSEWHERE_WEIGHT if ctx.alert_understood else 0.0))
+            return base, ""
+        return GUESS[strength], f"alert {ctx.alert.name} suggests {self.id} ({strength.value})"
 
     def has_evidence(self, ctx: PatternContext) -> bool:
         """Whether any evidence this pattern judges by holds data for this incident."""
@@ -194,17 +221,21 @@ class Pattern(ABC):
 
     def evaluate(self, ctx: PatternContext) -> PatternVerdict:
         card, cause, components = self.score(ctx)
-        if not self.has_evidence(ctx):
+        if self.symptom_is_current and ctx.recovered:
+            card.add(True, -2.5, f"it is over: {ctx.recovered}", "pods")
+        if self.has_evidence(ctx):
+            bonus, note = self.prior_weight(ctx)
+            confidence = logistic(card.total + bonus)
+            if bonus > 0 and confidence > PRIOR_CEILING:
+                confidence = max(card.confidence, PRIOR_CEILING)
+            supported = card.supported
+        else:
             card = Scorecard(prior=card.prior)
             card.signals.append("? none of the evidence it judges by was available")
-        bonus, note = self.prior_weight(ctx)
-        with_prior = logistic(card.total + bonus)
-        if bonus > 0 and with_prior > PRIOR_CEILING:
-            with_prior = max(card.confidence, PRIOR_CEILING)
-        supported = card.supported
+            confidence, note = self.guess(ctx)
+            bonus, supported = 1.0, False
         if note:
             card.signals.append(f"{'+' if bonus > 0 else '-'} {note}")
-        confidence = with_prior
         if self.id in ctx.failed_patterns:
             return PatternVerdict(
                 ruled_out=RuledOut(

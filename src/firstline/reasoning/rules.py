@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from firstline.domain.alert import Alert
 from firstline.domain.evidence import EvidenceSet
 from firstline.domain.hypothesis import Analysis, RootCauseHypothesis, RuledOut
-from firstline.knowledge.catalog import prior_for
+from firstline.knowledge.catalog import AlertPrior, prior_for
 from firstline.patterns.base import PatternContext
 from firstline.patterns.registry import PatternRegistry
 from firstline.reasoning.base import ReasoningInput
 from firstline.signals.collect import collect_signals
+from firstline.signals.recovery import recovered
 from firstline.signals.scope import resolve_scope
 
 
@@ -26,8 +28,8 @@ def build_context(request: ReasoningInput, registry: PatternRegistry) -> Pattern
     alert, evidence = request.alert, request.evidence
     prior = prior_for(alert)
     scope = resolve_scope(alert, evidence.pods(), prior.workload_labels, prior.reporter_labels)
-    signals = collect_signals(evidence, scope, _evidence_time(evidence) or alert.starts_at)
-    named = any(p.applies_to(alert) for p in registry if not p.universal)
+    now = _evidence_time(evidence) or alert.starts_at
+    signals = collect_signals(evidence, scope, now, alert=alert)
     return PatternContext(
         alert=alert,
         severity=request.severity,
@@ -35,7 +37,18 @@ def build_context(request: ReasoningInput, registry: PatternRegistry) -> Pattern
         failed_patterns=frozenset(a.pattern for a in request.failed_attempts),
         prior=prior,
         signals=signals,
-        alert_understood=named or bool(prior.suggests),
+        alert_understood=bool(prior.suggests),
+        recovered=recovered(evidence, signals, now)
+        if _about_state(alert, prior, registry)
+        else None,
+    )
+
+
+def _about_state(alert: Alert, prior: AlertPrior, registry: PatternRegistry) -> bool:
+    """Whether the alert reports the workload's state (crash loop, rollout, pending...): only
+    then does a healthy present contradict it. Healthy pods say nothing about an error rate."""
+    return any(
+        p.symptom_is_current and (p.id in prior.suggests or p.applies_to(alert)) for p in registry
     )
 
 

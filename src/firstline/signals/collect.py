@@ -6,7 +6,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from firstline.domain.evidence import EvidenceSet
+from firstline.domain.alert import Alert
+from firstline.domain.evidence import EvidenceSet, LogEntry, LogEvidence, Provenance
 from firstline.domain.signal import Signal
 from firstline.signals.kubernetes import kubernetes_signals
 from firstline.signals.logs import log_signals
@@ -52,9 +53,36 @@ def _log_scope(signals: Iterable[Signal], scope: WorkloadScope) -> Iterator[Sign
         yield signal.model_copy(update={"in_scope": mine})
 
 
+# Annotations people read as the alert's own words (not runbook links or dashboards).
+_TEXT_ANNOTATIONS = ("summary", "description", "message", "error", "details")
+
+
+def _as_lines(ref: str, lines: list[LogEntry]) -> LogEvidence:
+    return LogEvidence(id=ref, provenance=Provenance(source="firstline", query=ref), entries=lines)
+
+
+def text_signals(evidence: EvidenceSet, alert: Alert | None) -> list[Signal]:
+    """The phrases real software writes also reach people through the alert's own text
+    (an exporter's `error` annotation) and event messages ("clients reported 'remaining
+    connection slots are reserved'"): the same signatures read those too, cited as such."""
+    found: list[Signal] = []
+    if alert is not None:
+        texts = [alert.annotations[k] for k in _TEXT_ANNOTATIONS if alert.annotations.get(k)]
+        lines = [LogEntry(ts=alert.starts_at, line=t) for t in texts]
+        found.extend(log_signals(_as_lines("alert", lines)) if lines else [])
+    events = evidence.events()
+    lines = [LogEntry(ts=e.last_seen, line=e.message) for e in (events.events if events else [])]
+    found.extend(log_signals(_as_lines("events", lines)) if lines else [])
+    return found
+
+
 def collect_signals(
-    evidence: EvidenceSet, scope: WorkloadScope, now: datetime | None = None
+    evidence: EvidenceSet,
+    scope: WorkloadScope,
+    now: datetime | None = None,
+    alert: Alert | None = None,
 ) -> SignalSet:
     found = kubernetes_signals(evidence, scope, now)
     found.extend(_log_scope(log_signals(evidence.logs()), scope))
+    found.extend(text_signals(evidence, alert))
     return SignalSet(signals=tuple(found), scope=scope)

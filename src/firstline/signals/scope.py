@@ -29,10 +29,10 @@ WORKLOAD_LABELS = (
     "workload_name",
     "workload",
     "replicaset",
-    "pod",
     "service",
     "app",
     "app_kubernetes_io_name",
+    "pod",
     "job",
     "container",
 )
@@ -111,7 +111,9 @@ def _replicaset_owner(name: str) -> str | None:
 def _candidates(
     alert: Alert, preferred: Sequence[str], reporters: frozenset[str]
 ) -> list[tuple[str, str]]:
-    order = [*preferred, *(k for k in WORKLOAD_LABELS if k not in preferred)]
+    # only labels that can name a workload; a catalog's `namespace` or `node` is a place
+    known = [k for k in preferred if k in WORKLOAD_LABELS]
+    order = [*known, *(k for k in WORKLOAD_LABELS if k not in known)]
     found = []
     for key in order:
         value = alert.labels.get(key, "").strip()

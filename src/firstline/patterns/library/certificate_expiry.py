@@ -95,6 +95,10 @@ class CertificateExpiry(Pattern):
         r".*Probe.*Fail.*",
     )
     metrics = (CERT_EXPIRY_SECONDS, CERT_PROBE_SUCCESS)
+    confirm_with = (
+        "openssl s_client -connect HOST:443 -servername HOST | openssl x509 -noout -enddate",
+        "kubectl describe certificate: the Ready condition and the last renewal attempt",
+    )
 
     def score(self, ctx: PatternContext) -> tuple[Scorecard, str, list[str]]:
         card = Scorecard(prior=-2.5)
@@ -102,7 +106,10 @@ class CertificateExpiry(Pattern):
         expiry = ev.metric("cert_expiry_seconds")
         left = expiry.last if expiry else None
         logs = ev.logs()
-        expired_lines = logs.count_matching(*EXPIRED_LINES) if logs else 0
+        expired_lines = max(
+            logs.count_matching(*EXPIRED_LINES) if logs else 0,
+            ctx.signals.count("cert_expired", in_scope=None),
+        )
         expired = (left is not None and left <= 0) or expired_lines >= 2
         key = False
         if expiry is not None and left is not None:
@@ -162,8 +169,12 @@ class CertificateExpiry(Pattern):
         target = Target(kind="certificate", name=name, namespace=ctx.namespace)
         expiry = ctx.evidence.metric("cert_expiry_seconds")
         logs = ctx.evidence.logs()
-        expired = (expiry is not None and expiry.last is not None and expiry.last <= 0) or bool(
-            logs and logs.count_matching(*EXPIRED_LINES) >= 2
+        expired = (expiry is not None and expiry.last is not None and expiry.last <= 0) or (
+            max(
+                logs.count_matching(*EXPIRED_LINES) if logs else 0,
+                ctx.signals.count("cert_expired", in_scope=None),
+            )
+            >= 2
         )
         if not expired:
             return [

@@ -198,11 +198,21 @@ class ConnectionPoolExhaustion(Pattern):
         queries.ERROR_RATE,
     )
 
+    confirm_with = (
+        "the pool's active/max connections and threads waiting for one",
+        "pg_stat_activity: sessions by state, idle in transaction age",
+    )
+
     def score(self, ctx: PatternContext) -> tuple[Scorecard, str, list[str]]:
         card = Scorecard(prior=-2.5)
         ev = ctx.evidence
         logs = ev.logs()
-        exhausted = logs.count_matching(*EXHAUSTION_LINES) if logs else 0
+        exhausted = max(
+            logs.count_matching(*EXHAUSTION_LINES) if logs else 0,
+            ctx.signals.count("pool_exhausted"),
+        )
+        # the server refusing clients is the same exhaustion seen from the database
+        refused = ctx.signals.of("db_connection_limit", in_scope=None)
         card.add(
             exhausted >= 3,
             2.5,
@@ -211,7 +221,13 @@ class ConnectionPoolExhaustion(Pattern):
         )
         card.add(0 < exhausted < 3, 1.5, f"{exhausted} log line(s) of a connection timeout", "logs")
         pool_full = _near_max(ev.metric("db_pool_active"), ev.metric("db_pool_max"))
-        server_full = _server_full(ev)
+        server_full = _server_full(ev) or bool(refused)
+        card.add(
+            bool(refused),
+            1.5,
+            f"the database turns clients away: {refused[0].summary}" if refused else "",
+            refused[0].ref if refused else None,
+        )
         server_ref = _server_ref(ev)
         card.add(
             pool_full, 1.5, "the application's pool is at its maximum size", "metric:db_pool_active"
@@ -313,7 +329,7 @@ class ConnectionPoolExhaustion(Pattern):
                 )
             ]
         pool_full = _near_max(ev.metric("db_pool_active"), ev.metric("db_pool_max"))
-        server_full = _server_full(ev)
+        server_full = _server_full(ev) or ctx.signals.has("db_connection_limit", in_scope=None)
         stateful = any(w in target_name.lower() for w in _STATEFUL_WORDS)
         if pool_full and not server_full and not stateful:
             return [

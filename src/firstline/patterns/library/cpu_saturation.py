@@ -157,6 +157,11 @@ class CpuSaturation(Pattern):
         CPU_LIMIT,
     )
 
+    confirm_with = (
+        "CPU usage against the limit and the throttled-periods ratio",
+        "request rate: is the load itself higher?",
+    )
+
     def score(self, ctx: PatternContext) -> tuple[Scorecard, str, list[str]]:
         card = Scorecard(prior=-2.5)
         f = _findings(ctx)

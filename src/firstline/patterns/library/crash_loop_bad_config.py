@@ -47,18 +47,17 @@ CONFIG_LINES = (
 _CONFIG_WAITING = {"CreateContainerConfigError", "CreateContainerError"}
 
 
+# Log families that blame something other than the configuration for a crash.
+OTHER_CAUSES = ("cert_expired", "dns_failure", "connection_refused", "oom", "db_connection_limit",
+                "pool_exhausted", "disk_full")  # fmt: skip
+
+
 def _own_pods(ctx: PatternContext) -> list[PodState]:
-    """The alerting workload's pods: by its name, else via the alert's pod label."""
-    pods = ctx.evidence.pods()
-    component = ctx.component
-    own = [p for p in pods if component and (p.owner or p.name).startswith(component)]
-    named = ctx.alert.labels.get("pod")
-    if own or not named:
-        return own
-    anchor = next((p for p in pods if p.name == named), None)
-    if anchor is None:
+    """The alerting workload's pods, as the scope resolves them; a namespace-level alert
+    (no workload named) has none of its own."""
+    if ctx.scope.empty:
         return []
-    return [p for p in pods if p.owner == anchor.owner] if anchor.owner else [anchor]
+    return ctx.scope.select(ctx.evidence.pods())
 
 
 def _own_deployment(deployments: list[Deployment], component: str | None) -> Deployment | None:
@@ -122,6 +121,12 @@ class CrashLoopBadConfig(Pattern):
         r".*CrashLoop.*",
     )
     metrics = (queries.RESTARTS,)
+    symptom_is_current = True
+    confirm_with = (
+        "kubectl logs --previous: the application's own words about its configuration",
+        "kubectl describe pod: CreateContainerConfigError naming a missing ConfigMap/Secret key",
+        "the last rollout's env/config diff",
+    )
 
     def score(self, ctx: PatternContext) -> tuple[Scorecard, str, list[str]]:
         card = Scorecard(prior=-2.5)
@@ -166,7 +171,10 @@ class CrashLoopBadConfig(Pattern):
             "pods",
         )
         logs = ev.logs()
-        config_lines = logs.count_matching(*CONFIG_LINES) if logs else 0
+        config_lines = max(
+            logs.count_matching(*CONFIG_LINES) if logs else 0,
+            ctx.signals.count("missing_config"),
+        )
         card.add(
             config_lines >= 2,
             2.0,
@@ -174,6 +182,20 @@ class CrashLoopBadConfig(Pattern):
             "logs",
         )
         card.add(config_lines == 1, 1.5, "the application rejects its configuration", "logs")
+        start = ctx.signals.of("start_failed")
+        card.add(
+            bool(start),
+            3.0,
+            start[0].summary if start else "",
+            "pods",
+        )
+        others = [f for f in OTHER_CAUSES if ctx.signals.has(f)]
+        card.add(
+            bool(others) and not config_lines and not config_wait and not missing,
+            -1.5,
+            f"the logs blame {', '.join(others)}, not the configuration",
+            "logs",
+        )
         rollout = recent_config_rollout(ctx)
         if rollout is not None:
             current, previous, changes = rollout
@@ -196,7 +218,7 @@ class CrashLoopBadConfig(Pattern):
             "pods",
         )
         card.add(
-            not looping and not config_wait and not missing,
+            not looping and not config_wait and not missing and not start,
             -2.5,
             f"no pod of {component} is crash-looping on an error exit or failing on its config",
         )

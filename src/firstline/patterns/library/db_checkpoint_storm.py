@@ -56,8 +56,9 @@ class DbCheckpointStorm(Pattern):
     default_severity = Severity.MEDIUM
     alert_names = (
         r".*Checkpoint.*",
-        r"AwsRds.*(Iops|IOPS|Write|Queue|Latency|Commit).*",
-        r".*(RDS|Aurora|Postgres|PostgreSQL|Database|DB).*(IOPS|IO|Write|Commit|WAL|Queue).*",
+        r"AwsRds.*(Iops|Write|Queue|Latency).*",
+        r".*(RDS|Aurora|Postgres|PostgreSQL|Database|DB).*"
+        r"(IOPS|DiskIO|IOWait|IOSaturat|Write|CommitLatency|WAL|Queue).*",
         r".*Commit.?Latency.*",
         r".*Write.?Latency.*",
         r".*DiskQueue.*",

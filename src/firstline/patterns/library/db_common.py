@@ -241,17 +241,31 @@ def human_duration(seconds: float) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
-def log_count(ctx: PatternContext, *needles: str) -> int:
+_ALERT_TEXT = ("summary", "description", "message", "error")
+
+
+def texts(ctx: PatternContext) -> list[tuple[datetime, str]]:
+    """Every line of text the incident holds: log lines, and the words people read in the
+    alert itself and in event messages (an RDS event quoting the clients' error)."""
     logs = ctx.evidence.logs()
-    return logs.count_matching(*needles) if logs else 0
+    found = [(e.ts, e.line) for e in (logs.entries if logs else [])]
+    alert = ctx.alert
+    found += [
+        (alert.starts_at, alert.annotations[k]) for k in _ALERT_TEXT if k in alert.annotations
+    ]
+    events = ctx.evidence.events()
+    found += [(e.last_seen, e.message) for e in (events.events if events else [])]
+    return found
+
+
+def log_count(ctx: PatternContext, *needles: str) -> int:
+    lowered = [n.lower() for n in needles]
+    return sum(1 for _, line in texts(ctx) if any(n in line.lower() for n in lowered))
 
 
 def last_log(ctx: PatternContext, *needles: str) -> datetime | None:
-    logs = ctx.evidence.logs()
-    if logs is None:
-        return None
     lowered = [n.lower() for n in needles]
-    times = [e.ts for e in logs.entries if any(n in e.line.lower() for n in lowered)]
+    times = [ts for ts, line in texts(ctx) if any(n in line.lower() for n in lowered)]
     return max(times) if times else None
 
 

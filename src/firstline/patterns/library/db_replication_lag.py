@@ -164,6 +164,13 @@ class DbReplicationLag(Pattern):
             f"replica lag is normal (~{level or 0:.1f}s)",
             lag_ref,
         )
+        reported = ctx.signals.of("db_replication", in_scope=None)
+        card.add(
+            bool(reported) and not recovered,
+            2.0 if lag is None else 0.5,  # without the metric, the database's own word is it
+            f"the database reports it: {reported[0].summary}" if reported else "",
+            reported[0].ref if reported else None,
+        )
         card.add(
             s.removed > 0,
             1.5,

@@ -63,6 +63,11 @@ TEMP_LINES = ("temporary file: path", "pgsql_tmp", "temp_file_limit")
 LOG_LINES = ("log file", "rdsadmin log", "log_statement")
 RDS_EVENTS = (
     "low storage",
+    "storage has been exhausted",  # RDS: allocated storage exhausted
+    "of its allocated storage",  # RDS: consumed more than 90% of its allocated storage
+    "out of storage",
+    "storage is critically low",
+    "insufficient storage",
     "storage-full",
     "storage full",
     "free storage capacity",
@@ -223,7 +228,7 @@ class DbStorageFull(Pattern):
         events = db.events_matching(db.db_events(ctx), *RDS_EVENTS)
         card.add(
             bool(events),
-            1.0,
+            2.0 if st.free is None else 1.0,  # without the metric, the provider's word is it
             f"the provider reports it: {events[0].message or events[0].reason}" if events else "",
             "events",
         )

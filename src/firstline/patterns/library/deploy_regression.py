@@ -89,6 +89,11 @@ class DeployRegression(Pattern):
     )
     metrics = (queries.ERROR_RATE, queries.LATENCY_P99)
 
+    confirm_with = (
+        "kubectl rollout history: what the last revision changed and when",
+        "error rate or latency per version (by the image or pod-template-hash label)",
+    )
+
     def score(self, ctx: PatternContext) -> tuple[Scorecard, str, list[str]]:
         card = Scorecard(prior=-2.5)
         ev = ctx.evidence

@@ -110,6 +110,11 @@ class DiskPressure(Pattern):
     )
     metrics = (DISK_FREE_RATIO, DISK_INODES_FREE_RATIO, DISK_PV_FREE_RATIO)
 
+    confirm_with = (
+        "df -h / df -i on the node or the volume; what grew (du -xsh)",
+        "kubectl describe node: DiskPressure and evictions",
+    )
+
     def score(self, ctx: PatternContext) -> tuple[Scorecard, str, list[str]]:
         card = Scorecard(prior=-2.5)
         ev = ctx.evidence

@@ -116,6 +116,11 @@ class DnsResolutionFailure(Pattern):
         r"BlackboxProbeFailed",
     )
     metrics = (DNS_SERVFAIL_RATE, DNS_FORWARD_FAILURES, DNS_COREDNS_UP)
+    confirm_with = (
+        "callers' logs: 'no such host', SERVFAIL, 'server misbehaving', EAI_AGAIN",
+        "kubectl -n kube-system logs deploy/coredns and the Corefile's forward line",
+        "nslookup from a debug pod against the cluster DNS service",
+    )
 
     def score(self, ctx: PatternContext) -> tuple[Scorecard, str, list[str]]:
         card = Scorecard(prior=-2.5)
@@ -123,17 +128,19 @@ class DnsResolutionFailure(Pattern):
         logs = ev.logs()
         failing = [e for e in logs.entries if _is_resolution_error(e)] if logs else []
         sources = sorted({_source(e) for e in failing} - {"coredns"})
-        card.add(
-            len(failing) >= 3, 2.0, f"{len(failing)} log lines of failed name resolution", "logs"
-        )
-        card.add(0 < len(failing) < 3, 1.0, f"{len(failing)} failed name resolution(s)", "logs")
+        # resolution fails cluster-wide as often as for one caller: every workload counts
+        signalled = ctx.signals.of("dns_failure", in_scope=None)
+        failed = max(len(failing), sum(s.count for s in signalled))
+        sources = sorted({*sources, *(s.workload for s in signalled if s.workload)} - {"coredns"})
+        card.add(failed >= 3, 2.0, f"{failed} log lines of failed name resolution", "logs")
+        card.add(0 < failed < 3, 1.0, f"{failed} failed name resolution(s)", "logs")
         related = ev.related()
         others = [
             a
             for a in (related.alerts if related else [])
             if a.service and a.service != ctx.component
         ]
-        many = len(sources) >= 2 or (bool(failing) and len({a.service for a in others}) >= 2)
+        many = len(sources) >= 2 or (failed > 0 and len({a.service for a in others}) >= 2)
         card.add(
             many,
             1.0,
@@ -158,7 +165,7 @@ class DnsResolutionFailure(Pattern):
             "logs",
         )
         card.add(
-            len(failing) < 3 and dns_errors is None and not many,
+            failed == 0 and dns_errors is None and not many,
             -2.5,
             "no failing name resolution in logs and no DNS error rate",
         )

@@ -127,6 +127,12 @@ class ImagePullFailure(Pattern):
         r".*ErrImage.*",
     )
 
+    symptom_is_current = True
+    confirm_with = (
+        "kubectl describe pod: the Failed event's pull error (not found, unauthorized, timeout)",
+        "the image tag in the Deployment against the registry's tags",
+    )
+
     def score(self, ctx: PatternContext) -> tuple[Scorecard, str, list[str]]:
         card = Scorecard(prior=-2.5)
         f = _findings(ctx)

@@ -152,6 +152,7 @@ class NoRealIncident(Pattern):
         card = Scorecard(prior=-2.5)
         f = _findings(ctx)
         flapping = f.flaps >= FLAPPING
+        card.add(bool(ctx.recovered), 3.0, f"{ctx.recovered}", "pods")
         card.add(
             flapping,
             3.0,

@@ -108,6 +108,11 @@ class NodeNotReady(Pattern):
         r"KubeStatefulSetReplicasMismatch",
     )
 
+    confirm_with = (
+        "kubectl describe node: the Ready condition's reason and last heartbeat",
+        "the kubelet's logs on the node (journalctl -u kubelet)",
+    )
+
     def score(self, ctx: PatternContext) -> tuple[Scorecard, str, list[str]]:
         card = Scorecard(prior=-2.5)
         f = _findings(ctx)

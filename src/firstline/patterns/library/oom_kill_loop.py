@@ -25,19 +25,35 @@ class OomKillLoop(Pattern):
         r".*Memory.*",
     )
     metrics = (queries.MEMORY_WORKING_SET, queries.MEMORY_LIMIT, queries.RESTARTS)
+    symptom_is_current = True
+    confirm_with = (
+        "kubectl describe pod: Last State Terminated, Reason OOMKilled, Exit Code 137",
+        "the container's working set against its memory limit before each restart",
+    )
 
     def score(self, ctx: PatternContext) -> tuple[Scorecard, str, list[str]]:
         card = Scorecard(prior=-2.5)
         ev = ctx.evidence
         component = ctx.component or "the workload"
-        pods = [p for p in ev.pods() if (p.owner or p.name).startswith(component)] or ev.pods()
-        oom = [p for p in pods if p.last_termination_reason == "OOMKilled"]
+        pods = ctx.scope.select(ev.pods())
+        # OOMKilled in the status, or only in the kubelet's back-off message or an event
+        # when the status lost it (exit 137 with "OOMKilled" in the text)
+        killed = {s.attributes.get("pod") or s.subject.rpartition("/")[2]
+                  for s in ctx.signals.of("oom_killed")}  # fmt: skip
+        oom = [p for p in pods if p.last_termination_reason == "OOMKilled" or p.name in killed]
         card.add(bool(oom), 3.5, f"{len(oom)} pod(s) last terminated OOMKilled", "pods")
         card.add(
             any(p.restart_count >= 3 for p in oom),
             1.0,
             "OOM-killed pods restarted 3+ times",
             "pods",
+        )
+        logged = ctx.signals.count("oom")
+        card.add(
+            logged > 0,
+            0.5 if oom else 1.5,
+            f"{logged} log line(s) of the process or kernel running out of memory",
+            "logs",
         )
         memory = ev.metric("memory_working_set")
         limit = ev.metric("memory_limit")
@@ -55,7 +71,7 @@ class OomKillLoop(Pattern):
         card.add(
             bool(events and events.with_reason("OOMKilling")), 0.5, "OOMKilling event", "events"
         )
-        card.add(not oom, -2.0, "no pod was OOMKilled")
+        card.add(not oom and not logged, -2.0, "no pod was OOMKilled")
         affected = sorted({p.owner or component for p in oom}) or [component]
         cause = (
             f"{affected[0]} is being OOM-killed in a loop: its containers exceed their memory "

@@ -38,6 +38,28 @@ def _is_capacity(event: KubeEvent) -> bool:
     return bool(_INSUFFICIENT.search(message)) or _TOO_MANY_PODS in message
 
 
+def _condition_events(
+    pending: list[PodState], ctx: PatternContext, seen: set[str]
+) -> list[KubeEvent]:
+    """The scheduler's verdict is also in each pod's PodScheduled condition; events expire
+    after an hour, the condition stays while the pod waits."""
+    found = []
+    for pod in pending:
+        condition = pod.condition("PodScheduled")
+        if condition is None or condition.status != "False" or f"pod/{pod.name}" in seen:
+            continue
+        found.append(
+            KubeEvent(
+                type="Warning",
+                reason="FailedScheduling",
+                message=condition.message or condition.reason or "",
+                object=f"pod/{pod.name}",
+                last_seen=pod.started_at or ctx.alert.starts_at,
+            )
+        )
+    return found
+
+
 def _findings(ctx: PatternContext) -> _Findings:
     ev, component = ctx.evidence, ctx.workload()
     own = [p for p in ev.pods() if ctx.owns(p, component)]
@@ -46,6 +68,7 @@ def _findings(ctx: PatternContext) -> _Findings:
     found = ev.events()
     events = found.events if found else []
     scheduling = [e for e in events if e.reason == "FailedScheduling" and e.object in objects]
+    scheduling += _condition_events(pending, ctx, {e.object for e in scheduling})
     capacity = [e for e in scheduling if _is_capacity(e)]
     autoscaler = [
         e
@@ -84,6 +107,12 @@ class PodPendingResources(Pattern):
         r"Kube(CPU|Memory)(Quota)?Overcommit",
         r".*Pending.*",
         r".*Unschedulable.*",
+    )
+
+    symptom_is_current = True
+    confirm_with = (
+        "kubectl describe pod: the FailedScheduling message (Insufficient cpu/memory)",
+        "kubectl describe nodes: allocated requests against allocatable",
     )
 
     def score(self, ctx: PatternContext) -> tuple[Scorecard, str, list[str]]:

@@ -89,6 +89,7 @@ class ProbeFailure(Pattern):
     )
     metrics = (queries.LATENCY_P99, queries.CPU_THROTTLED)
     reads = ("pods", "events", "logs")
+    symptom_is_current = True
     confirm_with = (
         "kubectl describe pod <pod>: the Unhealthy and Killing events and the probe settings "
         "(timeout, period, failureThreshold)",

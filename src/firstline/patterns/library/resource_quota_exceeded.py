@@ -127,6 +127,7 @@ class ResourceQuotaExceeded(Pattern):
         r"KubeHpaReplicasMismatch",
     )
     reads = ("events", "deployments")
+    symptom_is_current = True
     confirm_with = (
         "kubectl -n <namespace> describe resourcequota: used versus hard for the named resource",
         "kubectl -n <namespace> get events --field-selector reason=FailedCreate: the "

@@ -200,6 +200,7 @@ class RolloutStuck(Pattern):
         r".*Rollout.*(Stuck|Stalled|Failed).*",
     )
     reads = ("deployments", "pods", "events")
+    symptom_is_current = True
     confirm_with = (
         "kubectl rollout status <kind>/<name>: waiting for how many updated replicas",
         "kubectl describe rs <new replicaset> and its pods' events: what keeps the new pods "

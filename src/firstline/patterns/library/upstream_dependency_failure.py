@@ -213,6 +213,11 @@ class UpstreamDependencyFailure(Pattern):
     )
     metrics = (queries.ERROR_RATE, queries.LATENCY_P99)
 
+    confirm_with = (
+        "the caller's logs: which host the failing calls go to",
+        "the dependency's own error rate, pods and alerts",
+    )
+
     def score(self, ctx: PatternContext) -> tuple[Scorecard, str, list[str]]:
         card = Scorecard(prior=-2.5)
         f = _findings(ctx)

@@ -138,6 +138,7 @@ def combine_hybrid(
                 evidence_refs=[r for r in extra.evidence if r in known_refs],
                 signals=["model-only hypothesis (unverified): no pattern supports it"],
                 verified=False,
+                basis="model",
             )
         )
         notes.append(("llm added a hypothesis", clip(extra.cause, 160)))
