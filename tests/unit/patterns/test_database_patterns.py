@@ -789,3 +789,28 @@ def test_clients_refused_as_read_only_after_a_failover_point_at_a_stale_endpoint
     assert "completed" in h.cause and "old primary's address" in h.cause
     assert any("read-only" in s for s in h.signals)
     assert_safe(h)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("AwsRdsReplicaLagHigh", {"db_replication_lag"}),
+        ("PostgresqlReplicationLag", {"db_replication_lag"}),
+        ("AwsRdsLowFreeStorageSpace", {"db_storage_full"}),
+        ("PostgresqlUnusedReplicationSlot", {"db_storage_full"}),
+        ("AwsRdsHighCpuUtilization", {"db_runaway_query"}),
+        ("PostgresqlCheckpointsRequestedHigh", {"db_checkpoint_storm"}),
+        ("AuroraCommitLatencyHigh", {"db_checkpoint_storm", "db_runaway_query"}),
+        ("PatroniHasNoLeader", {"db_failover"}),
+        ("PostgresqlDown", {"db_failover"}),
+        ("PostgresqlTooManyConnections", set()),
+        ("KubePersistentVolumeFillingUp", set()),
+        ("NodeDiskIOSaturation", set()),
+        ("KubeDeploymentReplicasMismatch", set()),
+    ],
+)
+def test_alert_names_point_at_the_right_database_pattern(name: str, expected: set[str]) -> None:
+    """The names are the prior: a database pattern must not claim alerts it does not explain
+    (words are matched case-insensitively, so 'IO' must not match inside 'Connections')."""
+    claimed = {p.id for p in DB_PATTERNS if p.applies_to(make_alert(name))}
+    assert claimed == expected
