@@ -221,7 +221,7 @@ class DbReplicationLag(Pattern):
             activity.id if activity else None,
         )
         card.add(
-            lag is None and not (s.removed or s.stream or s.conflicts),
+            lag is None and not (s.removed or s.stream or s.conflicts or reported),
             -2.5,
             "no replica lag series and no replication errors in the logs",
         )
