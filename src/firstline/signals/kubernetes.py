@@ -206,7 +206,8 @@ def pod_signals(pods: list[PodState], now: datetime | None) -> Iterator[Signal]:
 
 def _scheduling_causes(message: str) -> dict[str, str]:
     causes = {
-        f"insufficient_{m.lower().split('/')[-1]}": "yes" for m in _INSUFFICIENT.findall(message)
+        f"insufficient_{m.lower().rstrip('.').split('/')[-1]}": "yes"
+        for m in _INSUFFICIENT.findall(message)
     }
     causes.update({name: "yes" for name, regex in _SCHEDULING_CAUSES if regex.search(message)})
     return causes
