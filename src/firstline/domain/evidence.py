@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from firstline.domain.alert import Alert
 
@@ -105,9 +105,17 @@ class LogEvidence(_EvidenceBase):
         default=None, description="Lines matched by the query, which may exceed `entries`."
     )
 
+    _lowered: list[str] | None = PrivateAttr(default=None)
+
+    def lowered_lines(self) -> list[str]:
+        """Every entry's line in lower case, computed once: every pattern searches them."""
+        if self._lowered is None:
+            self._lowered = [e.line.lower() for e in self.entries]
+        return self._lowered
+
     def count_matching(self, *needles: str) -> int:
         lowered = [n.lower() for n in needles]
-        return sum(1 for e in self.entries if any(n in e.line.lower() for n in lowered))
+        return sum(1 for line in self.lowered_lines() if any(n in line for n in lowered))
 
 
 class ContainerSpec(BaseModel):

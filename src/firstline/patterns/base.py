@@ -95,6 +95,8 @@ class PatternContext:
     not point at start lower."""
     recovered: str | None = None
     """Why the alerting workload is healthy now, when it is (see signals.recovery)."""
+    memo: dict[str, object] = field(default_factory=dict, compare=False)
+    """Per-incident results that several patterns compute alike (e.g. lower-cased texts)."""
 
     @property
     def scope(self) -> WorkloadScope:

@@ -22,10 +22,8 @@ _TROUBLE = frozenset(
 )  # fmt: skip
 
 
-def _template_hash(pod: PodState) -> str | None:
-    return pod.labels.get("pod-template-hash") or (
-        pod.name.rsplit("-", 2)[-2] if pod.name.count("-") >= 2 else None
-    )
+def _older(pod: PodState, ready_starts: list[datetime]) -> bool:
+    return pod.started_at is not None and bool(ready_starts) and pod.started_at < min(ready_starts)
 
 
 def recovered(evidence: EvidenceSet, signals: SignalSet, now: datetime | None) -> str | None:
@@ -40,20 +38,21 @@ def recovered(evidence: EvidenceSet, signals: SignalSet, now: datetime | None) -
         return None
     if any(d.ready_replicas < d.replicas or (d.unavailable_replicas or 0) > 0 for d in workloads):
         return None
-    current = {_template_hash(p) for p in pods if p.ready}
-    # pods of an older ReplicaSet still terminating are history, not the present
-    live = [p for p in pods if _template_hash(p) in current or p.ready]
-    if not live or not all(p.ready and p.phase == "Running" for p in live):
+    ready = [p for p in pods if p.ready]
+    starts = [p.started_at for p in ready if p.started_at is not None]
+    # a pod that is not ready is history only when it is known to be older than every ready
+    # one (an old ReplicaSet's pod still terminating); otherwise it is a live problem
+    stale = {p.name for p in pods if not p.ready and _older(p, starts)}
+    live = [p for p in pods if p.name not in stale]
+    if not ready or not all(p.ready and p.phase == "Running" for p in live):
         return None
-    trouble = [s for s in signals.of(*_TROUBLE) if s.subject.rpartition("/")[2] not in
-               {p.name for p in pods if p not in live}]  # fmt: skip
-    times = [s.last_seen for s in trouble if s.last_seen is not None]
+    events = evidence.events()
+    warnings = [e.last_seen for e in (events.events if events else [])
+                if e.type == "Warning" and scope.names(e.object)
+                and e.object.rpartition("/")[2] not in stale]  # fmt: skip
+    trouble = [s for s in signals.of(*_TROUBLE) if s.subject.rpartition("/")[2] not in stale]
+    times = [*warnings, *(s.last_seen for s in trouble if s.last_seen is not None)]
     if any(now - t < QUIET for t in times):
-        return None
-    if any(s.last_seen is None and s.ref != "pods" for s in trouble):
-        return None
-    if any(s.family in ("crash_loop", "image_pull", "config_error") for s in trouble
-           if s.subject.rpartition("/")[2] in {p.name for p in live}):  # fmt: skip
         return None
     d = workloads[0]
     last = max(times) if times else None

@@ -245,8 +245,16 @@ _ALERT_TEXT = ("summary", "description", "message", "error")
 
 
 def texts(ctx: PatternContext) -> list[tuple[datetime, str]]:
-    """Every line of text the incident holds: log lines, and the words people read in the
-    alert itself and in event messages (an RDS event quoting the clients' error)."""
+    """Every line of text the incident holds, lower-cased: log lines, and the words people
+    read in the alert itself and in event messages (an RDS event quoting the clients' error).
+    Computed once per incident; every database pattern searches it."""
+    cached = ctx.memo.get("db_texts")
+    if cached is None:
+        cached = ctx.memo["db_texts"] = [(ts, line.lower()) for ts, line in _texts(ctx)]
+    return cached  # type: ignore[return-value]
+
+
+def _texts(ctx: PatternContext) -> list[tuple[datetime, str]]:
     logs = ctx.evidence.logs()
     found = [(e.ts, e.line) for e in (logs.entries if logs else [])]
     alert = ctx.alert
@@ -260,12 +268,12 @@ def texts(ctx: PatternContext) -> list[tuple[datetime, str]]:
 
 def log_count(ctx: PatternContext, *needles: str) -> int:
     lowered = [n.lower() for n in needles]
-    return sum(1 for _, line in texts(ctx) if any(n in line.lower() for n in lowered))
+    return sum(1 for _, line in texts(ctx) if any(n in line for n in lowered))
 
 
 def last_log(ctx: PatternContext, *needles: str) -> datetime | None:
     lowered = [n.lower() for n in needles]
-    times = [ts for ts, line in texts(ctx) if any(n in line.lower() for n in lowered)]
+    times = [ts for ts, line in texts(ctx) if any(n in line for n in lowered)]
     return max(times) if times else None
 
 
