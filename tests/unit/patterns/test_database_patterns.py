@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import pytest
 
+from firstline.actions.postgres_sessions import parse_criteria
+from firstline.actions.settings import PostgresActionSettings
 from firstline.detection.detectors import get_detector
 from firstline.domain.action import ActionType, Risk
 from firstline.domain.alert import Alert
@@ -632,6 +634,26 @@ def test_rds_connections_at_max_with_idle_in_transaction_sessions() -> None:
     assert action_types(h) == ["terminate_db_connections"]
     assert h.suggested_actions[0].risk is Risk.MEDIUM
     assert any("Client:ClientRead" in s for s in h.signals)
+
+
+def test_terminate_action_carries_the_parameter_the_postgres_executor_reads() -> None:
+    ev = evidence(
+        metrics=[flat("db_connections", 1990), flat("db_max_connections", 2000)],
+        log_entries=logs("FATAL:  sorry, too many clients already", count=5),
+    )
+    ev = with_db(
+        ev,
+        activity(
+            "billing-db",
+            [("SELECT 1", 1.0, {"Client:ClientRead": 1.0})],
+            sessions={"active": 30, "idle": 260, "idle in transaction": 1700},
+            max_connections=2000,
+        ),
+    )
+    h = hypothesis(verdict(CPE, make_alert("PostgresqlTooManyConnections", namespace="b"), ev))
+    criteria, problems = parse_criteria(h.suggested_actions[0], PostgresActionSettings())
+    assert problems == []
+    assert criteria is not None and criteria.idle_seconds == 300
 
 
 def test_server_full_of_busy_sessions_from_activity_goes_to_a_person() -> None:

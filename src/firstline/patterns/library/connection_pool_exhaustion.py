@@ -325,7 +325,13 @@ class ConnectionPoolExhaustion(Pattern):
                     Target(kind="database", name=target_name, namespace=ctx.namespace),
                     rationale="sessions idle in transaction hold connections (and locks) "
                     "without doing work; terminating them frees the slots",
-                    parameters={"state": "idle in transaction", "min_idle_seconds": 300},
+                    # idle_in_transaction_seconds is what the PostgreSQL executor reads;
+                    # state/min_idle_seconds are kept for reports and older readers
+                    parameters={
+                        "state": "idle in transaction",
+                        "min_idle_seconds": 300,
+                        "idle_in_transaction_seconds": 300,
+                    },
                 )
             ]
         pool_full = _near_max(ev.metric("db_pool_active"), ev.metric("db_pool_max"))
