@@ -28,8 +28,8 @@ from firstline.domain.evidence import EvidenceSet, EvidenceStatus, PodState
 from firstline.domain.hypothesis import RootCauseHypothesis, RuledOut
 from firstline.domain.query import MetricQuery
 from firstline.knowledge.catalog import AlertKind, AlertPrior, Strength
-from firstline.signals.collect import SignalSet
-from firstline.signals.scope import WorkloadScope
+from firstline.signals.collect import SignalSet, collect_signals
+from firstline.signals.scope import WorkloadScope, resolve_scope
 
 PRIOR_CEILING = 0.55
 """The highest confidence the alert's prior can lift a hypothesis to (the default policy
@@ -97,6 +97,14 @@ class PatternContext:
     """Why the alerting workload is healthy now, when it is (see signals.recovery)."""
     memo: dict[str, object] = field(default_factory=dict, compare=False)
     """Per-incident results that several patterns compute alike (e.g. lower-cased texts)."""
+
+    def __post_init__(self) -> None:
+        # A context built by hand (a test, a user's tool) gets the scope and signals the
+        # reasoner would give it, from the alert's labels alone.
+        if not self.signals.resolved:
+            scope = resolve_scope(self.alert, self.evidence.pods())
+            signals = collect_signals(self.evidence, scope, None, alert=self.alert)
+            object.__setattr__(self, "signals", signals)
 
     @property
     def scope(self) -> WorkloadScope:

@@ -18,6 +18,8 @@ from firstline.signals.scope import WorkloadScope
 class SignalSet:
     signals: tuple[Signal, ...] = ()
     scope: WorkloadScope = field(default_factory=WorkloadScope)
+    resolved: bool = False
+    """False for the empty default: a context built without signals collects its own."""
 
     def __iter__(self) -> Iterator[Signal]:
         return iter(self.signals)
@@ -85,4 +87,4 @@ def collect_signals(
     found = kubernetes_signals(evidence, scope, now)
     found.extend(_log_scope(log_signals(evidence.logs()), scope))
     found.extend(text_signals(evidence, alert))
-    return SignalSet(signals=tuple(found), scope=scope)
+    return SignalSet(signals=tuple(found), scope=scope, resolved=True)

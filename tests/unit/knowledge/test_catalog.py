@@ -47,7 +47,8 @@ def test_both_spellings_of_crash_looping(name: str) -> None:
     prior = prior_for(make(name))
     assert prior.matched_by == "name"
     assert prior.entry == "KubePodCrashLooping"
-    assert prior.suggests["crash_loop_bad_config"] is Strength.STRONG
+    assert prior.suggests["crash_loop_bad_config"] is Strength.LIKELY
+    assert prior.suggests["oom_kill_loop"] is Strength.LIKELY  # the name says why not
     assert prior.workload_labels == ["namespace", "pod", "container"]
     assert "job" in prior.reporter_labels
 

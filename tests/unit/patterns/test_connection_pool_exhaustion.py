@@ -36,7 +36,7 @@ def test_bundle_app_side_leak_restarts_the_app() -> None:
 def test_bundle_idle_in_transaction_terminates_sessions_on_the_database() -> None:
     _, _, verdict = bundle_verdict("connection-pool-idle-in-transaction-billing", PATTERN.id)
     h = hypothesis(verdict)
-    assert 0.85 <= h.confidence <= 0.97
+    assert 0.85 <= h.confidence <= 0.99  # the server refusing clients counts too
     assert action_types(h) == ["terminate_db_connections"]
     assert targets(h) == ["database/billing/billing-postgres"]
     assert h.suggested_actions[0].risk is Risk.MEDIUM
