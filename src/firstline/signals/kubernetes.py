@@ -52,6 +52,7 @@ _LIMIT_RANGE = re.compile(
     r"maximum (cpu|memory)[a-z ]* (usage )?per (container|pod)|minimum (cpu|memory)",
     re.IGNORECASE,
 )
+_IMAGE = re.compile(r"(?i)pull(ing)? image|image ?pull|errimage|image(name| tag)|inspect image")
 _JOB_FAILED = {"BackoffLimitExceeded", "DeadlineExceeded", "JobFailed"}
 _NODE_PROBLEMS = {"MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"}
 
@@ -265,7 +266,7 @@ def _event(event: KubeEvent) -> Iterator[Signal]:
         event.reason == "BackOff" and _OOM_TEXT.search(message)
     ):
         yield _event_signal(event, "oom_killed", short)
-    elif event.reason in ("Failed", "BackOff") and re.search(r"pull|image", message, re.IGNORECASE):
+    elif event.reason in ("Failed", "BackOff") and _IMAGE.search(message):
         yield _event_signal(event, "image_pull", short)
     elif event.reason in ("FailedMount", "FailedAttachVolume") and "retried successfully" not in (
         message.lower()

@@ -306,6 +306,42 @@ def test_image_pull_from_the_waiting_state_and_the_kubelet_event() -> None:
     assert "crash_loop" not in _families(signals)
 
 
+def test_image_pull_is_not_read_into_events_that_merely_mention_an_image() -> None:
+    thumbs = "thumbs-6d4cf56db6-x2k9p"
+    events = [
+        # a container named "image-resizer" restarting is a crash loop, not a pull failure
+        _event(
+            "BackOff",
+            f"Back-off restarting failed container image-resizer in pod {thumbs}_{NS}({UID})",
+            f"pod/{thumbs}",
+        ),
+        # the kubelet's securityContext refusal names the image, but the image was pulled
+        _event(
+            "Failed",
+            "Error: container has runAsNonRoot and image will run as root "
+            f'(pod: "{thumbs}_{NS}({UID})", container: image-resizer)',
+            f"pod/{thumbs}",
+        ),
+    ]
+    signals = _signals(_evidence(events=events), _alert(deployment="thumbs"))
+    assert "image_pull" not in _families(signals), [s.summary for s in signals]
+    # while every message the kubelet writes about a pull still counts
+    pulls = [
+        ("Failed", 'Failed to pull image "web:1.4.3": rpc error: code = NotFound desc = not found'),
+        ("Failed", "Error: ErrImagePull"),
+        ("Failed", "Error: ImagePullBackOff"),
+        ("Failed", "Error: InvalidImageName"),
+        ("BackOff", 'Back-off pulling image "registry.example.com/shop/web:1.4.3"'),
+        (
+            "Failed",
+            'Failed to apply default image tag "web:": couldn\'t parse image reference "web:": '
+            "invalid reference format",
+        ),
+    ]
+    found = _signals(_evidence(events=[_event(r, m, f"pod/{WEB_POD}") for r, m in pulls]))
+    assert [s.family for s in found] == ["image_pull"] * len(pulls)
+
+
 def test_config_error_names_the_missing_secret() -> None:
     pod = _pod(
         ready=False,
