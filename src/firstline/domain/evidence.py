@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal, TypeVar
@@ -9,6 +10,7 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from firstline.domain.alert import Alert
+from firstline.domain.text import substring_matcher
 
 
 class EvidenceStatus(StrEnum):
@@ -105,17 +107,21 @@ class LogEvidence(_EvidenceBase):
         default=None, description="Lines matched by the query, which may exceed `entries`."
     )
 
-    _lowered: list[str] | None = PrivateAttr(default=None)
+    _line_counts: dict[str, int] | None = PrivateAttr(default=None)
 
-    def lowered_lines(self) -> list[str]:
-        """Every entry's line in lower case, computed once: every pattern searches them."""
-        if self._lowered is None:
-            self._lowered = [e.line.lower() for e in self.entries]
-        return self._lowered
+    def line_counts(self) -> dict[str, int]:
+        """Each distinct line in lower case with how often it occurs, computed once: every
+        pattern searches the same lines, and real logs repeat themselves a lot."""
+        if self._line_counts is None:
+            self._line_counts = dict(Counter(e.line.lower() for e in self.entries))
+        return self._line_counts
 
     def count_matching(self, *needles: str) -> int:
-        lowered = [n.lower() for n in needles]
-        return sum(1 for line in self.lowered_lines() if any(n in line for n in lowered))
+        """Lines containing any of the needles (case-insensitive substrings)."""
+        if not needles:
+            return 0
+        found = substring_matcher(tuple(n.lower() for n in needles))
+        return sum(n for line, n in self.line_counts().items() if found(line))
 
 
 class ContainerSpec(BaseModel):

@@ -20,6 +20,7 @@ from firstline.domain.evidence import (
     MetricEvidence,
     StatementActivity,
 )
+from firstline.domain.text import substring_matcher
 from firstline.patterns.base import PatternContext
 
 GIB = 1024**3
@@ -267,13 +268,13 @@ def _texts(ctx: PatternContext) -> list[tuple[datetime, str]]:
 
 
 def log_count(ctx: PatternContext, *needles: str) -> int:
-    lowered = [n.lower() for n in needles]
-    return sum(1 for _, line in texts(ctx) if any(n in line for n in lowered))
+    found = substring_matcher(tuple(n.lower() for n in needles))
+    return sum(1 for _, line in texts(ctx) if found(line))
 
 
 def last_log(ctx: PatternContext, *needles: str) -> datetime | None:
-    lowered = [n.lower() for n in needles]
-    times = [ts for ts, line in texts(ctx) if any(n in line for n in lowered)]
+    found = substring_matcher(tuple(n.lower() for n in needles))
+    times = [ts for ts, line in texts(ctx) if found(line)]
     return max(times) if times else None
 
 
