@@ -57,15 +57,15 @@ PROGRESS_FILES = 20  # folders with at least this many components report progres
 
 
 def load_components(
-    directory: Path, progress: Callable[[str], None] | None = None
+    directory: Path,
+    progress: Callable[[str], None] | None = None,
+    suffixes: tuple[str, ...] = (".csv", ".json"),
 ) -> list[Component]:
     """One CSV or Prometheus range-query JSON per component: the file name without its
     suffix is the component. `progress` hears about every 10th file of a large folder."""
     if not directory.is_dir():
         raise SeriesError(f"{directory}: not a directory")
-    files = sorted(
-        p for p in directory.iterdir() if p.suffix.lower() in (".csv", ".json") and p.is_file()
-    )
+    files = sorted(p for p in directory.iterdir() if p.suffix.lower() in suffixes and p.is_file())
     if not files:
         raise SeriesError(f"{directory}: no .csv or .json files (one per component expected)")
     out = []
