@@ -43,13 +43,13 @@ def data_dir(flag: str | None) -> Path:
     return Path(chosen) if chosen else REPO.parent / "shared" / "datasets" / "nezha-dev"
 
 
-def _services(case: Case) -> dict[str, tuple[np.ndarray, Mapping[str, np.ndarray]]]:
-    return {c.name: (c.timestamps, c.metrics) for c in case.components}
+def _services(case: Case) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    return {c.name: {m: (c.timestamps, v) for m, v in c.metrics.items()} for c in case.components}
 
 
 def firstline(case: Case, graph: bool = True) -> dict[str, float]:
     services = _services(case)
-    edges = edges_from_names({n: list(m) for n, (_, m) in services.items()}) if graph else set()
+    edges = edges_from_names({n: list(m) for n, m in services.items()}) if graph else set()
     return {r.service: r.score for r in rank(services, case.at, edges)}
 
 

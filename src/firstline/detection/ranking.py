@@ -114,16 +114,19 @@ def edges_from_names(metrics: Mapping[str, Iterable[str]]) -> set[tuple[str, str
     return out
 
 
+Series = tuple[NDArray[np.float64], NDArray[np.float64]]  # unix seconds, values
+
+
 def rank(
-    services: Mapping[str, tuple[NDArray[np.float64], Mapping[str, NDArray[np.float64]]]],
+    services: Mapping[str, Mapping[str, Series]],
     at: float,
     edges: Iterable[tuple[str, str]] = (),
 ) -> list[Ranked]:
-    """`services`: name -> (timestamps, metric name -> values). Highest score first; ties by
+    """`services`: name -> metric name -> (timestamps, values). Highest score first; ties by
     name, so the order is deterministic."""
     moved: dict[str, list[MovedMetric]] = {}
-    for name, (stamps, metrics) in services.items():
-        found = [m for key, vals in metrics.items() if (m := _move(key, stamps, vals, at))]
+    for name, metrics in services.items():
+        found = [m for key, (ts, vals) in metrics.items() if (m := _move(key, ts, vals, at))]
         moved[name] = sorted(found, key=lambda m: -abs(m.z))
     callees: dict[str, set[str]] = {}
     for caller, callee in edges:
