@@ -23,8 +23,9 @@ from rich.table import Table
 
 from firstline.detection.counters import counter_rate, looks_like_counter
 from firstline.detection.inputs import pick_column, read_input
-from firstline.detection.localize import Suspect, load_components, localize
+from firstline.detection.localize import Component, Suspect, load_components, localize
 from firstline.detection.novelty import ALARM, NoveltyStream
+from firstline.detection.ranking import edges_from_names, rank
 from firstline.detection.scoring import SCORERS, get_scorer
 from firstline.detection.series import SeriesError, parse_timestamp, write_scores
 from firstline.detection.windows import anomaly_windows
@@ -182,11 +183,46 @@ def _suspect_json(rank: int, s: Suspect) -> dict[str, Any]:
     }
 
 
+def _ranked(components: list[Component], at: float) -> list[Suspect]:
+    """The service ranking (detection/ranking.py) in the shape `localize` prints."""
+    services = {c.name: {m: (c.timestamps, v) for m, v in c.metrics.items()} for c in components}
+    edges = edges_from_names({name: list(metrics) for name, metrics in services.items()})
+    out = []
+    for r in rank(services, at, edges):
+        d = r.deciding
+        out.append(
+            Suspect(
+                component=r.service,
+                score=r.score,
+                metric=d.metric if d else None,
+                onset=d.first_moved if d else None,
+                shift=round(d.z, 2) if d else 0.0,
+                baseline=d.baseline if d else None,
+                peak=d.value if d else None,
+            )
+        )
+    return out
+
+
 def localize_command(
     directory: Annotated[Path, typer.Argument(help="One CSV per component: timestamp, metrics.")],
-    at: Annotated[str, typer.Option("--at", help="Incident time: ISO 8601 or unix seconds.")],
+    at: Annotated[
+        str,
+        typer.Option(
+            "--at",
+            help="ISO 8601 or unix seconds. ranking: when the trouble began (the samples before"
+            " are the history); timing: when it was noticed.",
+        ),
+    ],
+    method: Annotated[
+        str,
+        typer.Option(
+            help="ranking: each component's own metrics (validated on real fault injection);"
+            " timing: earliest lasting deviation (the older method)."
+        ),
+    ] = "ranking",
     lookback: Annotated[
-        float, typer.Option(help="Minutes before --at in which the trouble may have begun.")
+        float, typer.Option(help="timing: minutes before --at in which the trouble may have begun.")
     ] = 30.0,
     top: Annotated[int, typer.Option(help="How many components to print.")] = 10,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
@@ -201,8 +237,13 @@ def localize_command(
             raise ValueError(f"--at: {exc}") from None
         if lookback <= 0:
             raise ValueError("--lookback must be positive")
+        if method not in ("ranking", "timing"):
+            raise ValueError(f"--method {method!r}: choose ranking or timing")
         components = load_components(directory, progress=_progress(quiet))
-        ranking = localize(components, moment, lookback=lookback * 60)
+        if method == "timing":
+            ranking = localize(components, moment, lookback=lookback * 60)
+        else:
+            ranking = _ranked(components, moment)
         if as_json:
             typer.echo(
                 json.dumps(
