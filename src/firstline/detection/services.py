@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from firstline.detection.ranking import MovedMetric, edges_from_names, rank
-from firstline.domain.evidence import MetricEvidence, MetricPoint
+from firstline.domain.evidence import EvidenceStatus, MetricEvidence, MetricPoint
 
 Point = tuple[datetime, float] | MetricPoint
 SERVICE_LABELS = ("service", "component", "app", "job")
@@ -98,13 +98,13 @@ def rank_services(
 def services_from_evidence(
     metrics: Iterable[MetricEvidence], labels: Sequence[str] = SERVICE_LABELS
 ) -> dict[str, dict[str, list[MetricPoint]]]:
-    """Metric evidence grouped by the first of `labels` it carries (evidence without one is
-    left out); several series of one metric for a service (pods) keep their label values in
+    """Metric evidence grouped by the first of `labels` it carries (evidence without one, or
+    whose query failed, is left out); several series of one metric for a service (pods) keep their label values in
     the metric name so none overwrites another."""
     out: dict[str, dict[str, list[MetricPoint]]] = {}
     for item in metrics:
         service = next((item.labels[k] for k in labels if item.labels.get(k)), None)
-        if service is None or not item.points:
+        if service is None or not item.points or item.status is not EvidenceStatus.OK:
             continue
         per = out.setdefault(service, {})
         name = item.name if item.name not in per else f"{item.name}{sorted(item.labels.items())}"

@@ -12,7 +12,7 @@ import pytest
 
 from firstline.detection.ranking import family
 from firstline.detection.services import rank_services, services_from_evidence
-from firstline.domain.evidence import MetricEvidence, MetricPoint
+from firstline.domain.evidence import EvidenceStatus, MetricEvidence, MetricPoint
 
 NEZHA_DEV = Path(__file__).resolve().parents[4] / "shared" / "datasets" / "nezha-dev"
 START = datetime(2026, 3, 1, 13, 0, tzinfo=UTC)
@@ -80,7 +80,14 @@ def frontend_incident() -> list[MetricEvidence]:
 
 
 def test_a_frontend_alert_is_traced_to_the_backend_that_moved_first() -> None:
-    grouped = services_from_evidence(frontend_incident())
+    failed = evidence("ledger", "cpu_usage", series(0.1, 0.01, {60: 0.9}, 12))
+    unlabelled = evidence("x", "cpu_usage", series(0.1, 0.01, {60: 0.9}, 13))
+    items = [
+        *frontend_incident(),
+        failed.model_copy(update={"status": EvidenceStatus.ERROR}),
+        unlabelled.model_copy(update={"labels": {}}),
+    ]
+    grouped = services_from_evidence(items)
     assert set(grouped) == {"frontend", "payments", "catalog"}
     ranking = rank_services(grouped, AT, call_edges=[("frontend", "payments")])
     top = ranking[0]
