@@ -8,9 +8,10 @@ the threshold sees the files it scores); `novelty @0.5` is also scored at its ow
 line. Random is the median over five seeds.
 
 Then leave-one-category-out (detection/crossval.py), so overfitting shows: each category is
-scored with the threshold chosen on the other three, (a) with novelty's default parameters
-and (b) with parameters re-chosen per fold from a small grid (season weight, refractory
-span, envelope half-life), the honest estimate of "tune on what you have".
+scored with the threshold chosen on the other three, (a) with novelty's default parameters,
+(b) with each season gate and the gate chosen per fold on the other three categories, and
+(c) with parameters re-chosen per fold from a small grid (season weight, refractory span,
+envelope half-life), the honest estimate of "tune on what you have".
 """
 
 from __future__ import annotations
@@ -105,8 +106,24 @@ def cross_validation(corpus: list[CorpusFile], with_grid: bool) -> None:
         (f"defaults, {name}", leave_one_category_out(labels, {DEFAULT: default}, profile))
         for name, profile in PROFILES.items()
     ]
+    gates = {
+        f"gate {mode}": default
+        if mode == NoveltyParams().season_gate
+        else {
+            f.labels.name: novelty_scores(f.timestamps, f.values, NoveltyParams(season_gate=mode))
+            for f in corpus
+        }
+        for mode in ("history", "span", "off")
+    }
+    standard = PROFILES["standard"]
+    for name, scores in gates.items():
+        results.append(
+            (f"{name}, standard", leave_one_category_out(labels, {name: scores}, standard))
+        )
+    results.append(
+        ("season gate chosen per fold, standard", leave_one_category_out(labels, gates, standard))
+    )
     if with_grid:
-        standard = PROFILES["standard"]
         results.append(
             (
                 f"grid of {len(candidates)}, standard",
