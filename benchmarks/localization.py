@@ -1,74 +1,173 @@
-"""Root-cause localisation on synthetic multi-service incidents: AS@1, AS@3, AS@5.
+"""Root-cause localisation on real fault injection (Nezha, metrics only): AS@1, AS@3, AS@5.
 
-    python benchmarks/localization.py [--incidents N] [--services S]
+    python benchmarks/localization.py [--data DIR]          # the 52 Nezha development cases
+    python benchmarks/localization.py --synthetic [--incidents N] [--services S]
 
-AS@k: the share of incidents whose origin is among the first k components of the ranking.
-Each incident comes from firstline.detection.synthetic (call graph, CPU / memory / latency /
-error faults that reach callers diluted and a little late, per-service noise, red herrings).
-Peers: random order (median of five seeds) and the largest z-score of any metric.
-`timing only` is firstline without the dilution cue, to show what each cue contributes.
+DIR defaults to $FIRSTLINE_NEZHA_DATA, else ../shared/datasets/nezha-dev beside the
+repository. AS@k is the paper's service-level score: the share of cases whose root-cause
+service is among the first k; services with equal scores share the places they span (so
+"everything scores 0" earns k/n, as random does). In the same run: firstline's ranking
+(detection/ranking.py) with and without the call graph read from the edge metrics, the
+previous method (detection/localize.py), the max-z baselines (robust: median/MAD; classic:
+mean/std; the largest |z| of any metric after `at`), and random (its expectation, k/n).
+`--synthetic` runs the older generator-based benchmark instead.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import os
+import sys
 from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from firstline.detection.localize import largest_z, localize
-from firstline.detection.synthetic import KINDS, make_incident
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from firstline.detection.localize import Component, localize
+from firstline.detection.nezha import Case, load_cases
+from firstline.detection.ranking import edges_from_names, rank
+
+REPO = Path(__file__).resolve().parent.parent
 KS = (1, 3, 5)
+Method = Callable[[Case], Mapping[str, float]]
+PUBLISHED = "published AS@1 (all faults): MicroRCA 16.1 / 20.0 %, PDiagnose 41.1 / 8.9 %, Nezha 92.9 / 86.7 % (OB / TT; Nezha also uses logs and traces)"
+
+
+def data_dir(flag: str | None) -> Path:
+    chosen = flag or os.environ.get("FIRSTLINE_NEZHA_DATA")
+    return Path(chosen) if chosen else REPO.parent / "shared" / "datasets" / "nezha-dev"
+
+
+def _services(case: Case) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    return {c.name: {m: (c.timestamps, v) for m, v in c.metrics.items()} for c in case.components}
+
+
+def firstline(case: Case, graph: bool = True) -> dict[str, float]:
+    services = _services(case)
+    edges = edges_from_names({n: list(m) for n, m in services.items()}) if graph else set()
+    return {r.service: r.score for r in rank(services, case.at, edges)}
+
+
+def previous(case: Case) -> dict[str, float]:
+    end = max(float(c.timestamps[-1]) for c in case.components)
+    # localize() takes the moment an incident is noticed and how long before it trouble began
+    ranking = localize(list(case.components), end, lookback=end - case.at + 60)
+    return {s.component: s.score for s in ranking}
+
+
+def max_z(case: Case, robust: bool) -> dict[str, float]:
+    """The largest |z| of any metric after `at` against its own history; a metric whose
+    history has no spread has no z."""
+    out = {}
+    for comp in case.components:
+        out[comp.name] = max(
+            (_z(comp, v, case.at, robust) for v in comp.metrics.values()), default=0
+        )
+    return out
+
+
+def _z(comp: Component, values: np.ndarray, at: float, robust: bool) -> float:
+    ok = np.isfinite(values)
+    before = values[ok & (comp.timestamps < at)]
+    after = values[ok & (comp.timestamps >= at)]
+    if len(before) < 3 or not len(after):
+        return 0.0
+    if robust:
+        centre = float(np.median(before))
+        spread = 1.4826 * float(np.median(np.abs(before - centre)))
+    else:
+        centre, spread = float(np.mean(before)), float(np.std(before))
+    return float(np.max(np.abs(after - centre))) / spread if spread > 0 else 0.0
+
+
+def hit(scores: Mapping[str, float], root: str, k: int) -> float:
+    """Probability that `root` is in the top k when ties are ordered at random."""
+    mine = scores.get(root, 0.0)
+    above = sum(1 for s in scores.values() if s > mine)
+    tied = sum(1 for s in scores.values() if s == mine)
+    return min(1.0, max(0.0, (k - above) / tied))
+
+
+METHODS: dict[str, Method] = {
+    "firstline": firstline,
+    "firstline, no call graph": lambda c: firstline(c, graph=False),
+    "previous (localize.py)": previous,
+    "max robust z (median/MAD)": lambda c: max_z(c, robust=True),
+    "max z (mean/std)": lambda c: max_z(c, robust=False),
+    "random": lambda c: {comp.name: 0.0 for comp in c.components},
+}
+
+
+def _cell(values: Sequence[float]) -> str:
+    return f"{100 * float(np.mean(values)):.1f}" if values else "-"
+
+
+def nezha(root: Path) -> None:
+    cases = load_cases(root)
+    # results[method][group][k] -> per-case hit probabilities
+    results: dict[str, dict[str, dict[int, list[float]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(list))
+    )
+    for case in cases:
+        groups = ("all", case.system, f"{case.system} / {case.fault_type}")
+        groups += (f"{case.system}, metric-visible",) if case.metric_visible else ()
+        groups += ("all, metric-visible",) if case.metric_visible else ()
+        for name, method in METHODS.items():
+            scores = method(case)
+            for k in KS:
+                for group in groups:
+                    results[name][group][k].append(hit(scores, case.root_cause, k))
+    systems = sorted({c.system for c in cases})
+    main_groups = [
+        "all",
+        *systems,
+        "all, metric-visible",
+        *(f"{s}, metric-visible" for s in systems),
+    ]
+    table = Table(title=f"Nezha development cases ({len(cases)}), AS@1 / AS@3 / AS@5 in %")
+    table.add_column("method")
+    for group in main_groups:
+        n = len(results["random"][group][1])
+        table.add_column(f"{group} ({n})", justify="right")
+    for name in METHODS:
+        table.add_row(
+            name, *(" / ".join(_cell(results[name][g][k]) for k in KS) for g in main_groups)
+        )
+    console = Console(width=200)
+    console.print(table)
+    faults = Table(title="by system and fault type, AS@1 / AS@3 / AS@5 in %")
+    for column in ("system / fault", "cases", "firstline", "max robust z", "max z", "random"):
+        faults.add_column(column, justify="left" if column == "system / fault" else "right")
+    keys = ("firstline", "max robust z (median/MAD)", "max z (mean/std)", "random")
+    fault_groups = sorted(g for g in results["random"] if " / " in g)
+    for group in fault_groups:
+        faults.add_row(
+            group,
+            str(len(results["random"][group][1])),
+            *(" / ".join(_cell(results[m][group][k]) for k in KS) for m in keys),
+        )
+    console.print(faults)
+    console.print(PUBLISHED)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", help="nezha-dev folder")
+    parser.add_argument("--synthetic", action="store_true", help="the synthetic benchmark")
     parser.add_argument("--incidents", type=int, default=300)
     parser.add_argument("--services", type=int, default=14)
     args = parser.parse_args()
-    ranks: dict[str, list[int]] = defaultdict(list)
-    by_kind: dict[str, list[int]] = defaultdict(list)
-    for seed in range(args.incidents):
-        incident = make_incident(seed, services=args.services)
-        names = [c.name for c in incident.components]
-        orders = {
-            "firstline": [s.component for s in localize(incident.components, incident.noticed)],
-            "timing only": [
-                s.component for s in localize(incident.components, incident.noticed, dilution=False)
-            ],
-            "largest z-score": largest_z(incident.components, incident.noticed),
-        }
-        for seed_r in range(5):
-            rng = np.random.default_rng([seed, seed_r])
-            orders[f"random #{seed_r}"] = [str(n) for n in rng.permutation(names)]
-        for name, order in orders.items():
-            ranks[name].append(order.index(incident.root))
-        by_kind[incident.kind].append(orders["firstline"].index(incident.root))
+    if args.synthetic:
+        from localization_synthetic import run_synthetic
 
-    def at_k(positions: list[int], k: int) -> float:
-        return float(np.mean(np.array(positions) < k))
-
-    table = Table(title=f"Localisation, {args.incidents} incidents, {args.services} services")
-    for column in ("method", *(f"AS@{k}" for k in KS)):
-        table.add_column(column, justify="left" if column == "method" else "right")
-    for name in ("firstline", "timing only", "largest z-score"):
-        table.add_row(name, *(f"{at_k(ranks[name], k):.3f}" for k in KS))
-    randoms = [name for name in ranks if name.startswith("random")]
-    table.add_row(
-        "random (median of 5)",
-        *(f"{statistics.median(at_k(ranks[r], k) for r in randoms):.3f}" for k in KS),
-    )
-    Console().print(table)
-    kinds = Table(title="firstline by fault kind")
-    for column in ("fault", "incidents", *(f"AS@{k}" for k in KS)):
-        kinds.add_column(column, justify="left" if column == "fault" else "right")
-    for kind in KINDS:
-        kinds.add_row(kind, str(len(by_kind[kind])), *(f"{at_k(by_kind[kind], k):.3f}" for k in KS))
-    Console().print(kinds)
+        run_synthetic(args.incidents, args.services)
+        return
+    nezha(data_dir(args.data))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
 """`firstline detect` and `firstline localize`: the detection library from the command line.
 
-Registered onto the main app by `register(app)`. Bad input (see detection/series.py for the
-rules) is one `error: ...` line on stderr and exit code 2, as everywhere in the CLI.
+Registered onto the main app by `register(app)`. Both read CSV or the JSON of a Prometheus
+range query (detection/inputs.py). Input that cannot be scored at all (see detection/series.py
+for the rules) is one `error: ...` line on stderr and exit code 2, as everywhere in the CLI;
+clock steps, repeated times, gaps and counter resets are scored and noted. On long input the
+progress goes to stderr, so stdout stays the result.
 """
 
 from __future__ import annotations
@@ -14,16 +17,48 @@ from typing import Annotated, Any, TypeVar
 
 import numpy as np
 import typer
+from numpy.typing import NDArray
 from rich.console import Console
 from rich.table import Table
 
-from firstline.detection.localize import Suspect, load_components, localize
-from firstline.detection.novelty import ALARM
+from firstline.detection.counters import counter_rate, looks_like_counter
+from firstline.detection.inputs import pick_column, read_input
+from firstline.detection.localize import Component, Suspect, load_components, localize
+from firstline.detection.novelty import ALARM, NoveltyStream
+from firstline.detection.ranking import edges_from_names, rank
 from firstline.detection.scoring import SCORERS, get_scorer
-from firstline.detection.series import SeriesError, parse_timestamp, read_table, write_scores
+from firstline.detection.series import SeriesError, parse_timestamp, write_scores
 from firstline.detection.windows import anomaly_windows
 
 T = TypeVar("T")
+PROGRESS_ROWS = 100_000  # inputs at least this long report progress on stderr
+CHUNK = 50_000
+
+
+def _progress(quiet: bool) -> Callable[[str], None]:
+    def say(line: str) -> None:
+        if not quiet:
+            typer.echo(line, err=True)
+
+    return say
+
+
+def _score(
+    detector: str,
+    stamps: NDArray[np.float64],
+    values: NDArray[np.float64],
+    say: Callable[[str], None],
+) -> NDArray[np.float64]:
+    """Scores per row; the streaming detector goes chunk by chunk on long input so progress
+    can be shown (the chunks give the same scores as one call)."""
+    if detector != "novelty" or len(values) < PROGRESS_ROWS:
+        return get_scorer(detector)(stamps, values)
+    stream = NoveltyStream()
+    parts = []
+    for lo in range(0, len(values), CHUNK):
+        parts.append(stream.update_many(stamps[lo : lo + CHUNK], values[lo : lo + CHUNK]))
+        say(f"scored {min(lo + CHUNK, len(values))}/{len(values)} rows")
+    return np.concatenate(parts)
 
 
 def _guard(body: Callable[[], T]) -> T:
@@ -42,8 +77,22 @@ def _iso(seconds: float | None) -> str | None:
     return datetime.fromtimestamp(seconds, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
+def _notes(gaps: int, clock_steps: int, duplicates: int, counter: bool) -> list[str]:
+    notes = [f"{gaps} gaps"] if gaps else []
+    if clock_steps:
+        notes.append(f"{clock_steps} clock step(s) back, scored in file order")
+    if duplicates:
+        notes.append(f"{duplicates} repeated timestamp(s)")
+    if counter:
+        notes.append("a counter: its rate per second is scored, resets counted from zero")
+    return notes
+
+
 def detect(
-    file: Annotated[Path, typer.Argument(help="CSV with timestamp,value columns (NAB format).")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="CSV with timestamp,value columns (NAB format) or Prometheus JSON."),
+    ],
     detector: Annotated[
         str, typer.Option("--detector", "-d", help=f"One of: {', '.join(SCORERS)}.")
     ] = "novelty",
@@ -51,29 +100,45 @@ def detect(
         Path | None,
         typer.Option("--out", "-o", help="Write timestamp,value,anomaly_score here."),
     ] = None,
+    series: Annotated[
+        str | None,
+        typer.Option(
+            "--series", help="With several series in the file: the one whose name has this."
+        ),
+    ] = None,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Score a counter's values, not its rate.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
     """Score every row of a series (causally) and list the anomaly windows."""
 
     def body() -> None:
-        scorer = get_scorer(detector)
-        table = read_table(file)
-        if len(table.columns) != 1:
-            raise SeriesError(
-                f"{file}: expected timestamp,value; found {len(table.columns)} value columns"
-            )
-        values = next(iter(table.columns.values()))
-        scores = scorer(table.timestamps, values)
+        get_scorer(detector)  # an unknown name fails before the file is read
+        say = _progress(quiet)
+        table = read_input(file)
+        name, values = pick_column(table, series)
+        if len(values) >= PROGRESS_ROWS:
+            say(f"{file}: {len(values)} rows read")
+        counter = not raw and looks_like_counter(values)
+        scored = counter_rate(table.timestamps, values) if counter else values
+        scores = _score(detector, table.timestamps, scored, say)
         if out is not None:
             write_scores(out, table.raw_timestamps, values, scores)
-        windows = anomaly_windows(table.timestamps, scores, ALARM)
+        windows = anomaly_windows(table.written_seconds, scores, ALARM)
         gaps = int(np.isnan(values).sum())
+        notes = _notes(gaps, table.clock_steps, table.duplicates, counter)
         if as_json:
             payload: dict[str, Any] = {
                 "file": str(file),
+                "series": name,
                 "detector": detector,
                 "rows": len(values),
                 "gaps": gaps,
+                "clock_steps": table.clock_steps,
+                "duplicates": table.duplicates,
+                "counter": counter,
                 "threshold": ALARM,
                 "windows": [
                     {
@@ -91,7 +156,7 @@ def detect(
         console = Console()
         console.print(
             f"{file}: {len(values)} rows"
-            + (f" ({gaps} gaps)" if gaps else "")
+            + (f" ({'; '.join(notes)})" if notes else "")
             + f", detector {detector}, {len(windows)} anomaly window(s) at score >= {ALARM}"
         )
         if windows:
@@ -118,13 +183,49 @@ def _suspect_json(rank: int, s: Suspect) -> dict[str, Any]:
     }
 
 
+def _ranked(components: list[Component], at: float) -> list[Suspect]:
+    """The service ranking (detection/ranking.py) in the shape `localize` prints."""
+    services = {c.name: {m: (c.timestamps, v) for m, v in c.metrics.items()} for c in components}
+    edges = edges_from_names({name: list(metrics) for name, metrics in services.items()})
+    out = []
+    for r in rank(services, at, edges):
+        d = r.deciding
+        out.append(
+            Suspect(
+                component=r.service,
+                score=r.score,
+                metric=d.metric if d else None,
+                onset=d.first_moved if d else None,
+                shift=round(d.z, 2) if d else 0.0,
+                baseline=d.baseline if d else None,
+                peak=d.value if d else None,
+            )
+        )
+    return out
+
+
 def localize_command(
     directory: Annotated[Path, typer.Argument(help="One CSV per component: timestamp, metrics.")],
-    at: Annotated[str, typer.Option("--at", help="Incident time: ISO 8601 or unix seconds.")],
+    at: Annotated[
+        str,
+        typer.Option(
+            "--at",
+            help="ISO 8601 or unix seconds. ranking: when the trouble began (the samples before"
+            " are the history); timing: when it was noticed.",
+        ),
+    ],
+    method: Annotated[
+        str,
+        typer.Option(
+            help="ranking: each component's own metrics (validated on real fault injection);"
+            " timing: earliest lasting deviation (the older method)."
+        ),
+    ] = "ranking",
     lookback: Annotated[
-        float, typer.Option(help="Minutes before --at in which the trouble may have begun.")
+        float, typer.Option(help="timing: minutes before --at in which the trouble may have begun.")
     ] = 30.0,
     top: Annotated[int, typer.Option(help="How many components to print.")] = 10,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
     """Rank components by how likely each is where the incident started."""
@@ -136,8 +237,13 @@ def localize_command(
             raise ValueError(f"--at: {exc}") from None
         if lookback <= 0:
             raise ValueError("--lookback must be positive")
-        components = load_components(directory)
-        ranking = localize(components, moment, lookback=lookback * 60)
+        if method not in ("ranking", "timing"):
+            raise ValueError(f"--method {method!r}: choose ranking or timing")
+        components = load_components(directory, progress=_progress(quiet))
+        if method == "timing":
+            ranking = localize(components, moment, lookback=lookback * 60)
+        else:
+            ranking = _ranked(components, moment)
         if as_json:
             typer.echo(
                 json.dumps(

@@ -11,14 +11,15 @@ lasting it is. The metric with the best score decides, and is reported.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from firstline.detection.series import SeriesError, read_table
+from firstline.detection.inputs import read_input
+from firstline.detection.series import SeriesError
 
 
 @dataclass(frozen=True)
@@ -52,19 +53,27 @@ class _Deviation:
 
 LINE = 4.0  # a sustained deviation must pass this many robust spreads
 LASTING = 0.6  # ...and stay beyond half of that for this share of the time since
+PROGRESS_FILES = 20  # folders with at least this many components report progress
 
 
-def load_components(directory: Path) -> list[Component]:
-    """One CSV per component: the file name (without .csv) is the component."""
+def load_components(
+    directory: Path,
+    progress: Callable[[str], None] | None = None,
+    suffixes: tuple[str, ...] = (".csv", ".json"),
+) -> list[Component]:
+    """One CSV or Prometheus range-query JSON per component: the file name without its
+    suffix is the component. `progress` hears about every 10th file of a large folder."""
     if not directory.is_dir():
         raise SeriesError(f"{directory}: not a directory")
-    files = sorted(p for p in directory.iterdir() if p.suffix.lower() == ".csv" and p.is_file())
+    files = sorted(p for p in directory.iterdir() if p.suffix.lower() in suffixes and p.is_file())
     if not files:
-        raise SeriesError(f"{directory}: no .csv files (one per component expected)")
+        raise SeriesError(f"{directory}: no .csv or .json files (one per component expected)")
     out = []
-    for path in files:
-        table = read_table(path, min_rows=2)
+    for i, path in enumerate(files):
+        table = read_input(path, min_rows=2)
         out.append(Component(path.stem, table.timestamps, table.columns))
+        if progress is not None and len(files) >= PROGRESS_FILES and (i + 1) % 10 == 0:
+            progress(f"read {i + 1}/{len(files)} components")
     return out
 
 

@@ -74,13 +74,14 @@ def probation_rows(rows: int) -> int:
 def windows_to_rows(
     timestamps: NDArray[np.float64], windows: Sequence[tuple[float, float]]
 ) -> tuple[tuple[int, int], ...]:
-    """Map [start, end] times (inclusive) onto the first and last rows they cover."""
+    """Map [start, end] times (inclusive) onto the first and last rows they cover. Times are
+    as written, so after a clock step they need not be sorted: a window runs from the first
+    row inside it to the last one, as NAB's labeller takes it."""
     out: list[tuple[int, int]] = []
     for start, end in windows:
-        lo = int(np.searchsorted(timestamps, start, side="left"))
-        hi = int(np.searchsorted(timestamps, end, side="right")) - 1
-        if lo <= hi:
-            out.append((lo, hi))
+        inside = np.flatnonzero((timestamps >= start) & (timestamps <= end))
+        if len(inside):
+            out.append((int(inside[0]), int(inside[-1])))
     return tuple(out)
 
 
@@ -220,8 +221,8 @@ def load_corpus(root: Path) -> list[CorpusFile]:
     out: list[CorpusFile] = []
     for name in sorted(windows):
         table = read_table(root / "data" / name)
-        stamps = table.timestamps
         limits = [(parse_timestamp(a), parse_timestamp(b)) for a, b in windows[name]]
-        labelled = LabelledFile(name, len(stamps), windows_to_rows(stamps, limits))
-        out.append(CorpusFile(labelled, stamps, next(iter(table.columns.values()))))
+        rows = windows_to_rows(table.written_seconds, limits)
+        labelled = LabelledFile(name, len(table.timestamps), rows)
+        out.append(CorpusFile(labelled, table.timestamps, next(iter(table.columns.values()))))
     return out

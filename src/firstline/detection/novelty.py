@@ -30,6 +30,7 @@ import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -54,6 +55,36 @@ class NoveltyParams:
     refractory_samples: float = 12.0
     # envelopes shrink by half towards their middle in this long
     envelope_half_life_seconds: float = 90 * DAY
+    # the seasonal view counts only while differencing by a season has made the series
+    # steadier than its spread around its mean (a cycle is there to remove). "history": the
+    # level's spread over every sample so far; "span": over the samples that have a
+    # season-ago partner, as the differences do; "off": always count it
+    season_gate: Literal["history", "span", "off"] = "history"
+
+
+def _season_view(gate: list[float], fast: float, lagged: float | None, mode: str) -> float | None:
+    """The seasonal difference, or None when there is none or it should not count: while its
+    differences vary at least as much as the level does around its mean, there is no cycle
+    for differencing to remove (white noise doubles its variance when differenced). Updates
+    the gate's sums (`mode`: see NoveltyParams.season_gate)."""
+    d = None if lagged is None else fast - lagged
+    if mode == "off":
+        return d
+    if gate[6] != gate[6]:
+        gate[6] = fast
+    level = fast - gate[6]  # around the first value: no cancellation at huge levels
+    if d is not None or mode == "history":
+        gate[0] += 1.0
+        gate[1] += level
+        gate[2] += level * level
+    if d is None:
+        return None
+    gate[3] += 1.0
+    gate[4] += d
+    gate[5] += d * d
+    mean_l, mean_d = gate[1] / gate[0], gate[4] / gate[3]
+    steadier = gate[5] / gate[3] - mean_d * mean_d < gate[2] / gate[0] - mean_l * mean_l
+    return d if steadier else None
 
 
 class NoveltyStream:
@@ -71,6 +102,9 @@ class NoveltyStream:
         self._last_t = math.nan
         self._step = 0.0
         self._recent = 0.0
+        # the season gate: the fast mean's count, sum, sum of squares (around its first value,
+        # kept last), then the seasonal differences'
+        self._gate = [0.0] * 6 + [math.nan]
         self._history: deque[tuple[float, float]] = deque()
 
     def update(self, t: float, x: float) -> float:
@@ -95,6 +129,7 @@ class NoveltyStream:
         hi, lo, seen = self._hi, self._lo, self._seen
         fast, slow, last_t, step = self._fast, self._slow, self._last_t, self._step
         recent = self._recent
+        gate, gate_mode = self._gate, p.season_gate
         out = [0.0] * len(xs)
         views = [0.0] * self._VIEWS
         for i, x in enumerate(xs):
@@ -116,8 +151,9 @@ class NoveltyStream:
             views[0], views[1], views[2] = x, fast, slow
             n_views = 3
             lagged = self._season_ago(t - season, step)
-            if lagged is not None:
-                views[3] = fast - lagged
+            d = _season_view(gate, fast, lagged, gate_mode)
+            if d is not None:
+                views[3] = d
                 n_views = 4
             self._history.append((t, fast))
             shrink = 0.5 ** (dt / half_life) if dt > 0 else 1.0

@@ -4,10 +4,14 @@
 - a value that is not a number: an error naming the line;
 - an empty value, NaN or "null": a gap; the row is kept, its score is 0 and detectors skip it;
 - +inf / -inf: an error (a counter that overflowed is not a measurement);
-- timestamps: ISO 8601 (a naive one is taken as UTC) or unix seconds. A timestamp earlier
-  than the row before is an error naming the line, because silently reordering an export
-  hides the bug that produced it. A repeated timestamp is kept and scored in file order
-  (NAB's own files repeat 03:00 at a daylight-saving change); detectors see no time pass.
+- timestamps: ISO 8601 (a naive one is taken as UTC) or unix seconds. Rows are scored in file
+  order, which is the order a monitoring system recorded them in. A repeated timestamp is
+  kept (NAB's own files repeat 03:00 at a daylight-saving change): detectors see no time
+  pass. A timestamp earlier than the row before is a clock step (a daylight-saving or NTP
+  correction, a host whose clock was reset): the clock the detectors see is re-based so the
+  row lands one typical step after the row before, and keeps that offset afterwards. Sorting
+  instead would interleave two stretches of the series; refusing would leave a real series
+  unscored. `Table.raw_seconds` keeps the times as written (labels and output use those).
 """
 
 from __future__ import annotations
@@ -34,9 +38,32 @@ class Table:
     """Columns read from one CSV: unix-second timestamps and named float columns (NaN = gap)."""
 
     source: str
-    timestamps: NDArray[np.float64]
+    timestamps: NDArray[np.float64]  # the detectors' clock: never decreasing
     columns: dict[str, NDArray[np.float64]]
     raw_timestamps: tuple[str, ...]
+    raw_seconds: NDArray[np.float64] | None = None  # as written; None when equal to timestamps
+    clock_steps: int = 0  # rows whose time was earlier than the row before
+    duplicates: int = 0  # rows whose time equals the row before
+
+    @property
+    def written_seconds(self) -> NDArray[np.float64]:
+        return self.timestamps if self.raw_seconds is None else self.raw_seconds
+
+
+def monotone_clock(stamps: NDArray[np.float64]) -> tuple[NDArray[np.float64], int, int]:
+    """The detectors' clock for times in file order, the number of backward steps and the
+    number of repeated times. A backward step re-bases the clock to one typical step (the
+    median forward step of the file) after the row before; later rows keep the offset, so
+    the spacing of the series is what the detectors see on both sides of the step."""
+    diffs = np.diff(stamps)
+    back = diffs < 0
+    backward, repeats = int(back.sum()), int(np.sum(diffs == 0))
+    if backward == 0:
+        return stamps, 0, repeats
+    forward = diffs[diffs > 0]
+    typical = float(np.median(forward)) if len(forward) else 0.0
+    jumps = np.where(back, typical - diffs, 0.0)
+    return stamps + np.concatenate([[0.0], np.cumsum(jumps)]), backward, repeats
 
 
 def parse_timestamp(text: str) -> float:
@@ -106,13 +133,17 @@ def table_from_rows(source: str, rows: Sequence[Sequence[str]], min_rows: int = 
             values[i] = [parse_value(cell) for cell in row[1:]]
         except ValueError as exc:
             raise SeriesError(f"{source}:{line}: {exc}") from None
-        if i and stamps[i] < stamps[i - 1]:
-            raise SeriesError(
-                f"{source}:{line}: timestamp {row[0].strip()!r} is earlier than the row before"
-                " (sort the file by time)"
-            )
     columns = {name: values[:, j].copy() for j, name in enumerate(header[1:])}
-    return Table(source, stamps, columns, tuple(r[0].strip() for r in body))
+    clock, backward, repeats = monotone_clock(stamps)
+    return Table(
+        source,
+        clock,
+        columns,
+        tuple(r[0].strip() for r in body),
+        raw_seconds=stamps if backward else None,
+        clock_steps=backward,
+        duplicates=repeats,
+    )
 
 
 def write_scores(

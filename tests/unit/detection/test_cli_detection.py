@@ -85,11 +85,41 @@ def test_localize_ranks_the_origin(tmp_path: Path) -> None:
             out.writerow(["timestamp", *comp.metrics])
             for i, t in enumerate(comp.timestamps):
                 out.writerow([int(t), *(float(v[i]) for v in comp.metrics.values())])
+    timing = ["--method", "timing"]
     result = runner.invoke(
-        app, ["localize", str(tmp_path), "--at", str(int(incident.noticed)), "--json"]
+        app, ["localize", str(tmp_path), "--at", str(int(incident.noticed)), "--json", *timing]
     )
     assert result.exit_code == 0, result.output
     ranking = json.loads(result.stdout)["ranking"]
     assert ranking[0]["component"] == incident.root and ranking[0]["metric"]
-    table = runner.invoke(app, ["localize", str(tmp_path), "--at", str(int(incident.noticed))])
+    table = runner.invoke(
+        app, ["localize", str(tmp_path), "--at", str(int(incident.noticed)), *timing]
+    )
     assert table.exit_code == 0 and incident.root in table.stdout
+
+
+def test_localize_ranking_names_the_component_whose_own_metric_moved(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    t0 = 1_700_000_000
+    rows = range(70)
+    # db's CPU saturates at minute 60; web's latency follows and its traffic drops
+    columns = {
+        "db": {"cpu": [0.2 + (0.7 if i >= 60 else 0) + rng.normal(0, 0.05) for i in rows]},
+        "web": {
+            "latency": [0.1 + (0.02 if i >= 61 else 0) + rng.normal(0, 0.002) for i in rows],
+            "request_rate": [100 - (40 if i >= 61 else 0) + rng.normal(0, 2) for i in rows],
+        },
+    }
+    for name, metrics in columns.items():
+        with (tmp_path / f"{name}.csv").open("w", newline="") as handle:
+            out = csv.writer(handle)
+            out.writerow(["timestamp", *metrics])
+            for i in rows:
+                out.writerow([t0 + 60 * i, *(v[i] for v in metrics.values())])
+    result = runner.invoke(app, ["localize", str(tmp_path), "--at", str(t0 + 3600), "--json"])
+    assert result.exit_code == 0, result.output
+    top = json.loads(result.stdout)["ranking"][0]
+    assert top["component"] == "db" and top["metric"] == "cpu"
+    assert top["onset"] == "2023-11-14T23:13:20Z"  # t0 + 60 minutes
+    bad = runner.invoke(app, ["localize", str(tmp_path), "--at", "0", "--method", "x"])
+    assert bad.exit_code == 2 and "--method" in bad.stderr

@@ -33,7 +33,7 @@ def test_quiet_components_score_zero_and_short_history_is_handled() -> None:
 
 
 def test_directory_loading(tmp_path: Path) -> None:
-    with pytest.raises(SeriesError, match=r"no \.csv files"):
+    with pytest.raises(SeriesError, match=r"no \.csv or \.json files"):
         load_components(tmp_path)
     with pytest.raises(SeriesError, match="not a directory"):
         load_components(tmp_path / "missing")

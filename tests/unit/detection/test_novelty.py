@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firstline.detection.novelty import ALARM, DAY, NoveltyStream, novelty_scores
+from firstline.detection.novelty import ALARM, DAY, NoveltyParams, NoveltyStream, novelty_scores
 
 STEP = 300.0
 
@@ -96,3 +96,29 @@ def test_irregular_steps_and_duplicates() -> None:
     x[1300] = 40
     found = alarms(x, t)
     assert 1300 in found and (found > 200).sum() <= 6
+
+
+def _days(n_days: int, step: float = 300.0) -> np.ndarray:
+    return np.arange(int(n_days * 86_400 / step)) * step
+
+
+def test_season_gate_keeps_the_daily_view_where_there_is_a_cycle() -> None:
+    t = _days(10)
+    rng = np.random.default_rng(3)
+    x = np.sin(2 * np.pi * t / 86_400) + rng.normal(0, 0.05, len(t))
+    broken = (t >= 8 * 86_400 + 3 * 3600) & (t < 8 * 86_400 + 9 * 3600)
+    x[broken] = -x[broken]  # the cycle inverts for six hours, inside its usual range
+    gated = novelty_scores(t, x)
+    assert gated[broken].max() >= 0.5
+    assert novelty_scores(t, x, NoveltyParams(season_weight=0.0))[broken].max() < 0.5
+
+
+def test_season_gate_drops_the_daily_view_without_a_cycle() -> None:
+    t = _days(10)
+    x = np.random.default_rng(4).normal(10, 1, len(t))
+    gated = novelty_scores(t, x)
+    without = novelty_scores(t, x, NoveltyParams(season_weight=0.0))
+    always = novelty_scores(t, x, NoveltyParams(season_gate="off"))
+    # differencing white noise doubles its variance: the daily view never counts
+    assert np.array_equal(gated, without)
+    assert (always >= 0.5).sum() >= (gated >= 0.5).sum()
