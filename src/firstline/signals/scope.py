@@ -117,7 +117,7 @@ def _candidates(
     found = []
     for key in order:
         value = alert.labels.get(key, "").strip()
-        if not value or key in reporters or _is_reporter(value):
+        if not value or key in reporters or (key not in _KINDS and _is_reporter(value)):
             continue
         found.append((key, value))
     return found

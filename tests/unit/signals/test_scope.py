@@ -208,6 +208,32 @@ def test_exporter_labels_next_to_a_workload_label_leave_the_workload() -> None:
     assert KSM not in scope.workloads and "node-exporter" not in scope.workloads
 
 
+def test_an_exporters_own_workload_named_by_a_kind_label_is_the_workload() -> None:
+    """KubeDaemonSetRolloutStuck{daemonset="node-exporter"} is about the node-exporter
+    DaemonSet: a `daemonset`/`deployment` label names a workload, whatever it is called."""
+    rollout = _alert(
+        "KubeDaemonSetRolloutStuck", namespace="monitoring", daemonset="node-exporter", **KSM_LABELS
+    )
+    scope = _scope(rollout)
+    assert scope.workloads == frozenset({"node-exporter"})
+    assert scope.kind == "DaemonSet"
+    exporter = _pod(
+        "node-exporter-7xk2p", "monitoring", owner="node-exporter", owner_kind="DaemonSet"
+    )
+    grafana = _pod(
+        "grafana-5c4b3a2d1-a1b2c", "monitoring", owner="grafana", owner_kind="Deployment"
+    )
+    assert scope.owns(exporter)
+    assert not scope.owns(grafana)  # a neighbour in monitoring is not the DaemonSet's problem
+    for kind, name in (("deployment", "cert-manager"), ("deployment", KSM)):
+        mismatch = _alert(
+            "KubeDeploymentReplicasMismatch", namespace="monitoring", **{**KSM_LABELS, kind: name}
+        )
+        assert _scope(mismatch).workloads == frozenset({name}), (kind, name)
+    # the reporter's pod on the same series is still not pinned as the alerted pod
+    assert scope.pods == frozenset()
+
+
 def test_catalog_reporter_labels_are_skipped_even_with_an_ordinary_value() -> None:
     alert = _alert("AppLatencyHigh", namespace="shop", job="shop-metrics", app="checkout")
     scope = resolve_scope(alert, [], [], ["job"])
