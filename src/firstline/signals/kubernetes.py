@@ -42,7 +42,7 @@ _PROBE_CAUSE = (
 _INSUFFICIENT = re.compile(r"Insufficient ([a-z0-9./-]+)", re.IGNORECASE)
 _SCHEDULING_CAUSES = (
     ("taint", re.compile(r"untolerated taint|had taint", re.IGNORECASE)),
-    ("affinity", re.compile(r"affinity|selector", re.IGNORECASE)),
+    ("affinity", re.compile(r"(?<!volume node )affinity|selector", re.IGNORECASE)),
     ("volume", re.compile(r"persistentvolumeclaim|unbound|volume node affinity", re.IGNORECASE)),
     ("unschedulable_nodes", re.compile(r"node\(s\) were unschedulable", re.IGNORECASE)),
 )

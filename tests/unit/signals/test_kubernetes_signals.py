@@ -428,6 +428,22 @@ def test_unschedulable_from_the_pod_scheduled_condition() -> None:
     assert "unschedulable" not in _families(_signals(_evidence(pods=[scheduled])))
 
 
+def test_unschedulable_mixed_verdicts_and_extended_resources() -> None:
+    message = (
+        "0/6 nodes are available: 1 Insufficient cpu, 2 Insufficient nvidia.com/gpu, "
+        "3 node(s) had volume node affinity conflict. preemption: 0/6 nodes are available: "
+        "6 Preemption is not helpful for scheduling."
+    )
+    events = [_event("FailedScheduling", message, f"pod/{WEB_POD}")]
+    sched = _one(_signals(_evidence(events=events)), "unschedulable")
+    assert sched.attributes.get("insufficient_cpu") == "yes"
+    assert sched.attributes.get("insufficient_gpu") == "yes", sched.attributes
+    assert sched.attributes.get("volume") == "yes"
+    # the PersistentVolume's zone does not match: a volume problem, not the pod's affinity
+    assert "affinity" not in sched.attributes, sched.attributes
+    assert "insufficient_memory" not in sched.attributes
+
+
 # -- restarts, Jobs, probes ------------------------------------------------------------------
 
 
