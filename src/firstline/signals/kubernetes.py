@@ -169,6 +169,8 @@ def _waiting(pod: PodState) -> Iterator[Signal]:
             message=message[:300],
         )
     if _OOM_TEXT.search(message) and pod.last_termination_reason != "OOMKilled":
+        if pod.last_exit_code == SIGKILL:  # exit 137 + this text: _termination reported it
+            return
         # the kubelet's back-off message names the last termination when the status omits it
         yield _pod_signal(
             pod, "oom_killed", f"pod {pod.name}: {message[:160]}", exit_code="137", recent="yes"

@@ -170,6 +170,24 @@ def test_oom_killed_from_the_kubelet_back_off_message_when_the_status_omits_it()
     assert _one(signals, "crash_loop").attributes["restarts"] == "6"
 
 
+def test_one_oom_signal_per_pod_when_exit_137_and_the_message_both_say_so() -> None:
+    pod = _pod(
+        restart_count=6,
+        waiting_reason="CrashLoopBackOff",
+        waiting_message=(
+            f"back-off 5m0s restarting failed container=app pod={WEB_POD}_{NS}({UID}) "
+            "last terminated: reason=OOMKilled, exit_code=137"
+        ),
+        last_termination_reason="Error",
+        last_exit_code=137,
+        last_termination_at=ago(2),
+    )
+    signals = _signals(_evidence(pods=[pod]))
+    oom = _one(signals, "oom_killed")  # the same fact, cited once
+    assert oom.attributes["exit_code"] == "137"
+    assert "sigkill" not in _families(signals)
+
+
 def test_sigkill_without_an_oom_record() -> None:
     pod = _pod(
         restart_count=2,
