@@ -46,8 +46,8 @@ _SCHEDULING_CAUSES = (
     ("volume", re.compile(r"persistentvolumeclaim|unbound|volume node affinity", re.IGNORECASE)),
     ("unschedulable_nodes", re.compile(r"node\(s\) were unschedulable", re.IGNORECASE)),
 )
-_QUOTA = re.compile(r"exceeded quota|quota exceeded|must specify limits", re.IGNORECASE)
-_QUOTA_NAME = re.compile(r"exceeded quota: ([a-z0-9.-]+)", re.IGNORECASE)
+_QUOTA = re.compile(r"exceeded quota|quota exceeded|failed quota|must specify limits", re.I)
+_QUOTA_NAME = re.compile(r"(?:exceeded|failed) quota: ([a-z0-9.-]+)", re.IGNORECASE)
 _LIMIT_RANGE = re.compile(
     r"maximum (cpu|memory)[a-z ]* (usage )?per (container|pod)|minimum (cpu|memory)",
     re.IGNORECASE,

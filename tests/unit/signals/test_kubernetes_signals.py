@@ -602,6 +602,23 @@ def test_quota_exceeded_from_the_replicaset_event_and_the_deployment() -> None:
     assert "replica_failure" not in _families(signals)
 
 
+def test_quota_refusing_pods_without_requests_or_limits() -> None:
+    """The quota admission plugin's other refusal: the pod must declare what the quota
+    tracks ("failed quota: <name>: must specify ..."), for limits and requests alike."""
+    messages = {
+        "requests": 'Error creating: pods "web-6d4cf56db6-abcde" is forbidden: failed quota: '
+        "compute-quota: must specify requests.cpu for: app; requests.memory for: app",
+        "limits": 'Error creating: pods "web-6d4cf56db6-abcde" is forbidden: failed quota: '
+        "compute-quota: must specify limits.cpu,limits.memory",
+    }
+    for what, message in messages.items():
+        events = [_event("FailedCreate", message, "replicaset/web-6d4cf56db6")]
+        quota = _one(_signals(_evidence(events=events)), "quota_exceeded")
+        assert quota.attributes["quota"] == "compute-quota", (what, quota.attributes)
+        assert f"must specify {what}." in quota.attributes["message"]
+        assert quota.in_scope is True
+
+
 def test_replica_failure_that_is_not_a_quota() -> None:
     message = (
         'pods "web-6d4cf56db6-" is forbidden: error looking up service account shop/web: '
