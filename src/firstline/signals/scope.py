@@ -96,6 +96,10 @@ class WorkloadScope:
             return True
         if name in self.workloads or name in self.pods:
             return True
+        if self.kind == "Job" and any(
+            re.fullmatch(rf"{re.escape(w)}-[a-z0-9]{{5}}", name) for w in self.workloads
+        ):  # a Job's pods: generateName "<job>-"
+            return True
         owner = workload_of_pod(name) or _replicaset_owner(name)
         return owner is not None and owner in self.workloads
 

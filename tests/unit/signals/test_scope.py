@@ -100,6 +100,22 @@ def test_a_job_scope_owns_the_pods_labelled_with_its_job_name() -> None:
     assert scope.select(pods) == [by_legacy_label, by_new_label, by_owner]
 
 
+def test_a_job_scope_names_its_pods_by_the_job_controllers_generated_names() -> None:
+    """The Job controller names its pods "<job>-<5 random characters>" (generateName), and a
+    CronJob's Job is "<cronjob>-<scheduled time>": events about those pods are the Job's."""
+    scope = _scope(
+        _alert("KubeJobFailed", namespace="batch", job_name="nightly-export", **KSM_LABELS)
+    )
+    assert scope.names("pod/nightly-export-x7k2p")
+    assert not scope.names("pod/nightly-export-v2-x7k2p")  # another Job's pod
+    assert not scope.names("pod/nightly-exporter-x7k2p")
+    scheduled = _scope(
+        _alert("KubeJobFailed", namespace="batch", job_name="nightly-export-28391040", **KSM_LABELS)
+    )
+    assert scheduled.names("pod/nightly-export-28391040-x7k2p")
+    assert not scheduled.names("pod/nightly-export-28391100-x7k2p")  # the next run's pod
+
+
 # -- pods and owners -------------------------------------------------------------------------
 
 
