@@ -47,13 +47,13 @@ def ago(minutes: float) -> datetime:
     return NOW - timedelta(minutes=minutes)
 
 
-def _alert(name: str, *, started: float = 5, **labels: str) -> Alert:
+def _alert(name: str, **labels: str) -> Alert:
     merged = {"alertname": name, **labels}
     return Alert(
         source="alertmanager",
         name=name,
         labels=merged,
-        starts_at=ago(started),
+        starts_at=ago(5),
         fingerprint=fingerprint_labels(merged),
     )
 
