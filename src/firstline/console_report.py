@@ -12,7 +12,7 @@ from rich.text import Text
 from firstline.checks import BackendCheck
 from firstline.domain.incident import IncidentSummary, TimelineEntry
 from firstline.evaluation.scenarios import EvalReport, ScenarioResult
-from firstline.graph.report import next_steps
+from firstline.graph.report import localization_lines, next_steps
 from firstline.graph.state import IncidentState
 from firstline.store.incidents import IncidentStore
 
@@ -132,6 +132,8 @@ def print_incident(state: IncidentState, timeline: list[TimelineEntry]) -> None:
     summary = state.alert.annotations.get("summary", "")
     parts: list[Any] = [Text(summary, style="italic")] if summary else []
     parts.append(_hypotheses(state))
+    if state.analysis is not None:
+        parts.extend(Text(line, style="dim") for line in localization_lines(state.analysis))
     parts.extend(Text.from_markup(line) for line in _actions(state))
     if state.llm_usage is not None:
         parts.append(Text(f"LLM: {state.llm_usage.describe()}", style="dim"))

@@ -48,6 +48,19 @@ class RuledOut(BaseModel):
     confidence: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
+class ServiceRanking(BaseModel):
+    """One service's place in the localization ranking: how far its own metrics moved from
+    the incident's start against their own history, and which moved first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rank: int = Field(ge=1)
+    service: str
+    score: float = Field(description="Robust spreads the deciding metric moved; 0: none moved.")
+    deciding: str = Field(default="", description="The deciding metric's move, in a sentence.")
+    moved: list[str] = Field(default_factory=list, description="Every moved metric, first first.")
+
+
 class Analysis(BaseModel):
     """A reasoner's output: hypotheses ranked best first, plus what was ruled out."""
 
@@ -60,6 +73,10 @@ class Analysis(BaseModel):
         default_factory=list, description="The facts read from the evidence, in scope first."
     )
     alert_meaning: str = Field(default="", description="What the alert catalog says it means.")
+    localization: list[ServiceRanking] = Field(
+        default_factory=list,
+        description="When the incident spans services: which moved first and most.",
+    )
 
     @property
     def top(self) -> RootCauseHypothesis | None:

@@ -95,3 +95,23 @@ async def gather(
         for item in group:
             items.append(annotate(item, detector) if isinstance(item, MetricEvidence) else item)
     return EvidenceSet(items=items)
+
+
+async def gather_metrics(
+    source: EvidenceSource,
+    scope: QueryScope,
+    queries: Sequence[MetricQuery],
+    detector: Detector,
+    source_timeout: float = 15.0,
+) -> list[Evidence]:
+    """Only metric queries, concurrently, each bounded; failures become error evidence."""
+    calls = [
+        _guard(f"metric:{q.name}", q.promql, source.name, source.metric(q, scope), source_timeout)
+        for q in queries
+    ]
+    groups = await asyncio.gather(*calls)
+    return [
+        annotate(item, detector) if isinstance(item, MetricEvidence) else item
+        for group in groups
+        for item in group
+    ]

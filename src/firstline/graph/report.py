@@ -105,6 +105,19 @@ def analysis_lines(analysis: Analysis) -> list[str]:
     if analysis.ruled_out:
         lines.append("Ruled out:")
         lines.extend(f"  {r.pattern}: {r.reason}" for r in analysis.ruled_out[:MAX_RULED_OUT])
+    lines.extend(localization_lines(analysis))
+    return lines
+
+
+def localization_lines(analysis: Analysis) -> list[str]:
+    """Where the trouble started, when the incident spans services: each service by how
+    far its own metrics moved from the start, with what moved first."""
+    if not analysis.localization:
+        return []
+    lines = ["Services, by how far their own metrics moved:"]
+    for r in analysis.localization[:MAX_HYPOTHESES]:
+        lines.append(f"  {r.rank}. {r.service}: {r.deciding or 'none of its own metrics moved'}")
+        lines.extend(f"       {m}" for m in r.moved[1:3])
     return lines
 
 

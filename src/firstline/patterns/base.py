@@ -25,7 +25,7 @@ from typing import ClassVar
 from firstline.domain.action import RemediationAction
 from firstline.domain.alert import Alert, Severity
 from firstline.domain.evidence import EvidenceSet, EvidenceStatus, PodState
-from firstline.domain.hypothesis import RootCauseHypothesis, RuledOut
+from firstline.domain.hypothesis import RootCauseHypothesis, RuledOut, ServiceRanking
 from firstline.domain.query import MetricQuery
 from firstline.knowledge.catalog import AlertKind, AlertPrior, Strength
 from firstline.signals.collect import SignalSet, collect_signals
@@ -95,6 +95,8 @@ class PatternContext:
     not point at start lower."""
     recovered: str | None = None
     """Why the alerting workload is healthy now, when it is (see signals.recovery)."""
+    localization: tuple[ServiceRanking, ...] = ()
+    """When the evidence holds several services' metrics: which moved first and most."""
     memo: dict[str, object] = field(default_factory=dict, compare=False)
     """Per-incident results that several patterns compute alike (e.g. lower-cased texts)."""
 

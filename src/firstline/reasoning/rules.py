@@ -13,6 +13,7 @@ from firstline.knowledge.catalog import AlertPrior, prior_for
 from firstline.patterns.base import PatternContext
 from firstline.patterns.registry import PatternRegistry
 from firstline.reasoning.base import ReasoningInput
+from firstline.reasoning.localization import localize
 from firstline.signals.collect import collect_signals
 from firstline.signals.recovery import recovered
 from firstline.signals.scope import resolve_scope
@@ -41,6 +42,7 @@ def build_context(request: ReasoningInput, registry: PatternRegistry) -> Pattern
         recovered=recovered(evidence, signals, now)
         if _about_state(alert, prior, registry)
         else None,
+        localization=tuple(localize(alert, evidence, scope.primary or alert.service)),
     )
 
 
@@ -79,4 +81,5 @@ class PatternReasoner:
             ruled_out=ruled_out,
             signals=signals[:40],
             alert_meaning=ctx.prior.meaning if ctx.prior else "",
+            localization=list(ctx.localization),
         )

@@ -5,14 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 from firstline.domain.evidence import (
+    Evidence,
     EvidenceSet,
     EvidenceStatus,
+    MetricEvidence,
     Provenance,
     RelatedAlertsEvidence,
 )
+from firstline.domain.query import QueryScope
 from firstline.graph.deps import GraphDeps
-from firstline.graph.gathering import gather, scope_for
+from firstline.graph.gathering import gather, gather_metrics, scope_for
 from firstline.graph.recording import Update
+from firstline.graph.services import labelled, related_services, service_queries, service_scope
 from firstline.graph.state import IncidentState
 
 
@@ -29,6 +33,7 @@ async def gather_evidence(state: IncidentState, deps: GraphDeps) -> Update:
         budget_seconds=deps.gather_budget_seconds,
     )
     evidence = _with_grouped_alerts(evidence, state, deps)
+    evidence = await _with_related_services(evidence, scope, deps)
     ok = sum(1 for i in evidence.items if i.status is EvidenceStatus.OK)
     problems = [
         f"{i.id}: {i.status.value} ({i.reason})" for i in evidence.items if i.status != "ok"
@@ -67,3 +72,21 @@ def _with_grouped_alerts(
         alerts=others,
     )
     return EvidenceSet(items=[*evidence.items, grouped])
+
+
+async def _with_related_services(
+    evidence: EvidenceSet, scope: QueryScope, deps: GraphDeps
+) -> EvidenceSet:
+    """The other services of the incident, asked the same health questions, so the
+    reasoner can rank where the trouble started."""
+    extra: list[Evidence] = []
+    for service in related_services(evidence, scope):
+        found = await gather_metrics(
+            deps.source,
+            service_scope(scope, service),
+            service_queries(service),
+            deps.detector,
+            source_timeout=deps.source_timeout_seconds,
+        )
+        extra.extend(labelled(i, service) if isinstance(i, MetricEvidence) else i for i in found)
+    return EvidenceSet(items=[*evidence.items, *extra]) if extra else evidence

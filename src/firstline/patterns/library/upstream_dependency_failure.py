@@ -18,6 +18,7 @@ from firstline.actions.catalog import make_action
 from firstline.domain.action import ActionType, RemediationAction, Target
 from firstline.domain.alert import Alert, AlertStatus, Severity
 from firstline.domain.evidence import LogEntry, PodState
+from firstline.domain.hypothesis import ServiceRanking
 from firstline.patterns import queries
 from firstline.patterns.base import Pattern, PatternContext, Scorecard
 
@@ -31,6 +32,8 @@ FAILURE_WORDS = (
     "connection failure",
     "no healthy upstream",
     "upstream request timeout",
+    "upstream request failed",
+    "timeout after",
     "503 service unavailable",
     "502 bad gateway",
     "504 gateway timeout",
@@ -74,6 +77,8 @@ _STOP = frozenset(
     {"localhost", "upstream", "server", "client", "host", "remote", "http", "https", "the", "tcp"}
 )
 RECENT_ROLLOUT = timedelta(hours=2)
+LOCALIZED = 4.0
+"""Robust spreads a service's own metric must have moved for the ranking to name it."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,7 @@ class _Findings:
     unhealthy: list[PodState]
     rollout_before: datetime | None
     rollout_after: datetime | None
+    localized: ServiceRanking | None = None
 
 
 def _names(line: str) -> list[tuple[str, str | None]]:
@@ -162,6 +168,13 @@ def _findings(ctx: PatternContext) -> _Findings:
         a for a in (related_ev.alerts if related_ev else []) if a.status is AlertStatus.FIRING
     ]
     upstream, upstream_ns, naming = _pick_upstream(failures, component, related)
+    # the localization ranking names the service that moved first and most; the logs'
+    # own words win when they name a dependency, the ranking fills in when they do not
+    localized = next(
+        (r for r in ctx.localization if r.service != component and r.score >= LOCALIZED), None
+    )
+    if localized is not None and naming == 0:
+        upstream, upstream_ns = localized.service, None
     if upstream_ns is None and upstream is not None:
         upstream_ns = next(
             (a.namespace for a in related if _alert_target(a) == upstream and a.namespace),
@@ -191,6 +204,7 @@ def _findings(ctx: PatternContext) -> _Findings:
         unhealthy=[p for p in own if _unhealthy(p)],
         rollout_before=before,
         rollout_after=after,
+        localized=localized if localized is not None and localized.service == upstream else None,
     )
 
 
@@ -224,6 +238,16 @@ class UpstreamDependencyFailure(Pattern):
         ev = ctx.evidence
         component = ctx.component or "the service"
         enough = len(f.failures) >= 3
+        # failed calls the log signatures recognise, in formats the word list misses
+        signalled = ctx.signals.count(
+            "upstream_timeout", "upstream_unavailable", "connection_refused", "connection_reset"
+        )
+        card.add(
+            not enough and signalled >= 3,
+            1.5,
+            f"{signalled} log lines of calls that time out or are refused",
+            "logs",
+        )
         card.add(
             enough,
             2.0,
@@ -238,6 +262,14 @@ class UpstreamDependencyFailure(Pattern):
             1.0,
             f"{f.naming} of them name {f.upstream}",
             "logs",
+        )
+        card.add(
+            f.localized is not None,
+            1.0,
+            f"the localization ranks {f.upstream} first: {f.localized.deciding}"
+            if f.localized
+            else "",
+            f"metric:latency_p99@{f.upstream}",
         )
         card.add(
             bool(f.upstream_alerts),
@@ -280,7 +312,11 @@ class UpstreamDependencyFailure(Pattern):
             f"{component}'s own rollout came after the failures began, so it is not the cause",
             "deployments",
         )
-        card.add(not enough, -2.0, "the service's logs show no failing calls to a dependency")
+        card.add(
+            not enough and signalled < 3,
+            -2.0,
+            "the service's logs show no failing calls to a dependency",
+        )
         upstream = f.upstream or "an upstream dependency"
         cause = f"{component} fails because its dependency {upstream} refuses or times out calls"
         return card, cause, [upstream, component] if f.upstream else [upstream]
