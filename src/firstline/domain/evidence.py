@@ -354,15 +354,18 @@ class EvidenceSet(BaseModel):
     def by_id(self, evidence_id: str) -> Evidence | None:
         return next((i for i in self.items if i.id == evidence_id), None)
 
+    _metrics: dict[str, MetricEvidence] | None = PrivateAttr(default=None)
+
     def metric(self, name: str) -> MetricEvidence | None:
-        found = next(
-            (
-                i
-                for i in self.items
-                if isinstance(i, MetricEvidence) and i.name == name and i.status == "ok"
-            ),
-            None,
-        )
+        """The first answered metric of that name with points (indexed once: every pattern
+        looks its metrics up)."""
+        if self._metrics is None:
+            index: dict[str, MetricEvidence] = {}
+            for i in self.items:
+                if isinstance(i, MetricEvidence) and i.status == "ok":
+                    index.setdefault(i.name, i)
+            self._metrics = index
+        found = self._metrics.get(name)
         return found if found and found.points else None
 
     def logs(self) -> LogEvidence | None:

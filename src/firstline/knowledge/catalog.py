@@ -554,9 +554,19 @@ def prior_for(
     try:
         if expression is None:
             expression = expression_of(alert)
+        return _prior_of(alert.name, expression, catalog)
+    except Exception:  # a prior is optional: no alert may fail because of it
+        return _prior("none", None, _UNKNOWN, [])
+
+
+@lru_cache(maxsize=4096)
+def _prior_of(name: str, expression: str | None, catalog: Catalog) -> AlertPrior:
+    """The prior depends on the name and the expression only; triage and analysis both ask,
+    and a storm asks for the same few alerts thousands of times."""
+    try:
         selectors = promql.parse_selectors(expression)
         metrics = promql.metric_names(selectors) if selectors else []
-        if found := catalog.by_name(alert.name):
+        if found := catalog.by_name(name):
             return _prior("name", found[0], found[1], metrics)
         if selectors is None:
             return _prior("none", None, _UNKNOWN, [])

@@ -54,6 +54,10 @@ def _about_state(alert: Alert, prior: AlertPrior, registry: PatternRegistry) -> 
     )
 
 
+MAX_SIGNALS = 16
+"""Signals kept with the analysis (in scope first): enough for a report, small in state."""
+
+
 class PatternReasoner:
     name = "patterns"
 
@@ -79,7 +83,7 @@ class PatternReasoner:
             reasoner=self.name,
             hypotheses=hypotheses,
             ruled_out=ruled_out,
-            signals=signals[:40],
+            signals=signals[:MAX_SIGNALS],
             alert_meaning=ctx.prior.meaning if ctx.prior else "",
             localization=list(ctx.localization),
         )

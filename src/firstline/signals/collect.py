@@ -50,8 +50,9 @@ def _log_scope(signals: Iterable[Signal], scope: WorkloadScope) -> Iterator[Sign
     workload label come from a query already scoped to the alert, so they count."""
     for signal in signals:
         workload = signal.workload
-        mine = scope.empty or workload is None or workload in scope.workloads
-        mine = mine or any((workload or "").startswith(f"{w}-") for w in scope.workloads)
+        # a name the labels gave must be the workload itself, or one of its pods by name
+        # (a Deployment's <name>-<hash>-<id>, a Job's <name>-<id>): web-admin is not web
+        mine = scope.empty or workload is None or scope.names(f"logs/{workload}")
         yield signal.model_copy(update={"in_scope": mine})
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -267,9 +268,16 @@ def _texts(ctx: PatternContext) -> list[tuple[datetime, str]]:
     return found
 
 
+def _text_counts(ctx: PatternContext) -> dict[str, int]:
+    cached = ctx.memo.get("db_text_counts")
+    if cached is None:
+        cached = ctx.memo["db_text_counts"] = dict(Counter(line for _, line in texts(ctx)))
+    return cached  # type: ignore[return-value]
+
+
 def log_count(ctx: PatternContext, *needles: str) -> int:
     found = substring_matcher(tuple(n.lower() for n in needles))
-    return sum(1 for _, line in texts(ctx) if found(line))
+    return sum(n for line, n in _text_counts(ctx).items() if found(line))
 
 
 def last_log(ctx: PatternContext, *needles: str) -> datetime | None:
