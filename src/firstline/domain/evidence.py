@@ -400,8 +400,16 @@ class EvidenceSet(BaseModel):
             if isinstance(i, DatabaseActivityEvidence) and i.status == EvidenceStatus.OK
         ]
 
+    _firsts: dict[type, object] | None = PrivateAttr(default=None)
+
     def _first(self, kind: type[_E]) -> _E | None:
-        for item in self.items:
-            if isinstance(item, kind) and item.status == EvidenceStatus.OK:
-                return item
-        return None
+        """The first answered item of a kind, indexed once (patterns ask for pods, events and
+        logs over and over)."""
+        if self._firsts is None:
+            firsts: dict[type, object] = {}
+            for item in self.items:
+                if item.status == EvidenceStatus.OK:
+                    firsts.setdefault(type(item), item)
+            self._firsts = firsts
+        found = self._firsts.get(kind)
+        return found if isinstance(found, kind) else None
