@@ -35,6 +35,7 @@ from firstline.scenarios.loader import load_bundle
 from firstline.scenarios.world import ReplayWorld
 from firstline.settings import GraphSettings
 from firstline.sources.replay import ReplaySource
+from firstline.store.audit import AuditKind, AuditLog
 from firstline.store.incidents import IncidentStore
 from tests.conftest import OOM
 from tests.unit.builders import alert
@@ -193,9 +194,28 @@ async def test_decide_applies_the_policy(start: IncidentState, deps: GraphDeps) 
     state = await through(start, deps, triage_alert, gather_evidence, analyze_evidence)
     auto = await decide_outcome(state, deps)
     assert auto["decision"].outcome is Outcome.AUTO_REMEDIATE
-    approve = await decide_outcome(state, replace(deps, policy=Policy()))
+    other = state.model_copy(update={"incident_id": "inc-other"})  # not decided yet
+    approve = await decide_outcome(other, replace(deps, policy=Policy()))
     assert approve["decision"].outcome is Outcome.REQUEST_APPROVAL
     assert approve["status"] is IncidentStatus.AWAITING_APPROVAL
+
+
+async def test_a_recorded_decision_is_not_taken_again(
+    start: IncidentState, deps: GraphDeps
+) -> None:
+    # a crash after the decision was audited but before the step was checkpointed: the
+    # resumed run reruns decide on the same state, and must reuse the recorded decision
+    state = await through(start, deps, triage_alert, gather_evidence, analyze_evidence)
+    first = await decide_outcome(state, deps)
+    again = await decide_outcome(state, replace(deps, policy=Policy()))  # rules changed since
+    assert again["decision"] == first["decision"]
+    decisions = AuditLog(deps.store.path).records(state.incident_id, AuditKind.DECISION)
+    assert len(decisions) == 1 and decisions[0].details["round"] == 1
+    # the next round (after a failed verification) decides afresh
+    later = state.model_copy(update={"decisions": [first["decision"]]})
+    third = await decide_outcome(later, replace(deps, policy=Policy()))
+    assert third["decision"].outcome is Outcome.REQUEST_APPROVAL
+    assert len(AuditLog(deps.store.path).records(state.incident_id, AuditKind.DECISION)) == 2
 
 
 async def _decided(start: IncidentState, deps: GraphDeps) -> IncidentState:

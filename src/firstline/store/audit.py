@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -114,44 +115,67 @@ class AuditLog(SqliteStore):
         actor: str = "firstline",
         at: datetime | None = None,
     ) -> AuditRecord:
-        """Append one record. BEGIN IMMEDIATE serialises writers across processes, so two
-        writers never chain onto the same predecessor."""
+        """Append one record."""
+        return self.append_all(incident_id, [(kind, details)], actor=actor, at=at)[0]
+
+    def append_all(
+        self,
+        incident_id: str,
+        entries: Sequence[tuple[AuditKind, dict[str, Any]]],
+        *,
+        actor: str = "firstline",
+        at: datetime | None = None,
+    ) -> list[AuditRecord]:
+        """Append records in one transaction: all of them or none. BEGIN IMMEDIATE
+        serialises writers across processes, so two never chain onto the same predecessor."""
         stamp = (at or datetime.now(UTC)).isoformat()
-        # a JSON round trip, so what is hashed is exactly what verify() reads back
-        clean = json.loads(json.dumps(details, default=str))
+        written: list[AuditRecord] = []
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 last = db.execute(
                     "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
                 ).fetchone()
-                seq = (last["seq"] if last else 0) + 1
-                prev = last["hash"] if last else GENESIS
-                digest = record_hash(seq, stamp, incident_id, kind.value, actor, clean, prev)
-                db.execute(
-                    "INSERT INTO audit (seq, at, incident_id, kind, actor, details, prev_hash,"
-                    " hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (seq, stamp, incident_id, kind.value, actor, _canonical(clean), prev, digest),
-                )
+                seq, prev = (last["seq"], last["hash"]) if last else (0, GENESIS)
+                for kind, details in entries:
+                    # a JSON round trip, so what is hashed is exactly what verify() reads back
+                    clean = json.loads(json.dumps(details, default=str))
+                    seq += 1
+                    digest = record_hash(seq, stamp, incident_id, kind.value, actor, clean, prev)
+                    db.execute(
+                        "INSERT INTO audit (seq, at, incident_id, kind, actor, details,"
+                        " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (seq, stamp, incident_id, kind.value, actor, _canonical(clean), prev,
+                         digest),
+                    )  # fmt: skip
+                    written.append(
+                        AuditRecord(
+                            seq=seq,
+                            at=stamp,
+                            incident_id=incident_id,
+                            kind=kind.value,
+                            actor=actor,
+                            details=clean,
+                            prev_hash=prev,
+                            hash=digest,
+                        )
+                    )
+                    prev = digest
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-        return AuditRecord(
-            seq=seq,
-            at=stamp,
-            incident_id=incident_id,
-            kind=kind.value,
-            actor=actor,
-            details=clean,
-            prev_hash=prev,
-            hash=digest,
-        )
+        return written
 
-    def records(self, incident_id: str | None = None) -> list[AuditRecord]:
-        query, args = "SELECT * FROM audit", []
-        if incident_id is not None:
-            query, args = query + " WHERE incident_id = ?", [incident_id]
+    def records(
+        self, incident_id: str | None = None, kind: AuditKind | None = None
+    ) -> list[AuditRecord]:
+        where = [("incident_id = ?", incident_id), ("kind = ?", kind and kind.value)]
+        used = [(clause, value) for clause, value in where if value is not None]
+        query = "SELECT * FROM audit"
+        if used:
+            query += " WHERE " + " AND ".join(clause for clause, _ in used)
+        args = [value for _, value in used]
         with self._connect() as db:
             rows = db.execute(query + " ORDER BY seq", args).fetchall()
         return [_record(r) for r in rows]
