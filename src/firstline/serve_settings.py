@@ -83,6 +83,12 @@ class ServeSettings(BaseModel):
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Larger request bodies get 413."
     )
+    max_alerts_per_delivery: int = Field(
+        default=10_000, ge=1, description="A delivery with more alerts gets 413, nothing stored."
+    )
+    body_read_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="A body not received in full within this gets 408."
+    )
     group_by: tuple[str, ...] = Field(
         default=("alertname", "namespace", "service"),
         description="Labels whose values put alerts into one incident (as Alertmanager's group_by).",

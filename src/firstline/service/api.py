@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from firstline.console_report import incident_json
 from firstline.domain.alert import Alert
 from firstline.domain.incident import IncidentStatus, IncidentSummary, TimelineEntry
 from firstline.graph.approvals import AlreadyDecided, ApprovalError, submit_decision
 from firstline.graph.state import IncidentState
+from firstline.intake.text import safe_text
 from firstline.service.context import ServiceContext
 from firstline.service.problems import Problem, documented
 from firstline.service.workers import WorkerPool
@@ -38,6 +39,11 @@ class IncidentDetail(BaseModel):
 class DecisionRequest(BaseModel):
     by: str = Field(min_length=1, max_length=200, description="Who decides (audited).")
     comment: str = Field(default="", max_length=2000)
+
+    @field_validator("by", "comment")
+    @classmethod
+    def _storage_safe(cls, value: str) -> str:
+        return safe_text(value)  # a lone surrogate would not survive the audit log
 
 
 class DecisionAnswer(BaseModel):

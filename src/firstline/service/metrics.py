@@ -8,6 +8,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from firstline.store.errors import StoreError
+
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
@@ -22,7 +24,11 @@ class _QueueDepth(Collector):
             "firstline_queue_incidents", "Incidents in the investigation queue by state.",
             labels=["state"],
         )  # fmt: skip
-        for state, count in sorted(self.depth().items()):
+        try:
+            depth = self.depth()
+        except StoreError:  # the store is down: /metrics still answers (readiness says why)
+            depth = {}
+        for state, count in sorted(depth.items()):
             family.add_metric([state], count)
         yield family
 

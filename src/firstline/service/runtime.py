@@ -74,6 +74,7 @@ async def open_service(
         busy_timeout_seconds=serve.store_busy_timeout_seconds,
         durable_fsync=serve.durable_fsync,
     )
+    ctx: ServiceContext | None = None
     try:
         async with open_runtime(
             settings,
@@ -81,7 +82,7 @@ async def open_service(
             grouped_alerts=intake.alerts_of,
             drain_notifications=False,  # the server runs its own delivery worker
         ) as rt:
-            yield ServiceContext(
+            ctx = ServiceContext(
                 settings=serve,
                 intake=intake,
                 store=rt.store,
@@ -92,7 +93,10 @@ async def open_service(
                 delivery=rt.delivery,
                 slack_signing_secret=settings.notify.slack.signing_secret,
             )
+            yield ctx
     finally:
+        if ctx is not None:
+            ctx.ingest_thread.shutdown(wait=True)
         intake.close()
 
 

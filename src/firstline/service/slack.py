@@ -54,12 +54,14 @@ def slack_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
 
     @router.post(
         "/slack/interactions",
-        responses={200: {"description": "Click received."}, **documented(400, 401, 413)},
+        responses={200: {"description": "Click received."}, **documented(400, 401, 408, 413)},
         openapi_extra=_FORM_BODY,
     )
     async def interactions(request: Request) -> JSONResponse:
         secret = ctx.slack_signing_secret
-        body = await read_body(request, ctx.settings.max_body_bytes)
+        body = await read_body(
+            request, ctx.settings.max_body_bytes, ctx.settings.body_read_timeout_seconds
+        )
         if secret is None:
             raise Problem(401, "unauthorized")
         try:
