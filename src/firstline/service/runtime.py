@@ -16,6 +16,7 @@ from firstline.service.auth import Authenticator, HttpSnsCertificates, SnsCertif
 from firstline.service.context import ServiceContext, SubscriptionConfirmer
 from firstline.service.metrics import ServiceMetrics
 from firstline.settings import Settings
+from firstline.store.audit import AuditLog
 from firstline.store.intake import IntakeStore
 from firstline.wiring import open_runtime
 
@@ -88,7 +89,9 @@ async def open_service(
                 store=rt.store,
                 runner=rt.runner,
                 authenticator=Authenticator(serve, certificates or HttpSnsCertificates()),
-                metrics=ServiceMetrics(intake.queue_depth),
+                metrics=ServiceMetrics(
+                    intake.queue_depth, AuditLog(settings.store.incidents_db).head
+                ),
                 confirmer=confirmer or HttpSubscriptionConfirmer(),
                 delivery=rt.delivery,
                 slack_signing_secret=settings.notify.slack.signing_secret,

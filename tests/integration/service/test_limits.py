@@ -91,3 +91,9 @@ def test_utf8_charset_is_accepted(limited: FirstlineServer) -> None:
             headers={"Content-Type": "application/json; charset=UTF-8"},
         )  # fmt: skip
     assert answer.status_code == 202, answer.text
+
+
+def test_metrics_show_the_audit_head_as_an_external_anchor(limited: FirstlineServer) -> None:
+    metrics = limited.client().get("/metrics").text
+    assert "firstline_audit_records " in metrics
+    assert 'firstline_audit_head{hash="' in metrics
