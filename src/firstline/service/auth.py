@@ -9,6 +9,7 @@ the raw body before it is parsed: an unauthenticated caller never sees a parse e
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -34,17 +35,29 @@ class SnsCertificates(Protocol):
 
 
 class HttpSnsCertificates:
-    """Fetches SNS signing certificates, only from trusted SNS URLs, and caches them."""
+    """Fetches SNS signing certificates, only from trusted SNS URLs, and caches them. A
+    failed fetch is remembered for `failure_ttl_seconds` too, so a stream of forged
+    requests naming an unreachable certificate makes one outbound request, not one each."""
 
     def __init__(
-        self, timeout_seconds: float = 5.0, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        timeout_seconds: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        failure_ttl_seconds: float = 300.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.timeout_seconds = timeout_seconds
         self.transport = transport
+        self.failure_ttl_seconds = failure_ttl_seconds
+        self.monotonic = monotonic
         self._cache: dict[str, bytes] = {}
+        self._failed: dict[str, float] = {}
 
     async def pem(self, url: str) -> bytes | None:
         if not cloudwatch.signing_cert_url_is_trusted(url):
+            return None
+        failed_at = self._failed.get(url)
+        if failed_at is not None and self.monotonic() - failed_at < self.failure_ttl_seconds:
             return None
         if url not in self._cache:
             try:
@@ -55,7 +68,9 @@ class HttpSnsCertificates:
                     answer.raise_for_status()
             except httpx.HTTPError as exc:
                 log.warning("sns certificate fetch failed", url=url, error=str(exc))
+                self._failed[url] = self.monotonic()
                 return None
+            self._failed.pop(url, None)
             self._cache[url] = answer.content
         return self._cache[url]
 
