@@ -341,3 +341,40 @@ async def test_the_overall_budget_cancels_what_is_still_running(
     by_id = {i.id: i for i in evidence.items}
     assert "budget ran out" in (by_id["related_alerts"].reason or "")
     assert by_id["pods"].status is EvidenceStatus.OK, "what answered in time is kept"
+
+
+class UnreachableAlertmanager(ReplaySource):
+    """The alert's state cannot be read (connection refused, or an answer that is not JSON)."""
+
+    async def alert_firing(self, alert: Any) -> bool | None:
+        raise ConnectionError("alertmanager: connection refused")
+
+
+class UnreachableEverything(UnreachableAlertmanager):
+    async def metric(self, query: Any, scope: Any) -> Any:
+        raise ValueError("prometheus answered garbage: b'<html>502 Bad Gateway'")
+
+
+async def test_verify_with_the_alert_state_unreadable_proves_the_fix_by_metrics_only(
+    start: IncidentState, deps: GraphDeps, world: ReplayWorld
+) -> None:
+    blind = replace(deps, source=UnreachableAlertmanager(world))
+    state = await through(await _decided(start, blind), blind, remediate, verify_fix)
+    verification = state.verifications[-1]
+    # an unreadable alert is "unknown", never "not firing": only the metrics may prove it
+    assert "alert still firing: unknown" in verification.checks
+    assert verification.resolved and "metrics are back to normal" in verification.reason
+    world.state.alert_firing = True
+    assert (await verify_fix(state, blind))["verifications"][0].resolved, "metrics decide"
+
+
+async def test_verify_never_claims_resolved_when_nothing_can_be_read(
+    start: IncidentState, deps: GraphDeps, world: ReplayWorld
+) -> None:
+    blind = replace(deps, source=UnreachableEverything(world))
+    world.state.alert_firing = False  # whatever the world did, nothing can show it
+    state = await through(await _decided(start, blind), blind, remediate, verify_fix)
+    verification = state.verifications[-1]
+    assert not verification.resolved
+    assert verification.reason == "nothing could confirm the fix; not claiming success"
+    assert verification.checks == ["alert still firing: unknown"], "a failed query is no reading"
