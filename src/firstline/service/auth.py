@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -28,6 +29,12 @@ _DEFAULT_SIGNATURE_HEADER = {
     "pagerduty": "X-PagerDuty-Signature",
 }
 GENERIC_SIGNATURE_HEADER = "X-Firstline-Signature"
+
+
+@dataclass(frozen=True)
+class ApiCaller:
+    principal: str | None
+    """The principal the token is bound to; None for an unnamed, read-only token."""
 
 
 class SnsCertificates(Protocol):
@@ -101,10 +108,17 @@ class Authenticator:
             return await self._sns(auth, body)
         return False
 
-    def api(self, headers: Mapping[str, str]) -> bool:
-        tokens = [t.get_secret_value() for t in self.settings.api_tokens]
+    def api(self, headers: Mapping[str, str]) -> ApiCaller | None:
+        """Who is calling /api: a named principal, an unnamed (read-only) token, or None."""
         authorization = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
-        return verify_bearer(authorization, tokens)
+        found: ApiCaller | None = None
+        for name, token in self.settings.api_principals.items():  # every one: constant time
+            if verify_bearer(authorization, [token.get_secret_value()]) and found is None:
+                found = ApiCaller(principal=name)
+        tokens = [t.get_secret_value() for t in self.settings.api_tokens]
+        if verify_bearer(authorization, tokens) and found is None:
+            found = ApiCaller(principal=None)
+        return found
 
     def _by_headers(
         self, vendor: str, auth: WebhookAuth, headers: Mapping[str, str], body: bytes

@@ -58,6 +58,7 @@ def documented(*statuses: int) -> dict[int | str, dict[str, object]]:
     texts = {
         400: "Malformed body (not JSON, NaN/Infinity, not UTF-8).",
         401: "Missing or wrong credentials. Says nothing more.",
+        403: "The token names no principal, or the policy does not let it approve this (audited).",
         404: "No such incident or webhook.",
         409: "The incident is not waiting for this decision, or someone decided first.",
         408: "The body did not arrive within serve.body_read_timeout_seconds.",

@@ -75,8 +75,9 @@ def slack_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
             return JSONResponse({"text": "this approval request is no longer open"})
         try:
             claim = await claim_decision(
-                ctx.runner, click.incident_id, approved=click.approved, by=click.user,
-                comment=f"Slack user {click.user_id} in {click.channel}", channel="slack",
+                ctx.runner, click.incident_id, approved=click.approved,
+                by=f"slack:{click.user_id}",  # the signed user id, not a name they can change
+                comment=f"Slack user {click.user} in {click.channel}", channel="slack",
             )  # fmt: skip
         except (ApprovalError, UnknownIncident) as exc:
             ctx.metrics.approvals.labels("conflict").inc()

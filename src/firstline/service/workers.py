@@ -164,8 +164,11 @@ class WorkerPool:
             log.info("audit head", incident=incident_id, anchor=head.anchor)
 
     async def _finish_decided(self) -> None:
-        """Runs whose approval was claimed but never applied (the server died in between)."""
-        for incident_id in self.ctx.intake.incidents_in(QueueState.PAUSED):
+        """Runs whose approval was claimed but never applied (the server died in between),
+        also those with no queue row (started from the CLI, decided through Slack)."""
+        paused = self.ctx.intake.incidents_in(QueueState.PAUSED)
+        waiting = self.ctx.store.decided_but_waiting()
+        for incident_id in dict.fromkeys([*paused, *waiting]):
             try:
                 result = await resume_decided(self.ctx.runner, incident_id)
             except Exception:  # one broken run must not stop the others
