@@ -136,3 +136,35 @@ def test_a_lone_surrogate_is_stored_as_the_replacement_character(
 def test_no_request_was_answered_5xx(http: httpx.Client) -> None:
     assert http.get("/readyz").status_code == 200
     assert 'status="5' not in http.get("/metrics").text
+
+
+def test_twenty_thousand_alert_deliveries_in_new_groups_with_untrusted_text(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Two deliveries of 20,000 alerts, each alert a new group (a new incident) carrying a
+    lone surrogate and a NUL: no id collision, no 5xx, every alert stored."""
+    from tests.services.alert_storm import storm_alerts, webhook_batches
+    from tests.services.firstline_server import start_firstline
+
+    env = {
+        "FIRSTLINE_SERVE__MAX_BODY_BYTES": str(64 * 1024 * 1024),
+        "FIRSTLINE_SERVE__MAX_ALERTS_PER_DELIVERY": "20000",
+        "FIRSTLINE_SERVE__WORKERS": "1",
+    }
+    big = start_firstline(tmp_path_factory.mktemp("twenty-thousand"), env=env)
+    try:
+        with httpx.Client(base_url=big.url, timeout=300, headers=big.webhook_headers) as client:
+            for n in range(2):
+                body = webhook_batches(storm_alerts(20_000, 1, prefix=f"big{n}"), 20_000)[0]
+                for i, a in enumerate(body["alerts"]):
+                    a["labels"] = {**a["labels"], "service": f"big{n}-{i}"}
+                    a["annotations"] = {"summary": f"cut emoji \ud83d and a NUL \x00 ({i})"}
+                answer = _post(client, "alertmanager", body)
+                assert answer.status_code == 202, answer.text[:300]
+                assert answer.json()["new_incidents"] == 20_000
+        with sqlite3.connect(big.data_dir / "incidents.sqlite") as db:
+            incidents = db.execute("SELECT count(DISTINCT id) FROM incidents").fetchone()[0]
+            stored = db.execute("SELECT count(*) FROM alerts").fetchone()[0]
+        assert incidents == stored == 40_000
+    finally:
+        big.stop()
