@@ -41,8 +41,12 @@ typecheck: install
 layers: install
 	$(BIN)/lint-imports
 
+# LOAD=1 runs the suite beside a bounded CPU burner (one spinning process per core, stopped
+# when pytest ends, at most an hour), as a busy CI machine would be: `make test LOAD=1`.
+BURNER := $(if $(LOAD),$(BIN)/python -m tests.services.cpu_burner --,)
+
 test: install $(LLM_STAMP) test-services lint typecheck layers
-	FIRSTLINE_QRYN_DIR=$(CURDIR)/$(QRYN_DIR) $(BIN)/pytest
+	FIRSTLINE_QRYN_DIR=$(CURDIR)/$(QRYN_DIR) $(BURNER) $(BIN)/pytest
 
 # Real services the integration tests start themselves: Prometheus, Alertmanager, Redis and
 # PostgreSQL from Debian, qryn (a Loki-API server) from npm. Installed once; nothing is started here.

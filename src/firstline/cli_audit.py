@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from firstline.settings import Settings
-from firstline.store.audit import AuditLog, AuditRecord
+from firstline.store.audit import AuditLog, AuditRecord, Head
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
@@ -56,13 +56,33 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
         return AuditLog(path)
 
     @audit_app.command("verify")
-    def verify(as_json: JsonOpt = False) -> None:
-        """Check the whole hash chain; exit 1 naming the first broken record."""
-        check = log().verify()
+    def verify(
+        as_json: JsonOpt = False,
+        anchor: Annotated[
+            str | None,
+            typer.Option(
+                help="An earlier head, <count>:<hash> (printed here, logged with each append,"
+                " on /metrics), kept where this file's writers cannot reach: the chain must"
+                " still hold that hash at that record."
+            ),
+        ] = None,
+    ) -> None:
+        """Check the whole hash chain and its head; exit 1 naming the first broken record."""
+        try:
+            anchored = Head.parse(anchor) if anchor is not None else None
+        except ValueError as exc:
+            typer.echo(f"error: --anchor: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        check = log().verify(anchored)
         if as_json:
-            typer.echo(json.dumps(check.model_dump(mode="json"), indent=2))
+            payload = check.model_dump(mode="json")
+            payload["anchor"] = f"{check.records}:{check.head_hash}"
+            typer.echo(json.dumps(payload, indent=2))
         elif check.ok:
-            typer.echo(f"audit log ok: {check.records} record(s), head {check.head_hash[:16]}")
+            typer.echo(
+                f"audit log ok: {check.records} record(s), head {check.head_hash[:16]}"
+                f" (anchor {check.records}:{check.head_hash})"
+            )
         else:
             typer.echo(f"audit log broken at seq {check.broken_seq}: {check.error}", err=True)
         if not check.ok:

@@ -76,12 +76,28 @@ class ServeSettings(BaseModel):
     allow_unauthenticated: bool = Field(
         default=False, description="Accept unauthenticated webhooks (local trials only)."
     )
+    api_principals: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description=(
+            "API tokens bound to a named principal (name -> token): the principal, never a"
+            " typed name, approves and is audited; the policy's `approvers` say for what."
+        ),
+    )
     api_tokens: list[SecretStr] = Field(
         default_factory=list,
-        description="Bearer tokens for /api (incidents, approvals). None: the API answers 401.",
+        description=(
+            "Bearer tokens for /api that name no principal: they may read incidents but not"
+            " approve or reject (403). None and no api_principals: the API answers 401."
+        ),
     )
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Larger request bodies get 413."
+    )
+    max_alerts_per_delivery: int = Field(
+        default=10_000, ge=1, description="A delivery with more alerts gets 413, nothing stored."
+    )
+    body_read_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="A body not received in full within this gets 408."
     )
     group_by: tuple[str, ...] = Field(
         default=("alertname", "namespace", "service"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -14,7 +15,10 @@ import httpx
 from tests.services.process import Service, free_port, http_ok
 
 WEBHOOK_TOKEN = "test-webhook-token-0123456789"
-API_TOKEN = "test-api-token-9876543210"
+API_TOKEN = "test-api-token-9876543210"  # bound to the principal "ana"
+BO_TOKEN = "test-api-token-bo-0246813579"  # bound to "bo"
+READ_ONLY_TOKEN = "test-api-token-read-only-1357"  # an unnamed token: reads, never decides
+PRINCIPALS = {"ana": API_TOKEN, "bo": BO_TOKEN}
 HMAC_SECRET = "test-hmac-secret"
 
 
@@ -61,7 +65,8 @@ def start_firstline(
         "FIRSTLINE_SERVE__PORT": str(port),
         "FIRSTLINE_SERVE__AUTH__BEARER_TOKENS": f'["{WEBHOOK_TOKEN}"]',
         "FIRSTLINE_SERVE__AUTH__HMAC_SECRETS": f'["{HMAC_SECRET}"]',
-        "FIRSTLINE_SERVE__API_TOKENS": f'["{API_TOKEN}"]',
+        "FIRSTLINE_SERVE__API_PRINCIPALS": json.dumps(PRINCIPALS),
+        "FIRSTLINE_SERVE__API_TOKENS": f'["{READ_ONLY_TOKEN}"]',
         "FIRSTLINE_GRAPH__VERIFY_WAIT_SECONDS": "0",
         **(env or {}),
     }

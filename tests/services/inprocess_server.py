@@ -68,14 +68,15 @@ def settings_for(data_dir: Path, **serve: Any) -> Settings:
     from pydantic import SecretStr
 
     from firstline.serve_settings import ServeSettings, WebhookAuth
-    from tests.services.firstline_server import API_TOKEN, WEBHOOK_TOKEN
+    from tests.services.firstline_server import PRINCIPALS, READ_ONLY_TOKEN, WEBHOOK_TOKEN
 
     return Settings(
         store={"data_dir": data_dir},
         graph={"verify_wait_seconds": 0},
         serve=ServeSettings(
             auth=WebhookAuth(bearer_tokens=[SecretStr(WEBHOOK_TOKEN)]),
-            api_tokens=[SecretStr(API_TOKEN)],
+            api_principals={name: SecretStr(token) for name, token in PRINCIPALS.items()},
+            api_tokens=[SecretStr(READ_ONLY_TOKEN)],
             **serve,
         ),
     )

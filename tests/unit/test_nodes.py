@@ -35,6 +35,7 @@ from firstline.scenarios.loader import load_bundle
 from firstline.scenarios.world import ReplayWorld
 from firstline.settings import GraphSettings
 from firstline.sources.replay import ReplaySource
+from firstline.store.audit import AuditKind, AuditLog
 from firstline.store.incidents import IncidentStore
 from tests.conftest import OOM
 from tests.unit.builders import alert
@@ -193,9 +194,28 @@ async def test_decide_applies_the_policy(start: IncidentState, deps: GraphDeps) 
     state = await through(start, deps, triage_alert, gather_evidence, analyze_evidence)
     auto = await decide_outcome(state, deps)
     assert auto["decision"].outcome is Outcome.AUTO_REMEDIATE
-    approve = await decide_outcome(state, replace(deps, policy=Policy()))
+    other = state.model_copy(update={"incident_id": "inc-other"})  # not decided yet
+    approve = await decide_outcome(other, replace(deps, policy=Policy()))
     assert approve["decision"].outcome is Outcome.REQUEST_APPROVAL
     assert approve["status"] is IncidentStatus.AWAITING_APPROVAL
+
+
+async def test_a_recorded_decision_is_not_taken_again(
+    start: IncidentState, deps: GraphDeps
+) -> None:
+    # a crash after the decision was audited but before the step was checkpointed: the
+    # resumed run reruns decide on the same state, and must reuse the recorded decision
+    state = await through(start, deps, triage_alert, gather_evidence, analyze_evidence)
+    first = await decide_outcome(state, deps)
+    again = await decide_outcome(state, replace(deps, policy=Policy()))  # rules changed since
+    assert again["decision"] == first["decision"]
+    decisions = AuditLog(deps.store.path).records(state.incident_id, AuditKind.DECISION)
+    assert len(decisions) == 1 and decisions[0].details["round"] == 1
+    # the next round (after a failed verification) decides afresh
+    later = state.model_copy(update={"decisions": [first["decision"]]})
+    third = await decide_outcome(later, replace(deps, policy=Policy()))
+    assert third["decision"].outcome is Outcome.REQUEST_APPROVAL
+    assert len(AuditLog(deps.store.path).records(state.incident_id, AuditKind.DECISION)) == 2
 
 
 async def _decided(start: IncidentState, deps: GraphDeps) -> IncidentState:
@@ -321,3 +341,40 @@ async def test_the_overall_budget_cancels_what_is_still_running(
     by_id = {i.id: i for i in evidence.items}
     assert "budget ran out" in (by_id["related_alerts"].reason or "")
     assert by_id["pods"].status is EvidenceStatus.OK, "what answered in time is kept"
+
+
+class UnreachableAlertmanager(ReplaySource):
+    """The alert's state cannot be read (connection refused, or an answer that is not JSON)."""
+
+    async def alert_firing(self, alert: Any) -> bool | None:
+        raise ConnectionError("alertmanager: connection refused")
+
+
+class UnreachableEverything(UnreachableAlertmanager):
+    async def metric(self, query: Any, scope: Any) -> Any:
+        raise ValueError("prometheus answered garbage: b'<html>502 Bad Gateway'")
+
+
+async def test_verify_with_the_alert_state_unreadable_proves_the_fix_by_metrics_only(
+    start: IncidentState, deps: GraphDeps, world: ReplayWorld
+) -> None:
+    blind = replace(deps, source=UnreachableAlertmanager(world))
+    state = await through(await _decided(start, blind), blind, remediate, verify_fix)
+    verification = state.verifications[-1]
+    # an unreadable alert is "unknown", never "not firing": only the metrics may prove it
+    assert "alert still firing: unknown" in verification.checks
+    assert verification.resolved and "metrics are back to normal" in verification.reason
+    world.state.alert_firing = True
+    assert (await verify_fix(state, blind))["verifications"][0].resolved, "metrics decide"
+
+
+async def test_verify_never_claims_resolved_when_nothing_can_be_read(
+    start: IncidentState, deps: GraphDeps, world: ReplayWorld
+) -> None:
+    blind = replace(deps, source=UnreachableEverything(world))
+    world.state.alert_firing = False  # whatever the world did, nothing can show it
+    state = await through(await _decided(start, blind), blind, remediate, verify_fix)
+    verification = state.verifications[-1]
+    assert not verification.resolved
+    assert verification.reason == "nothing could confirm the fix; not claiming success"
+    assert verification.checks == ["alert still firing: unknown"], "a failed query is no reading"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from firstline.domain.alert import Severity
 from firstline.graph.execution import audit_log
 from firstline.graph.runner import IncidentRunner, RunOutcome
+from firstline.policy.approvers import approval_refusal
 from firstline.store.audit import AuditKind
 
 
@@ -19,6 +21,10 @@ class NotAwaitingApproval(ApprovalError):
 
 class AlreadyDecided(ApprovalError):
     pass
+
+
+class NotAllowed(ApprovalError):
+    """The policy does not let this principal approve these actions (audited)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,8 @@ async def claim_decision(
         )
     now = runner.deps.clock()
     expired = now > record.expires_at
+    if approved and not expired:
+        await _check_approver(runner, incident_id, by, channel, record.round)
     if expired:
         approved, by, channel = False, "firstline", "expiry"
         comment = f"approval request expired at {record.expires_at:%Y-%m-%d %H:%M:%S} UTC"
@@ -94,6 +102,28 @@ async def claim_decision(
         at=now,
     )
     return Claim(incident_id=incident_id, approved=approved, by=by, expired=expired)
+
+
+async def _check_approver(
+    runner: IncidentRunner, incident_id: str, principal: str, channel: str, round_: int
+) -> None:
+    """Refuse (and audit) an approval by a principal the policy does not name for every
+    pending action at this severity."""
+    state = await runner.current(incident_id)
+    actions = state.decision.actions if state and state.decision else []
+    severity = (state.severity if state else None) or Severity.MEDIUM
+    refusal = approval_refusal(runner.deps.policy.approvers, principal, actions, severity)
+    if refusal is None:
+        return
+    audit_log(runner.deps).append(
+        incident_id,
+        AuditKind.REFUSAL,
+        {"at": "approval", "round": round_, "channel": channel, "rule": "approvers",
+         "reason": refusal},
+        actor=principal,
+        at=runner.deps.clock(),
+    )  # fmt: skip
+    raise NotAllowed(refusal)
 
 
 async def apply_claim(runner: IncidentRunner, claim: Claim) -> ApprovalResult:

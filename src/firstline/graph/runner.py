@@ -71,8 +71,14 @@ class IncidentRunner:
         return tuple(snapshot.next)
 
     async def current(self, incident_id: str) -> IncidentState | None:
+        """The run's state at its last checkpoint; None if the run has not begun. A process
+        killed right after LangGraph stored the input checkpoint leaves one whose values
+        are only the list channels' empty defaults (no incident_id, no alert yet): that run
+        has not begun either, and is started again from its input."""
         snapshot = await self.graph.aget_state(self._config(incident_id))
-        return IncidentState.model_validate(snapshot.values) if snapshot.values else None
+        if "incident_id" not in snapshot.values:
+            return None
+        return IncidentState.model_validate(snapshot.values)
 
     async def _drive(
         self,
@@ -81,7 +87,10 @@ class IncidentRunner:
         on_stage: StageCallback | None,
     ) -> RunOutcome:
         config = self._config(incident_id)
-        async for chunk in self.graph.astream(payload, config, stream_mode="updates"):
+        # durability="sync": each step's checkpoint is on disk before the next step starts,
+        # so a killed process resumes after the last step that finished, not before it
+        stream = self.graph.astream(payload, config, stream_mode="updates", durability="sync")
+        async for chunk in stream:
             if on_stage is None:
                 continue
             for stage in chunk:

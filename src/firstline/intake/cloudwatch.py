@@ -39,7 +39,15 @@ from firstline.intake.normalise import (
 
 # sns.<region>.amazonaws.com, and .com.cn for the China regions, as AWS's own validators
 # accept. Anything else could be a certificate the sender made up.
-_SNS_HOST = re.compile(r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+# Exactly the documented SNS endpoints: sns.<region>.amazonaws.com, and .amazonaws.com.cn
+# for the China regions. A region code is <area>[-gov|-iso*]-<direction>-<n> (us-east-1,
+# us-gov-west-1, ap-southeast-2); `sns.s3.amazonaws.com` and `sns.s3-eu-west-1...` are S3
+# bucket hosts anyone can own, and do not match.
+_REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}"
+_SNS_HOST = re.compile(
+    rf"^sns\.(?:(?!cn-){_REGION}\.amazonaws\.com|cn-[a-z]+-\d{{1,2}}\.amazonaws\.com\.cn)$"
+)
+_SNS_CERT_PATH = re.compile(r"^/SimpleNotificationService-[0-9a-f]+\.pem$")
 
 # The fields signed, in SNS's documented (byte) order, per message type.
 _NOTIFICATION_FIELDS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
@@ -134,8 +142,12 @@ def _is_sns_https_url(url: str) -> bool:
 
 def signing_cert_url_is_trusted(url: str) -> bool:
     """Whether SigningCertURL is an SNS certificate: https, host sns.<region>.amazonaws.com
-    (or .com.cn), no credentials or odd port, and a path ending in .pem."""
-    return _is_sns_https_url(url) and urlsplit(url).path.endswith(".pem")
+    (or .com.cn in China), no credentials, query or odd port, and SNS's certificate path
+    /SimpleNotificationService-<hex>.pem."""
+    if not _is_sns_https_url(url):
+        return False
+    parts = urlsplit(url)
+    return not parts.query and bool(_SNS_CERT_PATH.match(parts.path))
 
 
 def _region_code(alarm: _Alarm) -> str | None:

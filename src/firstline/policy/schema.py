@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from firstline.policy.approvers import ApproverRule
 from firstline.policy.sections import ActionRules, BlastRadius, FreezeWindow, RateLimits
 from firstline.yamlfile import load_yaml_mapping
 
@@ -63,6 +64,10 @@ class Policy(BaseModel):
     )
     undo_on_failed_verification: bool = Field(
         default=False, description="Undo a round's actions when its verification fails."
+    )
+    approvers: tuple[ApproverRule, ...] | None = Field(
+        default=None,
+        description="Who may approve which actions. Absent: any authenticated principal.",
     )
 
 

@@ -1,7 +1,8 @@
 """/api/v1: incidents with their timeline, evidence and decisions; approve and reject.
 
 Same semantics as `firstline approve`: the first decision wins, a late one gets 409, an
-expired request escalates. Every route needs `Authorization: Bearer <serve.api_tokens>`.
+expired request escalates. Every route needs `Authorization: Bearer <token>`; deciding needs
+a token bound to a principal (serve.api_principals) whom the policy's approvers allow.
 """
 
 from __future__ import annotations
@@ -9,13 +10,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from firstline.console_report import incident_json
 from firstline.domain.alert import Alert
 from firstline.domain.incident import IncidentStatus, IncidentSummary, TimelineEntry
-from firstline.graph.approvals import AlreadyDecided, ApprovalError, submit_decision
+from firstline.graph.approvals import AlreadyDecided, ApprovalError, NotAllowed, submit_decision
 from firstline.graph.state import IncidentState
+from firstline.intake.text import safe_text
+from firstline.service.auth import ApiCaller
 from firstline.service.context import ServiceContext
 from firstline.service.problems import Problem, documented
 from firstline.service.workers import WorkerPool
@@ -36,8 +39,22 @@ class IncidentDetail(BaseModel):
 
 
 class DecisionRequest(BaseModel):
-    by: str = Field(min_length=1, max_length=200, description="Who decides (audited).")
+    by: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description=(
+            "Optional: must be the principal the API token is bound to (who decides is the"
+            " token's principal, and that is what the audit records)."
+        ),
+    )
     comment: str = Field(default="", max_length=2000)
+
+    @field_validator("by", "comment")
+    @classmethod
+    def _storage_safe(cls, value: str | None) -> str | None:
+        # a lone surrogate would not survive the audit log
+        return safe_text(value) if value is not None else None
 
 
 class DecisionAnswer(BaseModel):
@@ -49,8 +66,10 @@ class DecisionAnswer(BaseModel):
 
 def api_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
     def authorised(request: Request) -> None:
-        if not ctx.authenticator.api(request.headers):
+        caller = ctx.authenticator.api(request.headers)
+        if caller is None:
             raise Problem(401, "unauthorized")
+        request.state.caller = caller
 
     router = APIRouter(
         prefix="/api/v1",
@@ -88,27 +107,41 @@ def api_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
             investigation=investigation,
         )
 
-    decision_responses = documented(404, 409)
+    decision_responses = documented(403, 404, 409)
 
     @router.post(
         "/incidents/{incident_id}/approve",
         response_model=DecisionAnswer,
         responses=decision_responses,
     )
-    async def approve(incident_id: str, body: DecisionRequest) -> DecisionAnswer:
-        """Approve the pending actions; the run resumes and the answer reports its end state."""
-        return await _decide(ctx, pool, incident_id, body, approved=True)
+    async def approve(incident_id: str, body: DecisionRequest, request: Request) -> DecisionAnswer:
+        """Approve the pending actions as the token's principal, if the policy's approvers
+        allow it (else 403, audited); the run resumes and the answer reports its end state."""
+        return await _decide(ctx, pool, incident_id, body, _principal(request, body), approved=True)
 
     @router.post(
         "/incidents/{incident_id}/reject",
         response_model=DecisionAnswer,
         responses=decision_responses,
     )
-    async def reject(incident_id: str, body: DecisionRequest) -> DecisionAnswer:
-        """Reject the pending actions; the incident escalates."""
-        return await _decide(ctx, pool, incident_id, body, approved=False)
+    async def reject(incident_id: str, body: DecisionRequest, request: Request) -> DecisionAnswer:
+        """Reject the pending actions as the token's principal; the incident escalates."""
+        return await _decide(
+            ctx, pool, incident_id, body, _principal(request, body), approved=False
+        )
 
     return router
+
+
+def _principal(request: Request, body: DecisionRequest) -> str:
+    caller: ApiCaller = request.state.caller
+    if caller.principal is None:
+        raise Problem(
+            403, "this API token names no principal (serve.api_principals): it may read, not decide"
+        )
+    if body.by is not None and body.by != caller.principal:
+        raise Problem(403, f"by: the token belongs to {caller.principal}, not {body.by}")
+    return caller.principal
 
 
 async def _decide(
@@ -116,16 +149,20 @@ async def _decide(
     pool: WorkerPool,
     incident_id: str,
     body: DecisionRequest,
+    principal: str,
     *,
     approved: bool,
 ) -> DecisionAnswer:
     try:
         result = await submit_decision(
-            ctx.runner, incident_id, approved=approved, by=body.by,
+            ctx.runner, incident_id, approved=approved, by=principal,
             comment=body.comment, channel="api",
         )  # fmt: skip
     except UnknownIncident as exc:
         raise Problem(404, str(exc)) from exc
+    except NotAllowed as exc:
+        ctx.metrics.approvals.labels("refused").inc()
+        raise Problem(403, str(exc)) from exc
     except AlreadyDecided as exc:
         ctx.metrics.approvals.labels("conflict").inc()
         raise Problem(409, str(exc)) from exc

@@ -20,6 +20,7 @@ from firstline.service.problems import install_handlers
 from firstline.service.slack import slack_router
 from firstline.service.webhooks import webhook_router
 from firstline.service.workers import WorkerPool
+from firstline.store.errors import StoreBusy
 from firstline.wiring import LLM_USAGE
 
 
@@ -78,10 +79,14 @@ def create_app(ctx: ServiceContext, *, start_workers: bool = True) -> FastAPI:
         responses={503: {"model": Health, "description": "Store or workers not ready."}},
     )
     def readyz() -> Response:
-        """Readiness: the store answers and the workers run."""
+        """Readiness: the store can be read and written now, and the workers run. A busy
+        store is ready (writes wait their turn); an unwritable one is not, until it is
+        writable again."""
         try:
-            ctx.intake.ping()
-        except Exception as exc:  # any store failure means "do not send traffic here"
+            ctx.intake.ping(ctx.clock())
+        except StoreBusy:
+            pass
+        except Exception as exc:  # any other store failure means "do not send traffic here"
             return JSONResponse(Health(status="unready", detail=f"store: {exc}").model_dump(), 503)
         if start_workers and not pool.alive:
             return JSONResponse(

@@ -9,7 +9,9 @@ the raw body before it is parsed: an unauthenticated caller never sees a parse e
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -29,22 +31,40 @@ _DEFAULT_SIGNATURE_HEADER = {
 GENERIC_SIGNATURE_HEADER = "X-Firstline-Signature"
 
 
+@dataclass(frozen=True)
+class ApiCaller:
+    principal: str | None
+    """The principal the token is bound to; None for an unnamed, read-only token."""
+
+
 class SnsCertificates(Protocol):
     async def pem(self, url: str) -> bytes | None: ...
 
 
 class HttpSnsCertificates:
-    """Fetches SNS signing certificates, only from trusted SNS URLs, and caches them."""
+    """Fetches SNS signing certificates, only from trusted SNS URLs, and caches them. A
+    failed fetch is remembered for `failure_ttl_seconds` too, so a stream of forged
+    requests naming an unreachable certificate makes one outbound request, not one each."""
 
     def __init__(
-        self, timeout_seconds: float = 5.0, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        timeout_seconds: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        failure_ttl_seconds: float = 300.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.timeout_seconds = timeout_seconds
         self.transport = transport
+        self.failure_ttl_seconds = failure_ttl_seconds
+        self.monotonic = monotonic
         self._cache: dict[str, bytes] = {}
+        self._failed: dict[str, float] = {}
 
     async def pem(self, url: str) -> bytes | None:
         if not cloudwatch.signing_cert_url_is_trusted(url):
+            return None
+        failed_at = self._failed.get(url)
+        if failed_at is not None and self.monotonic() - failed_at < self.failure_ttl_seconds:
             return None
         if url not in self._cache:
             try:
@@ -55,7 +75,9 @@ class HttpSnsCertificates:
                     answer.raise_for_status()
             except httpx.HTTPError as exc:
                 log.warning("sns certificate fetch failed", url=url, error=str(exc))
+                self._failed[url] = self.monotonic()
                 return None
+            self._failed.pop(url, None)
             self._cache[url] = answer.content
         return self._cache[url]
 
@@ -86,10 +108,17 @@ class Authenticator:
             return await self._sns(auth, body)
         return False
 
-    def api(self, headers: Mapping[str, str]) -> bool:
-        tokens = [t.get_secret_value() for t in self.settings.api_tokens]
+    def api(self, headers: Mapping[str, str]) -> ApiCaller | None:
+        """Who is calling /api: a named principal, an unnamed (read-only) token, or None."""
         authorization = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
-        return verify_bearer(authorization, tokens)
+        found: ApiCaller | None = None
+        for name, token in self.settings.api_principals.items():  # every one: constant time
+            if verify_bearer(authorization, [token.get_secret_value()]) and found is None:
+                found = ApiCaller(principal=name)
+        tokens = [t.get_secret_value() for t in self.settings.api_tokens]
+        if verify_bearer(authorization, tokens) and found is None:
+            found = ApiCaller(principal=None)
+        return found
 
     def _by_headers(
         self, vendor: str, auth: WebhookAuth, headers: Mapping[str, str], body: bytes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -36,3 +37,9 @@ class ServiceContext:
     slack_signing_secret: SecretStr | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     work_available: asyncio.Event = field(default_factory=asyncio.Event)
+    ingest_thread: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="firstline-ingest")
+    )
+    """Deliveries are stored here, one at a time, off the event loop: probes and other
+    requests are answered while a large delivery is written, and our own writers never
+    wait on each other's SQLite lock."""

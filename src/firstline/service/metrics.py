@@ -8,6 +8,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from firstline.store.audit import Head
+from firstline.store.errors import StoreError
+
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
@@ -22,13 +25,44 @@ class _QueueDepth(Collector):
             "firstline_queue_incidents", "Incidents in the investigation queue by state.",
             labels=["state"],
         )  # fmt: skip
-        for state, count in sorted(self.depth().items()):
+        try:
+            depth = self.depth()
+        except StoreError:  # the store is down: /metrics still answers (readiness says why)
+            depth = {}
+        for state, count in sorted(depth.items()):
             family.add_metric([state], count)
         yield family
 
 
+class _AuditHead(Collector):
+    """The audit chain's head, an external anchor for whoever scrapes it (docs/audit.md)."""
+
+    def __init__(self, head: Callable[[], Head | None]) -> None:
+        self.head = head
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        records = GaugeMetricFamily("firstline_audit_records", "Records in the audit chain.")
+        info = GaugeMetricFamily(
+            "firstline_audit_head", "The audit chain's newest hash (1; the hash is a label).",
+            labels=["hash"],
+        )  # fmt: skip
+        try:
+            head = self.head()
+        except StoreError:
+            head = None
+        if head is not None:
+            records.add_metric([], head.count)
+            info.add_metric([head.hash], 1)
+        yield records
+        yield info
+
+
 class ServiceMetrics:
-    def __init__(self, queue_depth: Callable[[], dict[str, int]]) -> None:
+    def __init__(
+        self,
+        queue_depth: Callable[[], dict[str, int]],
+        audit_head: Callable[[], Head | None] | None = None,
+    ) -> None:
         self.registry = CollectorRegistry()
         self.alerts_received = Counter(
             "firstline_alerts_received", "Alerts received, by source and what intake did.",
@@ -55,3 +89,5 @@ class ServiceMetrics:
             ["result"], registry=self.registry,
         )  # fmt: skip
         self.registry.register(_QueueDepth(queue_depth))
+        if audit_head is not None:
+            self.registry.register(_AuditHead(audit_head))

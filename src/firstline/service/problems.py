@@ -58,11 +58,14 @@ def documented(*statuses: int) -> dict[int | str, dict[str, object]]:
     texts = {
         400: "Malformed body (not JSON, NaN/Infinity, not UTF-8).",
         401: "Missing or wrong credentials. Says nothing more.",
+        403: "The token names no principal, or the policy does not let it approve this (audited).",
         404: "No such incident or webhook.",
         409: "The incident is not waiting for this decision, or someone decided first.",
-        413: "Body larger than serve.max_body_bytes.",
+        408: "The body did not arrive within serve.body_read_timeout_seconds.",
+        413: "Body larger than serve.max_body_bytes, or more alerts than serve.max_alerts_per_delivery.",
         415: "Content-Type is not JSON.",
         422: "JSON, but not this sender's schema; the message names the field.",
-        429: "The store is saturated; retry after Retry-After seconds. Nothing was stored.",
+        429: "The store is busy; retry after Retry-After seconds. Nothing was stored.",
+        503: "The store cannot be written now; retry after Retry-After seconds. Nothing was stored.",
     }
     return {s: {"model": ErrorBody, "description": texts[s]} for s in statuses}

@@ -16,6 +16,7 @@ from firstline.service.auth import Authenticator, HttpSnsCertificates, SnsCertif
 from firstline.service.context import ServiceContext, SubscriptionConfirmer
 from firstline.service.metrics import ServiceMetrics
 from firstline.settings import Settings
+from firstline.store.audit import AuditLog
 from firstline.store.intake import IntakeStore
 from firstline.wiring import open_runtime
 
@@ -74,6 +75,7 @@ async def open_service(
         busy_timeout_seconds=serve.store_busy_timeout_seconds,
         durable_fsync=serve.durable_fsync,
     )
+    ctx: ServiceContext | None = None
     try:
         async with open_runtime(
             settings,
@@ -81,18 +83,23 @@ async def open_service(
             grouped_alerts=intake.alerts_of,
             drain_notifications=False,  # the server runs its own delivery worker
         ) as rt:
-            yield ServiceContext(
+            ctx = ServiceContext(
                 settings=serve,
                 intake=intake,
                 store=rt.store,
                 runner=rt.runner,
                 authenticator=Authenticator(serve, certificates or HttpSnsCertificates()),
-                metrics=ServiceMetrics(intake.queue_depth),
+                metrics=ServiceMetrics(
+                    intake.queue_depth, AuditLog(settings.store.incidents_db).head
+                ),
                 confirmer=confirmer or HttpSubscriptionConfirmer(),
                 delivery=rt.delivery,
                 slack_signing_secret=settings.notify.slack.signing_secret,
             )
+            yield ctx
     finally:
+        if ctx is not None:
+            ctx.ingest_thread.shutdown(wait=True)
         intake.close()
 
 

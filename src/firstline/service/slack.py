@@ -54,12 +54,14 @@ def slack_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
 
     @router.post(
         "/slack/interactions",
-        responses={200: {"description": "Click received."}, **documented(400, 401, 413)},
+        responses={200: {"description": "Click received."}, **documented(400, 401, 408, 413)},
         openapi_extra=_FORM_BODY,
     )
     async def interactions(request: Request) -> JSONResponse:
         secret = ctx.slack_signing_secret
-        body = await read_body(request, ctx.settings.max_body_bytes)
+        body = await read_body(
+            request, ctx.settings.max_body_bytes, ctx.settings.body_read_timeout_seconds
+        )
         if secret is None:
             raise Problem(401, "unauthorized")
         try:
@@ -73,8 +75,9 @@ def slack_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
             return JSONResponse({"text": "this approval request is no longer open"})
         try:
             claim = await claim_decision(
-                ctx.runner, click.incident_id, approved=click.approved, by=click.user,
-                comment=f"Slack user {click.user_id} in {click.channel}", channel="slack",
+                ctx.runner, click.incident_id, approved=click.approved,
+                by=f"slack:{click.user_id}",  # the signed user id, not a name they can change
+                comment=f"Slack user {click.user} in {click.channel}", channel="slack",
             )  # fmt: skip
         except (ApprovalError, UnknownIncident) as exc:
             ctx.metrics.approvals.labels("conflict").inc()

@@ -1,13 +1,14 @@
 """POST /webhooks/{vendor}: authenticate, validate, persist, then acknowledge.
 
 The answer is sent only after the delivery's transaction has committed, so a 2xx means the
-alerts are on disk. A locked store answers 429 with Retry-After, having stored nothing, so
-the sender's retry cannot create duplicates (a retried delivery is deduplicated anyway).
+alerts are on disk. A locked store answers 429 with Retry-After and an unwritable one 503
+with Retry-After, having stored nothing either way, so the sender's retry cannot create
+duplicates (a retried delivery is deduplicated anyway).
 """
 
 from __future__ import annotations
 
-import sqlite3
+import asyncio
 import time
 from collections import Counter
 from datetime import timedelta
@@ -26,6 +27,7 @@ from firstline.intake.registry import PARSERS
 from firstline.service.bodies import check_content_type, decode_json, read_body
 from firstline.service.context import ServiceContext
 from firstline.service.problems import Problem, documented, error_response
+from firstline.store.errors import StoreBusy, StoreError
 from firstline.store.intake import IngestResult, Outcome
 
 log = structlog.get_logger(__name__)
@@ -78,7 +80,7 @@ def webhook_router(ctx: ServiceContext) -> APIRouter:
             response_model=IngestAnswer,
             responses={
                 200: {"model": IngestAnswer, "description": "SNS subscription confirmed."},
-                **documented(400, 401, 413, 415, 422, 429),
+                **documented(400, 401, 408, 413, 415, 422, 429, 503),
             },
             openapi_extra=_REQUEST_BODY,
             summary=f"Receive {vendor} alerts",
@@ -114,7 +116,9 @@ def _handler(ctx: ServiceContext, vendor: str) -> Any:
 async def _receive(
     ctx: ServiceContext, vendor: str, parser: Any, also: tuple[str, ...], request: Request
 ) -> JSONResponse:
-    body = await read_body(request, ctx.settings.max_body_bytes)
+    body = await read_body(
+        request, ctx.settings.max_body_bytes, ctx.settings.body_read_timeout_seconds
+    )
     if not await ctx.authenticator.webhook(vendor, request.headers, body):
         raise Problem(401, "unauthorized")
     check_content_type(request, also=also)
@@ -127,11 +131,20 @@ async def _receive(
                 status_code=200,
             )
     try:
-        alerts: list[Alert] = parser(payload)
+        # parsing thousands of alerts is CPU work: off the loop, like the write below
+        alerts: list[Alert] = await asyncio.to_thread(parser, payload)
     except AlertParseError as exc:
         ctx.metrics.alerts_received.labels(vendor, "rejected_invalid").inc()
         raise Problem(422, str(exc)) from exc
-    result = _store(ctx, vendor, alerts)
+    cap = ctx.settings.max_alerts_per_delivery
+    if len(alerts) > cap:
+        ctx.metrics.alerts_received.labels(vendor, "rejected_too_many").inc(len(alerts))
+        raise Problem(
+            413,
+            f"{len(alerts)} alerts in one delivery exceed serve.max_alerts_per_delivery ({cap})",
+        )
+    loop = asyncio.get_running_loop()
+    result = await loop.run_in_executor(ctx.ingest_thread, _store, ctx, vendor, alerts)
     if result.count(Outcome.NEW_INCIDENT):
         ctx.work_available.set()
     for outcome, count in Counter(result.outcomes).items():
@@ -144,12 +157,15 @@ def _store(ctx: ServiceContext, vendor: str, alerts: list[Alert]) -> IngestResul
     window = timedelta(seconds=ctx.settings.group_window_seconds)
     try:
         return ctx.intake.ingest(alerts, keys, now=ctx.clock(), group_window=window)
-    except sqlite3.OperationalError as exc:
-        ctx.metrics.alerts_received.labels(vendor, "throttled").inc(len(alerts))
-        log.warning("store saturated; answering 429", error=str(exc), alerts=len(alerts))
+    except StoreError as exc:
+        busy = isinstance(exc, StoreBusy)
+        ctx.metrics.alerts_received.labels(vendor, "throttled" if busy else "unavailable").inc(
+            len(alerts)
+        )
+        log.warning("store failed; nothing stored", error=str(exc), status=exc.status)
         retry = str(ctx.settings.retry_after_seconds)
         raise Problem(
-            429, f"the store is busy ({exc}); nothing was stored, retry", {"Retry-After": retry}
+            exc.status, f"{exc}; nothing was stored, retry", {"Retry-After": retry}
         ) from exc
 
 

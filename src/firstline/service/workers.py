@@ -3,6 +3,10 @@
 A worker claims the oldest queued incident in a transaction, so no incident runs twice.
 After a restart, runs left 'running' go back to the queue and continue from their
 checkpoint; the action ledger keeps side effects from repeating.
+
+A store failure (busy or unavailable) never ends a worker: the run is given back to the
+queue without counting an attempt, once the store takes the write again, and continues
+from its checkpoint.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import asyncio
 import contextlib
 import sqlite3
 import time
+from collections.abc import Callable
+from functools import partial
 
 import structlog
 
@@ -19,12 +25,28 @@ from firstline.graph.approvals import ApprovalError, resume_decided, submit_deci
 from firstline.graph.runner import RunOutcome
 from firstline.graph.state import IncidentState
 from firstline.service.context import ServiceContext
+from firstline.store.audit import AuditLog
+from firstline.store.errors import StoreError, classify
 from firstline.store.incidents import UnknownIncident
 from firstline.store.intake import QueueState
 
 log = structlog.get_logger(__name__)
 
 MAX_ATTEMPTS = 3
+MAX_BACKOFF_SECONDS = 30.0
+
+
+def store_failure(exc: BaseException) -> StoreError | None:
+    """The store failure behind `exc`, if that is what stopped a run (a node's write, the
+    checkpointer's, or the worker's own bookkeeping)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, StoreError):
+            return seen
+        if isinstance(seen, sqlite3.OperationalError):
+            return classify(seen)
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 class WorkerPool:
@@ -41,6 +63,7 @@ class WorkerPool:
         self._tasks: list[asyncio.Task[None]] = []
         self._startup: asyncio.Task[None] | None = None
         self.running: set[str] = set()
+        self._audit = AuditLog(ctx.store.path)
 
     def start(self) -> None:
         requeued = self.ctx.intake.requeue_interrupted()
@@ -71,7 +94,7 @@ class WorkerPool:
         while True:
             try:
                 claimed = self.ctx.intake.claim_next(self.ctx.clock())
-            except sqlite3.OperationalError as exc:  # store locked or saturated: back off
+            except StoreError as exc:  # store locked or unavailable: back off
                 log.warning("queue claim failed; retrying", worker=number, error=str(exc))
                 await asyncio.sleep(self.idle_poll_seconds)
                 continue
@@ -90,35 +113,62 @@ class WorkerPool:
                 self.running.discard(incident_id)
 
     async def _investigate(self, incident_id: str, attempt: int) -> None:
-        ctx = self.ctx
         try:
             outcome = await self._run(incident_id)
+            self.record(incident_id, outcome)
         except asyncio.CancelledError:
             raise  # shutting down: the row stays 'running' and is requeued at the next start
         except Exception as exc:  # one bad incident must not stop the pool
-            log.exception("investigation failed", incident=incident_id, attempt=attempt)
-            if attempt < MAX_ATTEMPTS:
-                ctx.intake.set_queue_state(incident_id, QueueState.QUEUED, ctx.clock())
+            failure = store_failure(exc)
+            if failure is not None:
+                log.warning("store failed during a run; retrying later",
+                            incident=incident_id, error=str(failure))  # fmt: skip
+                await self._when_store_allows(partial(self.ctx.intake.release, incident_id))
+                self.ctx.work_available.set()
                 return
-            ctx.intake.set_queue_state(incident_id, QueueState.DONE, ctx.clock())
-            ctx.store.update(
-                incident_id,
-                status=IncidentStatus.ESCALATED,
-                summary=f"investigation failed {attempt} times: {type(exc).__name__}: {exc}",
-            )
-            ctx.metrics.investigations.labels("failed").inc()
+            log.exception("investigation failed", incident=incident_id, attempt=attempt)
+            await self._when_store_allows(partial(self._failed, incident_id, attempt, exc))
+
+    def _failed(self, incident_id: str, attempt: int, exc: Exception) -> None:
+        ctx = self.ctx
+        if attempt < MAX_ATTEMPTS:
+            ctx.intake.set_queue_state(incident_id, QueueState.QUEUED, ctx.clock())
             return
-        self.record(incident_id, outcome)
+        ctx.store.update(
+            incident_id,
+            status=IncidentStatus.ESCALATED,
+            summary=f"investigation failed {attempt} times: {type(exc).__name__}: {exc}",
+        )
+        ctx.intake.set_queue_state(incident_id, QueueState.DONE, ctx.clock())
+        ctx.metrics.investigations.labels("failed").inc()
+
+    async def _when_store_allows(self, write: Callable[[], None]) -> None:
+        """Retry a bookkeeping write until the store takes it, backing off (capped)."""
+        delay = self.idle_poll_seconds
+        while True:
+            try:
+                write()
+                return
+            except StoreError as exc:
+                log.warning("store unavailable; retrying", error=str(exc), in_seconds=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_BACKOFF_SECONDS)
 
     def record(self, incident_id: str, outcome: RunOutcome) -> None:
         """Queue state and metrics after a run or a resumed run."""
         state = QueueState.PAUSED if outcome.paused else QueueState.DONE
         self.ctx.intake.set_queue_state(incident_id, state, self.ctx.clock())
         self.ctx.metrics.investigations.labels(outcome.state.status.value).inc()
+        head = self._audit.head()
+        if head is not None:  # an external anchor for whoever ships the logs (docs/audit.md)
+            log.info("audit head", incident=incident_id, anchor=head.anchor)
 
     async def _finish_decided(self) -> None:
-        """Runs whose approval was claimed but never applied (the server died in between)."""
-        for incident_id in self.ctx.intake.incidents_in(QueueState.PAUSED):
+        """Runs whose approval was claimed but never applied (the server died in between),
+        also those with no queue row (started from the CLI, decided through Slack)."""
+        paused = self.ctx.intake.incidents_in(QueueState.PAUSED)
+        waiting = self.ctx.store.decided_but_waiting()
+        for incident_id in dict.fromkeys([*paused, *waiting]):
             try:
                 result = await resume_decided(self.ctx.runner, incident_id)
             except Exception:  # one broken run must not stop the others
@@ -142,7 +192,7 @@ class WorkerPool:
             await asyncio.sleep(self.sweep_interval_seconds)
             try:
                 await self.sweep_expired()
-            except sqlite3.OperationalError as exc:
+            except StoreError as exc:
                 log.warning("approval sweep failed; retrying", error=str(exc))
 
     async def sweep_expired(self) -> list[str]:

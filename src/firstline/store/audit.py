@@ -3,13 +3,19 @@
 Each record's hash is the SHA-256 of the canonical JSON of the record (seq, at,
 incident_id, kind, actor, details, prev_hash), and `prev_hash` is the hash of the record
 before it. Changing any field of any record, or removing one, breaks the chain at that
-record, and `verify()` names its seq.
+record, and `verify()` names its seq. `details` are stored in canonical form (sorted keys,
+no spaces) and a record whose stored text is not exactly that form (a duplicate key, which
+SQLite's json_extract and Python read differently, extra spaces, another key order) fails.
+
+The head of the chain (record count and newest hash) is kept in `audit_head`, written in
+the same transaction as every append, so removing the newest records, truncating the
+table or dropping it (firstline recreates it empty) is seen too. The head is also shown on
+/metrics and logged by the server after each run: shipped elsewhere, it is an external anchor that
+`verify(anchor=...)` checks, which catches even a consistent rewrite of table and head.
 
 The table lives in the incident store's SQLite file. Triggers refuse UPDATE and DELETE, so
 firstline itself can only append; someone with write access to the file can drop the
-triggers, which is exactly what the chain is there to expose. Removing the *newest*
-records (and editing `sqlite_sequence` to match) cannot be seen from the file alone: anchor
-the head hash elsewhere (`firstline audit verify --json` prints it) if that matters.
+triggers, which is exactly what the chain is there to expose.
 """
 
 from __future__ import annotations
@@ -17,8 +23,10 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -43,6 +51,20 @@ CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TABLE IF NOT EXISTS audit_head (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  count INTEGER NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS audit_head_no_delete BEFORE DELETE ON audit_head
+BEGIN SELECT RAISE(ABORT, 'the audit head cannot be removed'); END;
+"""
+
+# A store written before the head existed: the head starts from the chain as it is, once,
+# when its table is created (a later missing head row is reported, never recreated).
+_ADOPT_HEAD = """
+INSERT INTO audit_head (id, count, hash)
+SELECT 1, count(*), coalesce((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), ?) FROM audit
 """
 
 
@@ -81,6 +103,48 @@ class ChainCheck(BaseModel):
     error: str = ""
 
 
+class Head(BaseModel):
+    """The chain's head: how many records, and the newest one's hash."""
+
+    model_config = ConfigDict(frozen=True)
+
+    count: int
+    hash: str
+
+    @property
+    def anchor(self) -> str:
+        """The external-anchor form, `<count>:<hash>`, that `verify --anchor` takes."""
+        return f"{self.count}:{self.hash}"
+
+    @classmethod
+    def parse(cls, text: str) -> Head:
+        count, sep, digest = text.partition(":")
+        if not sep or not count.isdigit() or len(digest) != 64:
+            raise ValueError(f"an anchor is <count>:<64 hex digits>, not {text!r}")
+        return cls(count=int(count), hash=digest.lower())
+
+
+class DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise DuplicateKey(key)
+        seen[key] = value
+    return seen
+
+
+def parse_canonical(text: str) -> Any:
+    """Parse stored details: JSON without duplicate keys, in exactly the canonical form."""
+    value = json.loads(text, object_pairs_hook=_no_duplicates)
+    if _canonical(value) != text:
+        raise ValueError("not in canonical form")
+    return value
+
+
 def record_hash(
     seq: int, at: str, incident_id: str, kind: str, actor: str, details: Any, prev_hash: str
 ) -> str:
@@ -105,6 +169,24 @@ def record_hash(
 class AuditLog(SqliteStore):
     schema = AUDIT_SCHEMA
 
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            fresh = not db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_head'"
+            ).fetchone()
+        super().__init__(path)
+        if fresh:
+            with self._connect() as db:
+                db.execute(_ADOPT_HEAD, (GENESIS,))
+
+    def head(self) -> Head | None:
+        """The recorded head (None only if its row was removed behind firstline's back)."""
+        with self._connect() as db:
+            row = db.execute("SELECT count, hash FROM audit_head WHERE id = 1").fetchone()
+        return Head(count=row["count"], hash=row["hash"]) if row else None
+
     def append(
         self,
         incident_id: str,
@@ -114,54 +196,85 @@ class AuditLog(SqliteStore):
         actor: str = "firstline",
         at: datetime | None = None,
     ) -> AuditRecord:
-        """Append one record. BEGIN IMMEDIATE serialises writers across processes, so two
-        writers never chain onto the same predecessor."""
+        """Append one record."""
+        return self.append_all(incident_id, [(kind, details)], actor=actor, at=at)[0]
+
+    def append_all(
+        self,
+        incident_id: str,
+        entries: Sequence[tuple[AuditKind, dict[str, Any]]],
+        *,
+        actor: str = "firstline",
+        at: datetime | None = None,
+    ) -> list[AuditRecord]:
+        """Append records in one transaction: all of them or none. BEGIN IMMEDIATE
+        serialises writers across processes, so two never chain onto the same predecessor."""
         stamp = (at or datetime.now(UTC)).isoformat()
-        # a JSON round trip, so what is hashed is exactly what verify() reads back
-        clean = json.loads(json.dumps(details, default=str))
+        written: list[AuditRecord] = []
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 last = db.execute(
                     "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
                 ).fetchone()
-                seq = (last["seq"] if last else 0) + 1
-                prev = last["hash"] if last else GENESIS
-                digest = record_hash(seq, stamp, incident_id, kind.value, actor, clean, prev)
+                seq, prev = (last["seq"], last["hash"]) if last else (0, GENESIS)
+                for kind, details in entries:
+                    # a JSON round trip, so what is hashed is exactly what verify() reads back
+                    clean = json.loads(json.dumps(details, default=str))
+                    seq += 1
+                    digest = record_hash(seq, stamp, incident_id, kind.value, actor, clean, prev)
+                    db.execute(
+                        "INSERT INTO audit (seq, at, incident_id, kind, actor, details,"
+                        " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (seq, stamp, incident_id, kind.value, actor, _canonical(clean), prev,
+                         digest),
+                    )  # fmt: skip
+                    written.append(
+                        AuditRecord(
+                            seq=seq,
+                            at=stamp,
+                            incident_id=incident_id,
+                            kind=kind.value,
+                            actor=actor,
+                            details=clean,
+                            prev_hash=prev,
+                            hash=digest,
+                        )
+                    )
+                    prev = digest
                 db.execute(
-                    "INSERT INTO audit (seq, at, incident_id, kind, actor, details, prev_hash,"
-                    " hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (seq, stamp, incident_id, kind.value, actor, _canonical(clean), prev, digest),
+                    "INSERT INTO audit_head (id, count, hash) VALUES (1, ?, ?) ON CONFLICT (id)"
+                    " DO UPDATE SET count = excluded.count, hash = excluded.hash",
+                    (seq, prev),
                 )
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-        return AuditRecord(
-            seq=seq,
-            at=stamp,
-            incident_id=incident_id,
-            kind=kind.value,
-            actor=actor,
-            details=clean,
-            prev_hash=prev,
-            hash=digest,
-        )
+        return written
 
-    def records(self, incident_id: str | None = None) -> list[AuditRecord]:
-        query, args = "SELECT * FROM audit", []
-        if incident_id is not None:
-            query, args = query + " WHERE incident_id = ?", [incident_id]
+    def records(
+        self, incident_id: str | None = None, kind: AuditKind | None = None
+    ) -> list[AuditRecord]:
+        where = [("incident_id = ?", incident_id), ("kind = ?", kind and kind.value)]
+        used = [(clause, value) for clause, value in where if value is not None]
+        query = "SELECT * FROM audit"
+        if used:
+            query += " WHERE " + " AND ".join(clause for clause, _ in used)
+        args = [value for _, value in used]
         with self._connect() as db:
             rows = db.execute(query + " ORDER BY seq", args).fetchall()
         return [_record(r) for r in rows]
 
-    def verify(self) -> ChainCheck:
-        """Walk the whole chain; report the first seq that is missing or does not hash."""
+    def verify(self, anchor: Head | None = None) -> ChainCheck:
+        """Walk the whole chain; report the first seq that is missing or does not hash,
+        then check the chain against its head record and, if given, an external anchor."""
         with self._connect() as db:
             rows = db.execute("SELECT * FROM audit ORDER BY seq").fetchall()
             high = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").fetchone()
+            head = db.execute("SELECT count, hash FROM audit_head WHERE id = 1").fetchone()
         prev, expected = GENESIS, 1
+        hashes: list[str] = []
         for row in rows:
             problem = _problem(row, expected, prev)
             if problem:
@@ -169,16 +282,56 @@ class AuditLog(SqliteStore):
                     ok=False, records=len(rows), head_hash=prev, broken_seq=expected, error=problem
                 )
             prev, expected = row["hash"], expected + 1
+            hashes.append(prev)
+
         highest = high["seq"] if high else 0
-        if highest >= expected:
+        found = _against_head(len(rows), prev, highest, head) or _against_anchor(hashes, anchor)
+        if found is not None:
+            seq, error = found
             return ChainCheck(
-                ok=False,
-                records=len(rows),
-                head_hash=prev,
-                broken_seq=expected,
-                error=f"record {expected} is missing (records up to {highest} were written)",
+                ok=False, records=len(rows), head_hash=prev, broken_seq=seq, error=error
             )
         return ChainCheck(ok=True, records=len(rows), head_hash=prev)
+
+
+def _against_head(
+    records: int, prev: str, highest: int, head: sqlite3.Row | None
+) -> tuple[int, str] | None:
+    """Where an intact chain disagrees with what was written: SQLite's own sequence and
+    the head record (both in the file)."""
+    if highest > records:
+        return (
+            records + 1,
+            f"record {records + 1} is missing (records up to {highest} were written)",
+        )
+    if head is None:
+        return records + 1, "the head record is missing (audit_head was emptied)"
+    count, digest = int(head["count"]), str(head["hash"])
+    if count > records:
+        if records == 0:
+            return (
+                1,
+                f"the audit table is empty but the head records {count} (truncated or dropped)",
+            )
+        return (
+            records + 1,
+            f"records {records + 1} to {count} are missing (the head records {count})",
+        )
+    if count < records:
+        return count + 1, f"records {count + 1} to {records} were not appended by firstline"
+    if digest != prev:
+        return records, f"record {records} does not match the head hash (rewritten)"
+    return None
+
+
+def _against_anchor(hashes: list[str], anchor: Head | None) -> tuple[int, str] | None:
+    """An anchor shipped elsewhere earlier: the chain must still hold that hash there."""
+    if anchor is None or anchor.count == 0:
+        return None
+    if anchor.count > len(hashes) or hashes[anchor.count - 1] != anchor.hash:
+        seq = min(anchor.count, len(hashes) + 1)
+        return seq, f"record {anchor.count} is not the anchored one (rewritten or removed)"
+    return None
 
 
 def _problem(row: sqlite3.Row, expected: int, prev: str) -> str:
@@ -187,9 +340,11 @@ def _problem(row: sqlite3.Row, expected: int, prev: str) -> str:
     if row["prev_hash"] != prev:
         return f"record {expected}: prev_hash does not match the hash of record {expected - 1}"
     try:
-        details = json.loads(row["details"])
+        details = parse_canonical(row["details"])
+    except DuplicateKey as exc:
+        return f"record {expected}: details repeat the key {exc} (edited)"
     except (TypeError, ValueError):
-        return f"record {expected}: details are not valid JSON"
+        return f"record {expected}: details are not canonical JSON (edited)"
     digest = record_hash(
         row["seq"], row["at"], row["incident_id"], row["kind"], row["actor"], details, prev
     )

@@ -292,6 +292,19 @@ class IncidentStore(SqliteStore):
             )
             return cur.rowcount == 1
 
+    def decided_but_waiting(self) -> list[str]:
+        """Incidents whose approval was decided while the incident still waits for it: the
+        process that claimed the decision died before resuming the run (any channel, and
+        whether or not the server's queue knows the incident)."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT DISTINCT a.incident_id FROM approvals a JOIN incidents i"
+                " ON i.id = a.incident_id WHERE a.decided_at IS NOT NULL AND i.status = ?"
+                " ORDER BY a.incident_id",
+                (IncidentStatus.AWAITING_APPROVAL.value,),
+            ).fetchall()
+        return [r["incident_id"] for r in rows]
+
     def pending_approvals(self) -> list[ApprovalRecord]:
         with self._connect() as db:
             rows = db.execute(

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from firstline.domain.alert import Alert, AlertStatus
 from firstline.domain.incident import IncidentStatus, new_incident_id
+from firstline.store.errors import StoreUnavailable, typed_errors
 from firstline.store.incidents import INCIDENT_SCHEMA
 
 _SCHEMA = """
@@ -56,10 +57,21 @@ CREATE TABLE IF NOT EXISTS work_queue (
   attempts INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS work_queue_state ON work_queue (state, enqueued_at);
+CREATE TABLE IF NOT EXISTS heartbeat (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  at TEXT NOT NULL
+);
 """
 
-_FINAL = tuple(s.value for s in IncidentStatus if s.final)
-_FINAL_SQL = ", ".join(f"'{s}'" for s in _FINAL)
+# An incident absorbs new alerts of its group until it is over: escalated and recommended
+# incidents are in people's hands but not over (they close once every alert resolved), so
+# how fast an investigation ends does not decide how many incidents a storm makes.
+_OVER = tuple(
+    s.value
+    for s in IncidentStatus
+    if s.final and s not in (IncidentStatus.ESCALATED, IncidentStatus.RECOMMENDED)
+)
+_OVER_SQL = ", ".join(f"'{s}'" for s in _OVER)
 
 
 class Outcome(StrEnum):
@@ -92,7 +104,11 @@ class IngestResult:
 
 
 class IntakeStore:
-    """Thread-confined connections (one per thread), reused across calls for speed."""
+    """Thread-confined connections (one per thread), reused across calls for speed.
+
+    Every method raises StoreBusy or StoreUnavailable (store/errors.py) when the database
+    fails; a connection that failed as unavailable is dropped, so the next call reopens the
+    file and the store recovers on its own once the file is writable again."""
 
     def __init__(
         self, path: Path, *, busy_timeout_seconds: float = 5.0, durable_fsync: bool = False
@@ -104,7 +120,8 @@ class IntakeStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         # the incidents and timeline tables are IncidentStore's (same file); intake writes
         # rows in them so that one transaction covers alert, incident and queue entry
-        self._db().executescript(INCIDENT_SCHEMA + _SCHEMA)
+        with self._typed():
+            self._db().executescript(INCIDENT_SCHEMA + _SCHEMA)
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -124,15 +141,30 @@ class IntakeStore:
             self._local.db = None
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
+    def _typed(self) -> Iterator[None]:
         try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
+            with typed_errors():
+                yield
+        except StoreUnavailable:
+            self.close()  # a fresh connection next time, once the file is usable again
             raise
-        db.execute("COMMIT")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._typed():
+            db = self._db()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:  # SQLite may have rolled back already (disk full)
+                    db.execute("ROLLBACK")
+                raise
+
+    def _rows(self, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
+        with self._typed():
+            return self._db().execute(sql, args).fetchall()
 
     # -- ingest ------------------------------------------------------------------------------
     def ingest(
@@ -143,8 +175,9 @@ class IntakeStore:
         now: datetime,
         group_window: timedelta,
     ) -> IngestResult:
-        """Store a delivery's alerts in one transaction; raises sqlite3.OperationalError
-        when the database stays locked past the busy timeout (the server answers 429)."""
+        """Store a delivery's alerts in one transaction, all or nothing; raises StoreBusy
+        when the database stays locked past the busy timeout (the server answers 429) and
+        StoreUnavailable when it cannot be written (503)."""
         outcomes: list[Outcome] = []
         incidents: list[str] = []
         stamp = now.isoformat()
@@ -189,6 +222,16 @@ class IntakeStore:
             if state is QueueState.DONE:
                 _close_if_all_resolved(db, incident_id, now.isoformat())
 
+    def release(self, incident_id: str) -> None:
+        """Give a claimed run back to the queue without counting the attempt: it stopped
+        because the store failed, not because of the incident."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE work_queue SET state = 'queued', attempts = max(attempts - 1, 0)"
+                " WHERE incident_id = ? AND state = 'running'",
+                (incident_id,),
+            )
+
     def requeue_interrupted(self) -> list[str]:
         """After a restart: runs that were in progress when the process died go back to the
         queue (their checkpoints let them continue where they stopped)."""
@@ -200,51 +243,53 @@ class IntakeStore:
         return [r["incident_id"] for r in rows]
 
     def incidents_in(self, state: QueueState) -> list[str]:
-        rows = self._db().execute(
+        rows = self._rows(
             "SELECT incident_id FROM work_queue WHERE state = ? ORDER BY enqueued_at",
             (state.value,),
         )
         return [r["incident_id"] for r in rows]
 
     def queue_depth(self) -> dict[str, int]:
-        rows = self._db().execute("SELECT state, count(*) AS n FROM work_queue GROUP BY state")
+        rows = self._rows("SELECT state, count(*) AS n FROM work_queue GROUP BY state")
         return {r["state"]: int(r["n"]) for r in rows}
 
     def queue_entry(self, incident_id: str) -> tuple[str, int] | None:
-        row = (
-            self._db()
-            .execute("SELECT state, attempts FROM work_queue WHERE incident_id = ?", (incident_id,))
-            .fetchone()
+        rows = self._rows(
+            "SELECT state, attempts FROM work_queue WHERE incident_id = ?", (incident_id,)
         )
-        return (row["state"], int(row["attempts"])) if row else None
+        return (rows[0]["state"], int(rows[0]["attempts"])) if rows else None
 
     # -- reads ---------------------------------------------------------------------------------
     def alerts_of(self, incident_id: str) -> list[Alert]:
-        rows = self._db().execute(
+        rows = self._rows(
             "SELECT alert FROM alerts WHERE incident_id = ? ORDER BY first_seen, rowid",
             (incident_id,),
         )
         return [Alert.model_validate_json(r["alert"]) for r in rows]
 
     def primary_alert(self, incident_id: str) -> Alert | None:
-        row = (
-            self._db()
-            .execute(
-                "SELECT a.alert FROM incidents i JOIN alerts a ON a.fingerprint = i.fingerprint"
-                " WHERE i.id = ?",
-                (incident_id,),
-            )
-            .fetchone()
+        rows = self._rows(
+            "SELECT a.alert FROM incidents i JOIN alerts a ON a.fingerprint = i.fingerprint"
+            " WHERE i.id = ?",
+            (incident_id,),
         )
-        return Alert.model_validate_json(row["alert"]) if row else None
+        return Alert.model_validate_json(rows[0]["alert"]) if rows else None
 
     def alert_counts(self) -> tuple[int, int]:
         """(distinct alerts stored, total receipts), for count checks."""
-        row = self._db().execute("SELECT count(*) AS n, sum(receipts) AS r FROM alerts").fetchone()
+        (row,) = self._rows("SELECT count(*) AS n, sum(receipts) AS r FROM alerts")
         return int(row["n"]), int(row["r"] or 0)
 
-    def ping(self) -> None:
-        self._db().execute("SELECT 1 FROM work_queue LIMIT 1").fetchall()
+    def ping(self, now: datetime) -> None:
+        """Readiness: the store can be read and written (one row is rewritten and
+        committed, so a read-only, full or failing store is not reported ready)."""
+        self._rows("SELECT 1 FROM work_queue LIMIT 1")
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO heartbeat (id, at) VALUES (1, ?)"
+                " ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+                (now.isoformat(),),
+            )
 
 
 class _Delivery:
@@ -388,7 +433,7 @@ def _open_incident_of_group(
 ) -> str | None:
     row = db.execute(
         "SELECT g.incident_id FROM alert_groups g JOIN incidents i ON i.id = g.incident_id"
-        f" WHERE g.group_key = ? AND g.opened_at >= ? AND i.status NOT IN ({_FINAL_SQL})"
+        f" WHERE g.group_key = ? AND g.opened_at >= ? AND i.status NOT IN ({_OVER_SQL})"
         " ORDER BY g.opened_at DESC LIMIT 1",
         (group_key, window_start.isoformat()),
     ).fetchone()

@@ -2,7 +2,8 @@
 
 Each write is its own short connection and transaction, so another process (a CLI
 approval, the server's workers) sees it at once; WAL lets readers and one writer work
-side by side, and the busy timeout makes a second writer wait instead of failing."""
+side by side, and the busy timeout makes a second writer wait instead of failing. A failure
+of the database itself surfaces as StoreBusy or StoreUnavailable (store/errors.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from firstline.store.errors import typed_errors
 
 
 class SqliteStore:
@@ -25,11 +28,12 @@ class SqliteStore:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA busy_timeout=30000")
-            yield db
-        finally:
-            db.close()
+        with typed_errors():
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA busy_timeout=30000")
+                yield db
+            finally:
+                db.close()

@@ -21,7 +21,7 @@ from pydantic import SecretStr
 from firstline.notify.slack_interactions import slack_signature
 from firstline.scenarios.bundled import bundled_dir
 from firstline.serve_settings import WebhookAuth
-from tests.services.firstline_server import API_TOKEN, WEBHOOK_TOKEN
+from tests.services.firstline_server import API_TOKEN, PRINCIPALS, WEBHOOK_TOKEN
 from tests.services.inprocess_server import serve_in_thread, settings_for
 from tests.unit.intake.test_sns_signature import (
     TOPIC,
@@ -32,7 +32,8 @@ from tests.unit.intake.test_sns_signature import (
 )
 
 HOOK = {"Authorization": f"Bearer {WEBHOOK_TOKEN}"}
-API = {"Authorization": f"Bearer {API_TOKEN}"}
+API = {"Authorization": f"Bearer {API_TOKEN}"}  # the principal "ana"
+AS = {name: {"Authorization": f"Bearer {token}"} for name, token in PRINCIPALS.items()}
 BUNDLE = bundled_dir() / "oom-kill-loop-checkout"
 
 
@@ -71,7 +72,7 @@ def test_two_concurrent_api_approvals_one_takes_effect_and_the_run_resumes(
             with httpx.Client(base_url=url, timeout=60) as own:
                 answers.append(own.post(
                     f"/api/v1/incidents/{incident}/approve",
-                    json={"by": who, "comment": "go"}, headers=API,
+                    json={"by": who, "comment": "go"}, headers=AS[who],
                 ))  # fmt: skip
 
         threads = [threading.Thread(target=approve, args=(w,)) for w in ("ana", "bo")]
@@ -102,7 +103,9 @@ def test_an_api_rejection_escalates(tmp_path: Path) -> None:
             f"/api/v1/incidents/{incident}/reject", json={"by": "ana"}, headers=API
         )
         assert answer.status_code == 200 and answer.json()["status"] == "escalated"
-        again = client.post(f"/api/v1/incidents/{incident}/approve", json={"by": "bo"}, headers=API)
+        again = client.post(
+            f"/api/v1/incidents/{incident}/approve", json={"by": "bo"}, headers=AS["bo"]
+        )
         assert again.status_code == 409 and "rejected by ana" in again.json()["error"]
 
 
@@ -238,7 +241,11 @@ def test_slack_buttons_need_a_valid_fresh_signature_and_then_resume_the_run(
         assert valid.status_code == 200, valid.text
         done = _wait_status(client, incident, "resolved", queue="done")
     approval = ctx.store.approval(incident)
-    assert approval is not None and approval.channel == "slack" and approval.decided_by == "alice"
+    assert (
+        approval is not None
+        and approval.channel == "slack"
+        and approval.decided_by == "slack:U024BE7LH"
+    )
     assert len(done["investigation"]["action_results"]) == 1
 
 
@@ -262,3 +269,74 @@ def test_a_decision_claimed_before_a_crash_is_applied_at_the_next_start(tmp_path
     ):
         done = _wait_status(client, incident, "resolved", queue="done")
     assert len(done["investigation"]["action_results"]) == 1
+
+
+def test_only_principals_the_policy_names_may_approve_and_refusals_are_audited(
+    tmp_path: Path,
+) -> None:
+    from firstline.store.audit import AuditKind, AuditLog
+    from tests.services.firstline_server import READ_ONLY_TOKEN
+
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "approvers:\n  - principals: [bo]\n    severities: [critical, high, medium, low]\n"
+    )
+    settings = settings_for(tmp_path).model_copy(update={"policy_file": policy})
+    with (
+        serve_in_thread(settings, scenario=BUNDLE) as (url, ctx),
+        httpx.Client(base_url=url, timeout=60) as client,
+    ):
+        incident = _open_incident(client)
+        _wait_status(client, incident, "awaiting_approval", queue="paused")
+        path = f"/api/v1/incidents/{incident}/approve"
+        read_only = {"Authorization": f"Bearer {READ_ONLY_TOKEN}"}
+        assert client.get(f"/api/v1/incidents/{incident}", headers=read_only).status_code == 200
+        unnamed = client.post(path, json={}, headers=read_only)
+        assert unnamed.status_code == 403 and "principal" in unnamed.json()["error"]
+        typed = client.post(path, json={"by": "bo"}, headers=AS["ana"])  # ana typing "bo"
+        assert typed.status_code == 403 and "belongs to ana" in typed.json()["error"]
+        refused = client.post(path, json={"comment": "mine"}, headers=AS["ana"])
+        assert refused.status_code == 403 and "ana may not approve" in refused.json()["error"]
+        refusals = AuditLog(ctx.store.path).records(incident, AuditKind.REFUSAL)
+        assert [(r.actor, r.details["at"]) for r in refusals] == [("ana", "approval")]
+        assert ctx.store.approval(incident).decided is False, "a refusal decides nothing"
+        allowed = client.post(path, json={}, headers=AS["bo"])
+        assert allowed.status_code == 200, allowed.text
+        [approval] = AuditLog(ctx.store.path).records(incident, AuditKind.APPROVAL)
+        assert approval.actor == "bo" and approval.details["approved"] is True
+
+
+def test_a_claimed_decision_for_an_incident_started_from_the_cli_is_applied_at_start(
+    tmp_path: Path,
+) -> None:
+    """No queue row: the run was started by `firstline investigate`, the decision claimed
+    (as a Slack click is, before the 3 s answer), then the process died before resuming."""
+    import asyncio
+
+    from firstline.graph.approvals import claim_decision
+    from firstline.policy.schema import Mode
+    from firstline.scenarios.loader import load_bundle
+    from firstline.wiring import open_runtime
+
+    settings = settings_for(tmp_path)
+
+    async def started_and_claimed() -> str:
+        async with open_runtime(settings, scenario=BUNDLE, mode=Mode.APPROVE) as rt:
+            outcome = await rt.runner.start(load_bundle(BUNDLE).primary_alert, scenario=BUNDLE)
+            incident = outcome.state.incident_id
+            assert outcome.paused
+            await claim_decision(rt.runner, incident, approved=True, by="ana", channel="slack")
+            return incident
+
+    incident = asyncio.run(started_and_claimed())
+    with (
+        serve_in_thread(settings, scenario=BUNDLE) as (url, ctx),
+        httpx.Client(base_url=url, timeout=60) as client,
+    ):
+        assert ctx.intake.queue_entry(incident) is None, "the server's queue never had it"
+        _wait_status(client, incident, "resolved")
+        deadline = time.monotonic() + 120  # the run's state is published when it returns
+        while (ctx.store.snapshot(incident) or {}).get("status") != "resolved":
+            assert time.monotonic() < deadline, "the resumed run never published its state"
+            time.sleep(0.1)
+    assert len((ctx.store.snapshot(incident) or {})["action_results"]) == 1

@@ -134,10 +134,12 @@ def test_an_acknowledged_alert_is_already_on_disk_and_repeats_deduplicate(
 
 
 def _wait_for_status(client: httpx.Client, incident: str, wanted: set[str]) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
+    """Until the incident has a wanted status and its run has stopped (the status is
+    written by a node, the queue state and the published investigation after the run)."""
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         detail: dict[str, Any] = client.get(f"/api/v1/incidents/{incident}").json()
-        if detail["summary"]["status"] in wanted:
+        if detail["summary"]["status"] in wanted and detail["queue_state"] in ("done", "paused"):
             return detail
         time.sleep(0.1)
     raise AssertionError(f"{incident} never reached {wanted}: {detail['summary']}")

@@ -16,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
+from firstline.intake import cloudwatch
 from firstline.serve_settings import BasicCredential, ServeSettings, WebhookAuth
 from firstline.service.auth import Authenticator, HttpSnsCertificates
 from tests.unit.intake.test_sns_signature import TOPIC, _certificate, _notification, _signed
@@ -170,3 +171,53 @@ def test_the_api_needs_its_own_token() -> None:
     assert auth.api({"authorization": "Bearer api"})
     assert not auth.api({"authorization": "Bearer hook"})
     assert not Authenticator(ServeSettings(), _Certs(b"")).api({"authorization": "Bearer "})
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        # S3 bucket hosts anyone can own, which the old pattern accepted
+        "https://sns.s3.amazonaws.com/SimpleNotificationService-1.pem",
+        "https://sns.s3-eu-west-1.amazonaws.com/SimpleNotificationService-1.pem",
+        "https://sns.s3-website-us-east-1.amazonaws.com/SimpleNotificationService-1.pem",
+        # not the documented shapes
+        "https://sns.cn-north-1.amazonaws.com/SimpleNotificationService-1.pem",
+        "https://sns.eu-west-1.amazonaws.com.cn/SimpleNotificationService-1.pem",
+        "https://sns.eu-west-1.amazonaws.com/bucket/SimpleNotificationService-1.pem",
+        "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-1.pem?x=1",
+    ],
+)
+def test_only_documented_sns_certificate_urls_are_trusted(url: str) -> None:
+    assert not cloudwatch.signing_cert_url_is_trusted(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem",
+        "https://sns.us-gov-west-1.amazonaws.com/SimpleNotificationService-01ab.pem",
+        "https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-01ab.pem",
+    ],
+)
+def test_documented_sns_certificate_urls_are_trusted(url: str) -> None:
+    assert cloudwatch.signing_cert_url_is_trusted(url)
+
+
+async def test_a_failed_certificate_fetch_is_cached_for_a_while() -> None:
+    asked: list[str] = []
+    now = [1000.0]
+
+    def down(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        return httpx.Response(503)
+
+    fetcher = HttpSnsCertificates(
+        transport=httpx.MockTransport(down), failure_ttl_seconds=60, monotonic=lambda: now[0]
+    )
+    url = "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-1.pem"
+    for _ in range(20):  # a stream of forged requests naming the same certificate
+        assert await fetcher.pem(url) is None
+    assert asked == [url], "one outbound fetch, then the failure is cached"
+    now[0] += 61
+    assert await fetcher.pem(url) is None
+    assert len(asked) == 2, "tried again once the failure expired"

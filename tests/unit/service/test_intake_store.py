@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from ulid import ULID
 
 from firstline.domain.alert import Alert, AlertStatus, fingerprint_labels
-from firstline.domain.incident import IncidentStatus
+from firstline.domain.incident import IncidentStatus, new_incident_id
 from firstline.intake.grouping import group_key
 from firstline.store.incidents import IncidentStore
 from firstline.store.intake import IntakeStore, Outcome, QueueState
@@ -179,3 +180,25 @@ def test_a_late_pause_never_overwrites_a_finished_run(
     intake.set_queue_state(claimed[0], QueueState.DONE, T0)  # an approval resumed it to the end
     intake.set_queue_state(claimed[0], QueueState.PAUSED, T0)  # the worker records the pause late
     assert intake.queue_entry(claimed[0]) == ("done", 1)
+
+
+def test_twenty_thousand_new_groups_in_one_delivery_get_distinct_incident_ids(
+    stores: tuple[IntakeStore, IncidentStore],
+) -> None:
+    # one second, one transaction: the old `inc-<second>-<6 hex>` ids collided here
+    intake, _ = stores
+    alerts = [alert(f"pod-{i}", service=f"svc-{i}") for i in range(20_000)]
+    outcomes = ingest(intake, *alerts)
+    assert outcomes == [Outcome.NEW_INCIDENT] * 20_000
+    assert len(intake.incidents_in(QueueState.QUEUED)) == 20_000
+
+
+def test_incident_ids_are_ulids_that_sort_by_creation_time() -> None:
+    later = [new_incident_id(T0 + timedelta(milliseconds=n)) for n in range(1, 1000)]
+    ids = [new_incident_id(T0), *later]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    for incident in ids[:3]:
+        assert incident.startswith("inc-") and len(incident) == 30
+        assert ULID.from_str(incident.removeprefix("inc-").upper()).datetime <= T0 + timedelta(
+            seconds=1
+        )

@@ -2,13 +2,18 @@
 
 A decision that would act is checked against the guard rails (policy/actions.py) here, so a
 refused action escalates with the rule that refused it instead of waiting for approval.
-Every decision and refusal goes to the audit log.
+Every decision and refusal goes to the audit log, in one transaction, with the round it
+belongs to; a run resumed after a crash finds its round's decision there and does not decide
+again.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from firstline.domain.action import RemediationAction
 from firstline.domain.alert import Severity
-from firstline.domain.decision import Outcome
+from firstline.domain.decision import Decision, Outcome
 from firstline.domain.hypothesis import Analysis
 from firstline.domain.incident import IncidentStatus
 from firstline.graph.deps import GraphDeps
@@ -17,45 +22,15 @@ from firstline.graph.recording import Update
 from firstline.graph.state import IncidentState
 from firstline.policy.actions import guard_decision
 from firstline.policy.decision import DecisionInput, decide
-from firstline.store.audit import AuditKind
+from firstline.store.audit import AuditKind, AuditLog
 
 
 async def decide_outcome(state: IncidentState, deps: GraphDeps) -> Update:
-    decision = decide(
-        DecisionInput(
-            alert=state.alert,
-            severity=state.severity or Severity.MEDIUM,
-            analysis=state.analysis or Analysis(reasoner="none"),
-        ),
-        deps.policy,
-    )
-    decision, refused = guard_decision(decision, guard_context(state, deps), deps.policy)
+    round_ = len(state.decisions) + 1
     audit = audit_log(deps)
-    for action, refusal in refused:
-        audit.append(
-            state.incident_id,
-            AuditKind.REFUSAL,
-            {
-                "at": "decision",
-                "action": action.model_dump(mode="json"),
-                "rule": refusal.rule,
-                "reason": refusal.reason,
-            },
-            at=deps.clock(),
-        )
-    audit.append(
-        state.incident_id,
-        AuditKind.DECISION,
-        {
-            "outcome": decision.outcome.value,
-            "rule": decision.rule,
-            "reason": decision.reason,
-            "would_have": decision.would_have.value if decision.would_have else None,
-            "actions": [a.model_dump(mode="json") for a in decision.actions],
-            "severity": (state.severity or Severity.MEDIUM).value,
-        },
-        at=deps.clock(),
-    )
+    decision = _recorded_decision(audit, state.incident_id, round_)
+    if decision is None:  # not decided yet (a recorded decision is final, even after a crash)
+        decision = _decide_and_record(state, deps, audit, round_)
     actions = ", ".join(a.describe() for a in decision.actions) or "no action"
     update: Update = {}
     if decision.outcome is Outcome.REQUEST_APPROVAL:
@@ -71,3 +46,63 @@ async def decide_outcome(state: IncidentState, deps: GraphDeps) -> Update:
             )
         ],
     }
+
+
+def _decide_and_record(
+    state: IncidentState, deps: GraphDeps, audit: AuditLog, round_: int
+) -> Decision:
+    decision = decide(
+        DecisionInput(
+            alert=state.alert,
+            severity=state.severity or Severity.MEDIUM,
+            analysis=state.analysis or Analysis(reasoner="none"),
+        ),
+        deps.policy,
+    )
+    decision, refused = guard_decision(decision, guard_context(state, deps), deps.policy)
+    entries: list[tuple[AuditKind, dict[str, Any]]] = [
+        (
+            AuditKind.REFUSAL,
+            {
+                "at": "decision",
+                "round": round_,
+                "action": action.model_dump(mode="json"),
+                "rule": refusal.rule,
+                "reason": refusal.reason,
+            },
+        )
+        for action, refusal in refused
+    ]
+    entries.append(
+        (
+            AuditKind.DECISION,
+            {
+                "round": round_,
+                "outcome": decision.outcome.value,
+                "rule": decision.rule,
+                "reason": decision.reason,
+                "would_have": decision.would_have.value if decision.would_have else None,
+                "actions": [a.model_dump(mode="json") for a in decision.actions],
+                "severity": (state.severity or Severity.MEDIUM).value,
+            },
+        )
+    )
+    # refusals and decision in one transaction: a crash leaves all of them or none
+    audit.append_all(state.incident_id, entries, at=deps.clock())
+    return decision
+
+
+def _recorded_decision(audit: AuditLog, incident_id: str, round_: int) -> Decision | None:
+    """This round's decision if the audit already holds it (a run resumed after a crash
+    between recording the decision and checkpointing the step)."""
+    for record in audit.records(incident_id, AuditKind.DECISION):
+        details = record.details
+        if details.get("round") == round_:
+            return Decision(
+                outcome=Outcome(details["outcome"]),
+                rule=details["rule"],
+                reason=details["reason"],
+                actions=[RemediationAction.model_validate(a) for a in details["actions"]],
+                would_have=Outcome(details["would_have"]) if details["would_have"] else None,
+            )
+    return None
