@@ -57,6 +57,19 @@ def test_an_unverified_model_idea_is_not_a_hypothesis_to_decide_on() -> None:
     assert (d.outcome, d.rule, d.actions) == (Outcome.ESCALATE, "no_hypothesis", [])
 
 
+def test_a_guess_from_the_alert_alone_is_never_acted_on_even_when_confident() -> None:
+    """A ranked guess (no evidence read) carries low-risk actions and, here, a confidence
+    above the threshold: still escalated, and the reason says it is a guess."""
+    guess = (
+        analysis(0.95)
+        .hypotheses[0]
+        .model_copy(update={"pattern": "job_failure", "verified": False, "basis": "alert"})
+    )
+    d = run(Analysis(reasoner="patterns", hypotheses=[guess]))
+    assert (d.outcome, d.rule, d.actions) == (Outcome.ESCALATE, "no_hypothesis", [])
+    assert "job_failure" in d.reason and "guess from the alert alone" in d.reason
+
+
 @pytest.mark.parametrize(
     ("confidence", "rule"), [(0.59, "low_confidence"), (0.6, "low_risk_automatic")]
 )

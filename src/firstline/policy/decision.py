@@ -44,6 +44,13 @@ def rule_no_real_incident(inp: DecisionInput, policy: Policy) -> RuleResult:
 def rule_no_hypothesis(inp: DecisionInput, policy: Policy) -> RuleResult:
     # an unverified model-only idea is shown to people but is not a hypothesis to act on
     if inp.analysis.top_verified is None:
+        guess = inp.analysis.top
+        if guess is not None and guess.basis == "alert":
+            return (
+                Outcome.ESCALATE,
+                f"the leading hypothesis ({guess.pattern}, {guess.confidence:.0%}) is a guess "
+                "from the alert alone, with no evidence to act on; a person must look",
+            )
         return Outcome.ESCALATE, "no pattern explains the evidence; a person must look"
     return None
 
