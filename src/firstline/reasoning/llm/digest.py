@@ -82,6 +82,9 @@ def _alert_section(request: ReasoningInput) -> _Section:
     return _Section("ALERT", lines)
 
 
+RULED_OUT_SHOWN = 6  # hypotheses plus the strongest ruled-out ones, as the shortlist
+
+
 def _candidate_section(base: Analysis | None, candidates: list[str]) -> _Section:
     section = _Section("CANDIDATE PATTERNS")
     if base is None:
@@ -94,9 +97,10 @@ def _candidate_section(base: Analysis | None, candidates: list[str]) -> _Section
             f"- {h.pattern} score={h.confidence:.2f} cites=[{refs}] cause={untrusted(h.cause)} "
             f"signals={untrusted(signals, 240)}"
         )
+    room = max(0, RULED_OUT_SHOWN - len(base.hypotheses))
     section.lines += [
         f"- {r.pattern} ruled_out score={r.confidence:.2f} why={untrusted(r.reason, 120)}"
-        for r in base.ruled_out
+        for r in base.ruled_out[:room]
     ]
     return section
 

@@ -57,7 +57,7 @@ class _ModelReasoner(ABC):
     async def analyze_reported(self, request: ReasoningInput, incident: str) -> ReasoningReport:
         base = await self.engine.analyze(request)
         digest = build_digest(request, base, self.settings.digest_tokens)
-        patterns = sorted({*request.candidates, *(h.pattern for h in base.hypotheses)})
+        patterns = shortlist(base, request.candidates)
         messages = task_messages(self.task, digest, patterns, ACTION_TYPES)
         schema = response_schema(patterns, digest.refs, ACTION_TYPES)
         result = await ask_for_verdict(
@@ -107,6 +107,19 @@ class _ModelReasoner(ABC):
     def combine(
         self, verdict: ModelVerdict, base: Analysis, request: ReasoningInput, digest: Digest
     ) -> Combined: ...
+
+
+SHORTLIST = 6
+"""Patterns a model is asked to rank: every pattern is scored, but a small model answers
+for a handful (the hypotheses, then the strongest ruled-out ones), not for all of them."""
+
+
+def shortlist(base: Analysis, candidates: list[str]) -> list[str]:
+    ranked = [h.pattern for h in base.hypotheses]
+    ranked += [r.pattern for r in base.ruled_out if r.pattern not in ranked]
+    if not ranked:
+        ranked = list(candidates)
+    return sorted(ranked[: max(SHORTLIST, len(base.hypotheses))])
 
 
 class LLMReasoner(_ModelReasoner):
