@@ -52,6 +52,10 @@ def recorded(
             deps.store.append_timeline(state.incident_id, entries)
             update["timeline"] = entries
         status: IncidentStatus | None = update.get("status")
+        if status is not None and status.final:
+            # the runner writes a final status together with the snapshot, so a crash in
+            # between leaves the incident unfinished (and resumed), never final without it
+            status = None
         severity = update.get("severity")
         if status is not None or severity is not None or "conclusion" in update:
             deps.store.update(

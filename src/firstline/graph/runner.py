@@ -97,5 +97,5 @@ class IncidentRunner:
                 on_stage(stage, None)
         snapshot = await self.graph.aget_state(config)
         state = IncidentState.model_validate(snapshot.values)
-        self.deps.store.save_snapshot(incident_id, state.model_dump(mode="json"))
+        self.deps.store.save_snapshot(incident_id, state.model_dump(mode="json"), state.status)
         return RunOutcome(state, tuple(snapshot.next))

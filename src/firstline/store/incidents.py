@@ -152,11 +152,21 @@ class IncidentStore(SqliteStore):
         with self._connect() as db:
             db.execute(f"UPDATE incidents SET {', '.join(sets)} WHERE id = ?", (*args, incident_id))
 
-    def save_snapshot(self, incident_id: str, snapshot: dict[str, Any]) -> None:
+    def save_snapshot(
+        self, incident_id: str, snapshot: dict[str, Any], status: IncidentStatus | None = None
+    ) -> None:
+        """The run's state, with its final status in the same statement: an incident is
+        never final without the snapshot that says how it ended."""
         with self._connect() as db:
             db.execute(
-                "UPDATE incidents SET snapshot = ?, updated_at = ? WHERE id = ?",
-                (json.dumps(snapshot, default=str), _now(), incident_id),
+                "UPDATE incidents SET snapshot = ?, status = COALESCE(?, status), updated_at = ?"
+                " WHERE id = ?",
+                (
+                    json.dumps(snapshot, default=str),
+                    str(status) if status is not None else None,
+                    _now(),
+                    incident_id,
+                ),
             )
 
     def _row(self, incident_id: str) -> sqlite3.Row:
