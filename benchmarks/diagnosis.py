@@ -65,7 +65,7 @@ async def measure(rounds: int) -> dict[str, dict[str, float]]:
     from firstline.evaluation.scenarios import run_scenario
     from firstline.patterns.registry import PatternRegistry
     from firstline.scenarios.loader import discover, load_bundle
-    from firstline.settings import load_settings
+    from firstline.wiring.settings import load_settings
 
     registry = PatternRegistry.load()
     detector = get_detector("robust_shift")

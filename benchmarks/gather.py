@@ -32,10 +32,10 @@ from tests.unit.builders import alert
 from firstline.detection.detectors import get_detector
 from firstline.domain.query import MetricQuery, QueryScope
 from firstline.graph.gathering import gather
-from firstline.settings import LokiSettings, PrometheusSettings
 from firstline.sources.composite import CompositeSource
 from firstline.sources.loki.adapter import LokiBackend
 from firstline.sources.prometheus.adapter import PrometheusBackend
+from firstline.sources.settings import LokiSettings, PrometheusSettings
 
 SEL = 'namespace="$namespace",service="$service"'
 QUERIES = [

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.opensre.convert import REPO, convert_all, default_data
 
 from firstline.evaluation.scenarios import ScenarioResult, evaluate
-from firstline.settings import load_settings
+from firstline.wiring.settings import load_settings
 
 HEALTHY = "no_real_incident"
 ACTING = {"auto_remediate", "request_approval"}

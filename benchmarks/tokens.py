@@ -45,8 +45,8 @@ from firstline.reasoning.llm.usage import UsageLedger, estimate_tokens
 from firstline.reasoning.rules import PatternReasoner
 from firstline.scenarios.bundled import bundled_dir
 from firstline.scenarios.loader import discover, load_bundle
-from firstline.settings import load_settings
-from firstline.wiring import open_runtime
+from firstline.wiring.runtime import open_runtime
+from firstline.wiring.settings import load_settings
 
 
 class RecordingModel(BaseChatModel):

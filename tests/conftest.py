@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from firstline.scenarios.bundled import bundled_dir
-from firstline.settings import Settings, load_settings
+from firstline.wiring.settings import Settings, load_settings
 
 SCENARIOS = bundled_dir()
 OOM = SCENARIOS / "oom-kill-loop-checkout"

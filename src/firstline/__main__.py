@@ -1,3 +1,3 @@
-from firstline.cli import main
+from firstline.cli.main import main
 
 main()

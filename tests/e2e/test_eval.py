@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from firstline.evaluation.scenarios import evaluate
-from firstline.settings import Settings
+from firstline.wiring.settings import Settings
 from tests.conftest import SCENARIOS
 
 HELDOUT = Path(__file__).resolve().parents[2] / "heldout"

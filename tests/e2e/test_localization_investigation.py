@@ -20,7 +20,7 @@ from firstline.evaluation.scenarios import run_scenario
 from firstline.graph.report import render_text
 from firstline.patterns.registry import PatternRegistry
 from firstline.scenarios.loader import load_bundle
-from firstline.settings import Settings
+from firstline.wiring.settings import Settings
 from tests.conftest import SCENARIOS
 
 BUNDLE = SCENARIOS / "upstream-localized-catalog-frontend"

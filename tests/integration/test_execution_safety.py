@@ -30,10 +30,10 @@ from firstline.reasoning.base import Reasoner, ReasoningInput
 from firstline.scenarios.bundled import bundled_dir
 from firstline.scenarios.loader import load_bundle
 from firstline.scenarios.world import ReplayWorld
-from firstline.settings import Settings
 from firstline.store.audit import AuditLog
 from firstline.store.incidents import IncidentStore
-from firstline.wiring import open_runtime
+from firstline.wiring.runtime import open_runtime
+from firstline.wiring.settings import Settings
 from tests.conftest import OOM
 
 CPU = bundled_dir() / "cpu-saturation-traffic-recommendations"  # scale 3 -> 6, needs approval

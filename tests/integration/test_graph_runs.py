@@ -16,9 +16,9 @@ from firstline.graph.approvals import AlreadyDecided, NotAwaitingApproval, submi
 from firstline.policy.schema import Mode
 from firstline.reasoning.base import ReasoningInput
 from firstline.scenarios.loader import load_bundle
-from firstline.settings import Settings
 from firstline.store.incidents import IncidentStore
-from firstline.wiring import open_runtime
+from firstline.wiring.runtime import open_runtime
+from firstline.wiring.settings import Settings
 from tests.conftest import OOM
 
 

@@ -18,9 +18,9 @@ from firstline.domain.incident import new_incident_id
 from firstline.policy.schema import Mode
 from firstline.scenarios.bundled import bundled_dir
 from firstline.scenarios.loader import load_bundle
-from firstline.settings import load_settings
 from firstline.store.incidents import IncidentStore
-from firstline.wiring import open_runtime
+from firstline.wiring.runtime import open_runtime
+from firstline.wiring.settings import load_settings
 
 SCENARIO = bundled_dir() / "oom-kill-loop-checkout"
 

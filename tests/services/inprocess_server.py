@@ -18,8 +18,8 @@ import uvicorn
 
 from firstline.service.app import create_app
 from firstline.service.context import ServiceContext
-from firstline.service.runtime import open_service
-from firstline.settings import Settings
+from firstline.wiring.serve import open_service
+from firstline.wiring.settings import Settings
 from tests.services.process import free_port
 
 
@@ -67,7 +67,7 @@ def serve_in_thread(
 def settings_for(data_dir: Path, **serve: Any) -> Settings:
     from pydantic import SecretStr
 
-    from firstline.serve_settings import ServeSettings, WebhookAuth
+    from firstline.service.settings import ServeSettings, WebhookAuth
     from tests.services.firstline_server import PRINCIPALS, READ_ONLY_TOKEN, WEBHOOK_TOKEN
 
     return Settings(

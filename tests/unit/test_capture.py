@@ -11,8 +11,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from firstline.cli import app
-from firstline.cli_capture import _merged, concluded_expectation
+from firstline.cli.capture import _merged, concluded_expectation
+from firstline.cli.main import app
 from firstline.detection.detectors import get_detector
 from firstline.domain.alert import Alert, AlertStatus, Severity
 from firstline.domain.decision import Outcome
@@ -57,9 +57,9 @@ from firstline.scenarios.capture import (
 from firstline.scenarios.format import Expected, PodSpec
 from firstline.scenarios.loader import load_bundle
 from firstline.scenarios.world import ReplayWorld
-from firstline.settings import Settings
 from firstline.sources.replay import ReplaySource
-from firstline.wiring import build_policy
+from firstline.wiring.runtime import build_policy
+from firstline.wiring.settings import Settings
 from tests.conftest import OOM
 
 NOW = datetime(2026, 3, 4, 14, 7, 0, tzinfo=UTC)

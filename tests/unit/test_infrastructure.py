@@ -14,9 +14,9 @@ from firstline.intake.alertmanager import load_webhook_file, parse_webhook
 from firstline.intake.errors import AlertParseError
 from firstline.patterns.registry import PatternLoadError, PatternRegistry
 from firstline.scenarios.loader import ScenarioError, discover, load_bundle
-from firstline.settings import SettingsError, load_settings
 from firstline.sources.promql import escape_label_value, render_template
 from firstline.store.incidents import IncidentStore, UnknownIncident
+from firstline.wiring.settings import SettingsError, load_settings
 from tests.conftest import OOM, SCENARIOS
 from tests.unit.builders import action
 

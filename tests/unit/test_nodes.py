@@ -25,6 +25,7 @@ from firstline.graph.nodes.gather_evidence import gather_evidence
 from firstline.graph.nodes.remediate import remediate
 from firstline.graph.nodes.triage import triage_alert
 from firstline.graph.nodes.verify import verify_fix
+from firstline.graph.settings import GraphSettings
 from firstline.graph.state import IncidentState
 from firstline.notify.base import Notification
 from firstline.patterns.registry import PatternRegistry
@@ -33,7 +34,6 @@ from firstline.reasoning.base import ReasoningInput
 from firstline.reasoning.rules import PatternReasoner
 from firstline.scenarios.loader import load_bundle
 from firstline.scenarios.world import ReplayWorld
-from firstline.settings import GraphSettings
 from firstline.sources.replay import ReplaySource
 from firstline.store.audit import AuditKind, AuditLog
 from firstline.store.incidents import IncidentStore

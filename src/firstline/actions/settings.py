@@ -1,6 +1,6 @@
 """Settings of the data-tier and script executors (Redis, PostgreSQL, runbook scripts).
 
-Plain pydantic models, so `firstline.settings` can gather them without pulling in any
+Plain pydantic models, so `firstline.wiring.settings` can gather them without pulling in any
 executor behaviour. Every executor is off until enabled; see docs/remediation/data-and-scripts.md.
 """
 
@@ -10,6 +10,8 @@ import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from firstline.actions.kubernetes.settings import KubernetesActionSettings
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -99,3 +101,14 @@ class ScriptActionSettings(BaseModel):
         if self.enabled and self.directory is None:
             raise ValueError("scripts.directory is required when scripts are enabled")
         return self
+
+
+class ActionsSettings(BaseModel):
+    """Executors that act on real systems; each is off until enabled (docs/remediation/)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kubernetes: KubernetesActionSettings = Field(default_factory=KubernetesActionSettings)
+    redis: RedisActionSettings = Field(default_factory=RedisActionSettings)
+    postgres: PostgresActionSettings = Field(default_factory=PostgresActionSettings)
+    scripts: ScriptActionSettings = Field(default_factory=ScriptActionSettings)

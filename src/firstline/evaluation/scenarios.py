@@ -17,8 +17,8 @@ from firstline.graph.state import IncidentState
 from firstline.patterns.registry import PatternRegistry
 from firstline.policy.schema import Mode
 from firstline.scenarios.loader import ScenarioBundle, discover, load_bundle
-from firstline.settings import Settings
-from firstline.wiring import build_policy, open_runtime
+from firstline.wiring.runtime import build_policy, open_runtime
+from firstline.wiring.settings import Settings
 
 ACTING = {Outcome.AUTO_REMEDIATE, Outcome.REQUEST_APPROVAL}
 

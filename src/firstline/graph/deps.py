@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 from firstline.actions.base import Executor
 from firstline.detection.detectors import Detector
 from firstline.domain.alert import Alert
+from firstline.graph.settings import GraphSettings
 from firstline.notify.base import Notifier
 from firstline.patterns.registry import PatternRegistry
 from firstline.policy.schema import Policy
 from firstline.reasoning.base import Reasoner
-from firstline.settings import GraphSettings
 from firstline.sources.base import EvidenceSource
 from firstline.store.incidents import IncidentStore
 

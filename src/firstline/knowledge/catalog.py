@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from firstline.domain.alert import Alert
 from firstline.knowledge import promql
-from firstline.yamlfile import load_yaml_mapping
+from firstline.support.yamlfile import load_yaml_mapping
 
 DEFAULT_PATH = Path(__file__).parent
 MAX_NAME_FOR_PATTERNS = 200

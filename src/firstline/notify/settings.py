@@ -1,7 +1,9 @@
 """Settings for the remote notifiers, routing and delivery. Each notifier is off until its
-credentials or URL are set. The lead's settings.NotifySettings embeds these groups."""
+credentials or URL are set. NotifySettings adds the terminal and file notifiers."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -152,3 +154,15 @@ class VendorSettings(_Group):
     email: EmailSettings = Field(default_factory=EmailSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+
+
+class NotifySettings(VendorSettings):
+    """The terminal and file notifiers, plus every vendor's (VendorSettings, read by the
+    outbox and the delivery worker as they are)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    console: bool = Field(default=False, description="Print notifications to the terminal.")
+    jsonl_path: Path | None = Field(
+        default=None, description="Append notifications as JSON lines to this file."
+    )

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from firstline.policy.approvers import ApproverRule
 from firstline.policy.sections import ActionRules, BlastRadius, FreezeWindow, RateLimits
-from firstline.yamlfile import load_yaml_mapping
+from firstline.support.yamlfile import load_yaml_mapping
 
 
 class Mode(StrEnum):

@@ -13,7 +13,7 @@ from firstline.intake.alertmanager import load_webhook_file
 from firstline.intake.errors import AlertParseError
 from firstline.scenarios.format import ScenarioSpec
 from firstline.scenarios.times import resolve_time
-from firstline.yamlfile import load_yaml_mapping
+from firstline.support.yamlfile import load_yaml_mapping
 
 SCENARIO_FILE = "scenario.yaml"
 ALERT_FILE = "alert.json"

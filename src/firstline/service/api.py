@@ -12,12 +12,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field, field_validator
 
-from firstline.console_report import incident_json
 from firstline.domain.alert import Alert
 from firstline.domain.incident import IncidentStatus, IncidentSummary, TimelineEntry
 from firstline.graph.approvals import AlreadyDecided, ApprovalError, NotAllowed, submit_decision
 from firstline.graph.state import IncidentState
 from firstline.intake.text import safe_text
+from firstline.reporting.incident import incident_json
 from firstline.service.auth import ApiCaller
 from firstline.service.context import ServiceContext
 from firstline.service.problems import Problem, documented

@@ -21,7 +21,6 @@ from firstline.service.slack import slack_router
 from firstline.service.webhooks import webhook_router
 from firstline.service.workers import WorkerPool
 from firstline.store.errors import StoreBusy
-from firstline.wiring import LLM_USAGE
 
 
 class Health(BaseModel):
@@ -33,7 +32,7 @@ def create_app(ctx: ServiceContext, *, start_workers: bool = True) -> FastAPI:
     pool = WorkerPool(ctx, sweep_interval_seconds=ctx.settings.approval_sweep_seconds)
 
     delivery = ctx.delivery if ctx.delivery is not None and ctx.delivery.enabled else None
-    ctx.metrics.registry.register(LLMUsageCollector(LLM_USAGE))
+    ctx.metrics.registry.register(LLMUsageCollector(ctx.llm_usage))
     if delivery is not None:
         register_delivery_metrics(
             delivery.worker.counters, delivery.worker.outbox, ctx.metrics.registry

@@ -20,7 +20,7 @@ import structlog
 
 from firstline.intake import cloudwatch, grafana, pagerduty
 from firstline.intake.signatures import verify_basic, verify_bearer, verify_hmac
-from firstline.serve_settings import ServeSettings, WebhookAuth
+from firstline.service.settings import ServeSettings, WebhookAuth
 
 log = structlog.get_logger(__name__)
 

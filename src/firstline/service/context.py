@@ -13,9 +13,10 @@ from pydantic import SecretStr
 
 from firstline.delivery.setup import Delivery
 from firstline.graph.runner import IncidentRunner
-from firstline.serve_settings import ServeSettings
+from firstline.reasoning.llm.usage import UsageLedger
 from firstline.service.auth import Authenticator
 from firstline.service.metrics import ServiceMetrics
+from firstline.service.settings import ServeSettings
 from firstline.store.incidents import IncidentStore
 from firstline.store.intake import IntakeStore
 
@@ -35,6 +36,8 @@ class ServiceContext:
     confirmer: SubscriptionConfirmer
     delivery: Delivery | None = None
     slack_signing_secret: SecretStr | None = None
+    llm_usage: UsageLedger = field(default_factory=UsageLedger)
+    """Model usage per incident in this process, exported on /metrics."""
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     work_available: asyncio.Event = field(default_factory=asyncio.Event)
     ingest_thread: ThreadPoolExecutor = field(

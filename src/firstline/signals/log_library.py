@@ -17,7 +17,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from firstline.yamlfile import load_yaml_mapping
+from firstline.support.yamlfile import load_yaml_mapping
 
 DEFAULT_PATH = Path(__file__).with_name("log_signatures.yaml")
 

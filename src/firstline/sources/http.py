@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 
-from firstline.settings import HttpBackendSettings
 from firstline.sources.errors import (
     SourceBadResponse,
     SourceError,
@@ -18,6 +17,7 @@ from firstline.sources.errors import (
     SourceTimeout,
     SourceUnavailable,
 )
+from firstline.sources.settings import HttpBackendSettings
 
 _MAX_ERROR_TEXT = 300
 

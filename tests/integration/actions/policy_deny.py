@@ -11,11 +11,11 @@ from firstline.domain.action import ActionResult, ActionStatus, RemediationActio
 from firstline.domain.alert import Severity
 from firstline.graph.deps import GraphDeps
 from firstline.graph.execution import audit_log, execute_once
+from firstline.graph.settings import GraphSettings
 from firstline.graph.state import IncidentState
 from firstline.patterns.registry import PatternRegistry
 from firstline.policy.schema import Mode, Policy
 from firstline.reasoning.rules import PatternReasoner
-from firstline.settings import GraphSettings
 from firstline.sources.null import NoEvidenceSource
 from firstline.store.incidents import IncidentStore
 from tests.unit.builders import alert

@@ -23,8 +23,8 @@ from kmock import KubernetesEmulator
 from firstline.domain.alert import Alert
 from firstline.domain.evidence import Evidence
 from firstline.domain.query import QueryScope
-from firstline.settings import KubernetesSettings
 from firstline.sources.kubernetes import KubernetesBackend
+from firstline.sources.settings import KubernetesSettings
 from tests.integration.kubernetes.objects import ALERT_AT, NOW
 
 RESOURCES = {

@@ -16,15 +16,12 @@ from pathlib import Path
 import pytest
 
 from firstline.domain.evidence import Evidence, EvidenceStatus
-from firstline.settings import KubernetesSettings
 from firstline.sources.base import ClusterBackend
-from firstline.sources.errors import SourceBadResponse, SourceUnavailable
-from firstline.sources.kubernetes import (
-    KubernetesBackend,
-    KubernetesClient,
-    KubernetesConfigError,
-)
+from firstline.cluster.settings import ClusterConfigError
+from firstline.sources.errors import SourceBadResponse, SourceRejected, SourceUnavailable
+from firstline.sources.kubernetes import KubernetesBackend, KubernetesClient
 from firstline.sources.kubernetes.adapter import ITEM_IDS
+from firstline.sources.settings import KubernetesSettings
 from tests.integration.kubernetes.conftest import Cluster, by_id, scope, write_kubeconfig
 from tests.integration.kubernetes.objects import container, deployment, node, pod, replicaset
 from tests.services.process import free_port
@@ -180,10 +177,13 @@ async def test_configuration_problems(
     backend = KubernetesBackend(settings.model_copy(update=change))
     try:
         items = await backend.cluster_state(scope())
-        with pytest.raises(KubernetesConfigError) as raised:
+        with pytest.raises(SourceRejected) as raised:
             await backend.probe()
     finally:
         backend.close()
+    # One configuration error for the source and the executor, carried as the cause of the
+    # source's own "do not retry" failure.
+    assert isinstance(raised.value.__cause__, ClusterConfigError)
     assert str(raised.value).startswith(reason)
     assert {i.status for i in items} == {EvidenceStatus.ERROR}
     assert all(i.reason and i.reason.startswith(reason) for i in items)

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from firstline.domain.evidence import EvidenceStatus
-from firstline.settings import KubernetesSettings
 from firstline.sources.kubernetes import KubernetesBackend
 from firstline.sources.kubernetes.adapter import ITEM_IDS
+from firstline.sources.settings import KubernetesSettings
 from tests.integration.kubernetes.conftest import scope
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from firstline.settings import KubernetesSettings
 from firstline.sources.kubernetes import KubernetesBackend
 from firstline.sources.kubernetes.history import image_change, relative
+from firstline.sources.settings import KubernetesSettings
 from tests.integration.kubernetes.conftest import Cluster, by_id, scope
 from tests.integration.kubernetes.objects import (
     ALERT_AT,

@@ -16,8 +16,8 @@ from firstline.domain.evidence import EvidenceStatus
 from firstline.graph.report import render_text
 from firstline.intake.alertmanager import parse_webhook
 from firstline.policy.schema import Mode
-from firstline.settings import Settings
-from firstline.wiring import open_runtime
+from firstline.wiring.runtime import open_runtime
+from firstline.wiring.settings import Settings
 from tests.integration.kubernetes import objects
 from tests.integration.kubernetes.conftest import Cluster, write_kubeconfig
 from tests.services.loki import LokiServer

@@ -24,9 +24,9 @@ from firstline.reasoning.base import Reasoner
 from firstline.reasoning.llm.factory import build_reasoner
 from firstline.reasoning.llm.settings import LLMSettings, ReasoningMode, ReasoningSettings
 from firstline.reasoning.llm.usage import UsageLedger
-from firstline.settings import Settings
 from firstline.store.incidents import IncidentStore
-from firstline.wiring import open_runtime
+from firstline.wiring.runtime import open_runtime
+from firstline.wiring.settings import Settings
 from tests.conftest import OOM
 from tests.services.llm_server import MODEL_ALIAS, LLMServer
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from firstline.domain.alert import Alert, fingerprint_labels
 from firstline.domain.query import QueryScope
-from firstline.settings import LokiSettings
 from firstline.sources.loki.adapter import LokiBackend
+from firstline.sources.settings import LokiSettings
 from tests.services.process import free_port
 
 

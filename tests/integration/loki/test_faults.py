@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from firstline.domain.evidence import EvidenceStatus
-from firstline.settings import LokiSettings
 from firstline.sources.errors import SourceRejected, SourceUnavailable
 from firstline.sources.loki.client import LokiClient, to_ns
+from firstline.sources.settings import LokiSettings
 from tests.integration.loki.helpers import Route, backend, path_stub, scope_of
 from tests.services.loki import LokiServer
 from tests.services.process import free_port

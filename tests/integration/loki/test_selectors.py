@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from firstline.domain.evidence import EvidenceStatus
-from firstline.settings import LokiSettings
 from firstline.sources.loki.client import Direction, LokiClient
+from firstline.sources.settings import LokiSettings
 from tests.integration.loki.helpers import backend, lines_every_ms, now_ms, scope_of, unique
 from tests.services.loki import LokiServer
 

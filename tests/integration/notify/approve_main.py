@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 from firstline.graph.approvals import ApprovalError, submit_decision
-from firstline.settings import load_settings
-from firstline.wiring import open_runtime
+from firstline.wiring.runtime import open_runtime
+from firstline.wiring.settings import load_settings
 
 
 def _wait_for(go: Path) -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from firstline.domain.incident import IncidentStatus
 from firstline.policy.schema import Mode
-from firstline.settings import Settings
 from firstline.store.incidents import IncidentStore
-from firstline.wiring import open_runtime
+from firstline.wiring.runtime import open_runtime
+from firstline.wiring.settings import Settings
 from tests.conftest import OOM
 
 ROOT = Path(__file__).resolve().parents[3]

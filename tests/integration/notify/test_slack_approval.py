@@ -32,10 +32,10 @@ from firstline.notify.slack_interactions import (
 )
 from firstline.policy.schema import Mode
 from firstline.scenarios.loader import load_bundle
-from firstline.settings import Settings
 from firstline.store.checkpoints import sqlite_checkpointer
 from firstline.store.incidents import IncidentStore
-from firstline.wiring import open_runtime
+from firstline.wiring.runtime import open_runtime
+from firstline.wiring.settings import Settings
 from tests.conftest import OOM
 from tests.integration.notify.conftest import vendor_settings
 from tests.integration.notify.vendors import VendorServer

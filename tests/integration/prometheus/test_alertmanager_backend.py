@@ -10,8 +10,8 @@ import pytest
 from firstline.domain.alert import Alert, fingerprint_labels
 from firstline.domain.evidence import EvidenceStatus
 from firstline.domain.query import QueryScope
-from firstline.settings import AlertmanagerSettings
 from firstline.sources.alertmanager.adapter import AlertmanagerBackend
+from firstline.sources.settings import AlertmanagerSettings
 from tests.services.process import free_port
 from tests.services.prometheus import Monitoring
 

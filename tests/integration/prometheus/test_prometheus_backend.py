@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from firstline.domain.evidence import EvidenceStatus
 from firstline.domain.query import MetricQuery, QueryScope
-from firstline.settings import PrometheusSettings
 from firstline.sources.prometheus.adapter import PrometheusBackend, choose_step
+from firstline.sources.settings import PrometheusSettings
 from tests.services.prometheus import Monitoring
 from tests.services.stubs import Behaviour, misbehaving_server
 from tests.unit.builders import alert

@@ -20,7 +20,7 @@ from pydantic import SecretStr
 
 from firstline.notify.slack_interactions import slack_signature
 from firstline.scenarios.bundled import bundled_dir
-from firstline.serve_settings import WebhookAuth
+from firstline.service.settings import WebhookAuth
 from tests.services.firstline_server import API_TOKEN, PRINCIPALS, WEBHOOK_TOKEN
 from tests.services.inprocess_server import serve_in_thread, settings_for
 from tests.unit.intake.test_sns_signature import (
@@ -316,7 +316,7 @@ def test_a_claimed_decision_for_an_incident_started_from_the_cli_is_applied_at_s
     from firstline.graph.approvals import claim_decision
     from firstline.policy.schema import Mode
     from firstline.scenarios.loader import load_bundle
-    from firstline.wiring import open_runtime
+    from firstline.wiring.runtime import open_runtime
 
     settings = settings_for(tmp_path)
 

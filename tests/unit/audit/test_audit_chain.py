@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from firstline.cli import app
+from firstline.cli.main import app
 from firstline.store.audit import GENESIS, AuditKind, AuditLog
 from firstline.store.incidents import IncidentStore
 

@@ -11,7 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from firstline.cli_detection import register
+from firstline.cli.detection import register
 from firstline.detection.synthetic import make_incident
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)

@@ -11,8 +11,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from firstline import cli_detection
-from firstline.cli_detection import register
+from firstline.cli import detection as cli_detection
+from firstline.cli.detection import register
 from firstline.detection.inputs import read_input
 from firstline.detection.series import SeriesError
 

@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from firstline.cli_detection import register
+from firstline.cli.detection import register
 from firstline.detection.counters import counter_rate, looks_like_counter
 from firstline.detection.inputs import read_input
 from firstline.detection.nab import load_corpus

@@ -9,8 +9,8 @@ from firstline.graph.report import outcome_notification, render_text
 from firstline.notify.base import Notification
 from firstline.policy.schema import Mode
 from firstline.scenarios.bundled import bundled_dir
-from firstline.settings import Settings
-from firstline.wiring import open_runtime
+from firstline.wiring.runtime import open_runtime
+from firstline.wiring.settings import Settings
 
 
 class Inbox:

@@ -13,9 +13,9 @@ from firstline.notify.base import Notification
 from firstline.notify.settings import VendorSettings
 from firstline.policy.schema import Mode
 from firstline.scenarios.bundled import bundled_dir
-from firstline.settings import Settings
 from firstline.store.outbox import Outbox
-from firstline.wiring import open_runtime
+from firstline.wiring.runtime import open_runtime
+from firstline.wiring.settings import Settings
 
 
 class Inbox:

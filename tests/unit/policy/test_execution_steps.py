@@ -25,12 +25,12 @@ from firstline.domain.action import ActionStatus, ActionType, RemediationAction,
 from firstline.domain.alert import Severity
 from firstline.graph.deps import GraphDeps
 from firstline.graph.execution import action_log, audit_log, execute_once, undo_round
+from firstline.graph.settings import GraphSettings
 from firstline.graph.state import IncidentState
 from firstline.patterns.registry import PatternRegistry
 from firstline.policy.actions import KILL_SWITCH_ENV
 from firstline.policy.schema import Mode, Policy
 from firstline.reasoning.rules import PatternReasoner
-from firstline.settings import GraphSettings
 from firstline.sources.null import NoEvidenceSource
 from firstline.store.incidents import IncidentStore
 from tests.unit.builders import action, alert

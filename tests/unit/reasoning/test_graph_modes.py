@@ -11,9 +11,9 @@ from firstline.reasoning.llm.reasoner import HybridReasoner, LLMReasoner
 from firstline.reasoning.llm.settings import LLMSettings
 from firstline.reasoning.llm.usage import UsageLedger
 from firstline.reasoning.rules import PatternReasoner
-from firstline.settings import Settings
 from firstline.store.incidents import IncidentStore
-from firstline.wiring import open_runtime
+from firstline.wiring.runtime import open_runtime
+from firstline.wiring.settings import Settings
 from tests.conftest import OOM
 from tests.unit.reasoning.fakes import ScriptedChatModel, hyp, verdict
 

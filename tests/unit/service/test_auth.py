@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
 from firstline.intake import cloudwatch
-from firstline.serve_settings import BasicCredential, ServeSettings, WebhookAuth
 from firstline.service.auth import Authenticator, HttpSnsCertificates
+from firstline.service.settings import BasicCredential, ServeSettings, WebhookAuth
 from tests.unit.intake.test_sns_signature import TOPIC, _certificate, _notification, _signed
 
 BODY = b'{"version":"4","alerts":[]}'

@@ -17,11 +17,12 @@ import kubernetes.client
 import kubernetes.config
 from kubernetes.client.exceptions import ApiException
 
-from firstline.actions.kubernetes.errors import KubernetesActionError, KubernetesConfigError
+from firstline.actions.kubernetes.errors import KubernetesActionError
 from firstline.actions.kubernetes.rbac import Permission
 from firstline.actions.kubernetes.resources import CERTIFICATE, Resource
 from firstline.actions.kubernetes.settings import KubernetesActionSettings
-from firstline.kubeconfig import load_configuration, one_line
+from firstline.cluster.connection import load_configuration, one_line
+from firstline.cluster.settings import ClusterConfigError
 
 Obj = dict[str, Any]
 _R = TypeVar("_R")
@@ -70,7 +71,10 @@ class KubernetesApi:
         with self._lock:
             if self._client is None:
                 if self._configuration is None:
-                    self._configuration = load_configuration(self.settings, KubernetesConfigError)
+                    try:
+                        self._configuration = load_configuration(self.settings)
+                    except ClusterConfigError as exc:
+                        raise KubernetesActionError(str(exc)) from exc
                 client = kubernetes.client.ApiClient(self._configuration)
                 client.user_agent = "firstline-executor"
                 self._client = client

@@ -14,7 +14,3 @@ class KubernetesActionError(Exception):
     def retryable(self) -> bool:
         """5xx, 429 (come back later) and transport failures (status 0) may pass on retry."""
         return self.status == 0 or self.status == 429 or self.status >= 500
-
-
-class KubernetesConfigError(KubernetesActionError):
-    """No usable cluster configuration; retrying does not help, the settings must change."""

@@ -4,11 +4,11 @@ reaches the cluster (the same choices as the read-only source: kubeconfig or in-
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from firstline.actions.kubernetes.quantities import parse_quantity
+from firstline.cluster.settings import ClusterConnection
 from firstline.domain.action import ActionType
 
 KUBERNETES_ACTIONS: tuple[ActionType, ...] = (
@@ -31,8 +31,8 @@ class RbacCheck(StrEnum):
     """Go on (with a logged note) when the API cannot answer; a clear 'denied' still refuses."""
 
 
-class KubernetesActionSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class KubernetesActionSettings(ClusterConnection):
+    """The executor: the cluster connection (its own identity) plus its bounds."""
 
     enabled: bool = Field(default=False, description="Carry out Kubernetes actions.")
     actions: tuple[ActionType, ...] = Field(
@@ -66,10 +66,6 @@ class KubernetesActionSettings(BaseModel):
         default=120.0, ge=0, description="How long to wait for cert-manager's new certificate."
     )
     poll_interval_seconds: float = Field(default=2.0, gt=0)
-    in_cluster: bool = Field(default=False, description="Use the pod's service account.")
-    kubeconfig: Path | None = Field(default=None, description="Default: $KUBECONFIG or ~/.kube.")
-    context: str | None = Field(default=None, description="Kubeconfig context to use.")
-    timeout_seconds: float = Field(default=10.0, gt=0, description="One API request.")
 
     @field_validator("actions")
     @classmethod

@@ -5,9 +5,9 @@ from __future__ import annotations
 from firstline.domain.alert import Alert, AlertStatus
 from firstline.domain.evidence import EvidenceStatus, Provenance, RelatedAlertsEvidence
 from firstline.domain.query import QueryScope
-from firstline.settings import AlertmanagerSettings
 from firstline.sources.alertmanager.client import AlertmanagerClient, GettableAlert, matcher
 from firstline.sources.errors import SourceError
+from firstline.sources.settings import AlertmanagerSettings
 
 SOURCE = "alertmanager"
 

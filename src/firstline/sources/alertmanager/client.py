@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from firstline.settings import AlertmanagerSettings
 from firstline.sources.errors import SourceBadResponse
 from firstline.sources.http import build_client, request_json
 from firstline.sources.promql import escape_label_value
+from firstline.sources.settings import AlertmanagerSettings
 
 
 class AlertStatusV2(BaseModel):

@@ -2,6 +2,6 @@
 package (client.py), and the ClusterBackend that turns listings into evidence (adapter.py)."""
 
 from firstline.sources.kubernetes.adapter import KubernetesBackend
-from firstline.sources.kubernetes.client import KubernetesClient, KubernetesConfigError
+from firstline.sources.kubernetes.client import KubernetesClient
 
-__all__ = ["KubernetesBackend", "KubernetesClient", "KubernetesConfigError"]
+__all__ = ["KubernetesBackend", "KubernetesClient"]

@@ -28,7 +28,6 @@ from firstline.domain.evidence import (
     Provenance,
 )
 from firstline.domain.query import QueryScope
-from firstline.settings import KubernetesSettings
 from firstline.sources.errors import SourceError
 from firstline.sources.kubernetes.client import (
     DEPLOYMENTS,
@@ -58,6 +57,7 @@ from firstline.sources.kubernetes.wire import (
     PodObject,
     ReplicaSetObject,
 )
+from firstline.sources.settings import KubernetesSettings
 
 SOURCE = "kubernetes"
 MAX_ITEMS = 200

@@ -23,8 +23,8 @@ from kubernetes.client.exceptions import (
 )
 from pydantic import BaseModel, ValidationError
 
-from firstline.kubeconfig import load_configuration, one_line
-from firstline.settings import KubernetesSettings
+from firstline.cluster.connection import load_configuration, one_line
+from firstline.cluster.settings import ClusterConfigError
 from firstline.sources.errors import (
     SourceBadResponse,
     SourceError,
@@ -41,17 +41,13 @@ from firstline.sources.kubernetes.wire import (
     PodObject,
     ReplicaSetObject,
 )
+from firstline.sources.settings import KubernetesSettings
 
 CLUSTER_WIDE_LIMIT = 500
 """Objects of one kind asked for when the alert names no namespace. A cluster can hold tens
 of thousands of pods; evidence for one incident needs far fewer."""
 _M = TypeVar("_M", bound=BaseModel)
 _R = TypeVar("_R")
-
-
-class KubernetesConfigError(SourceError):
-    """No usable cluster configuration (no kubeconfig, unknown context, not in a pod).
-    Retrying does not help; the settings must change."""
 
 
 @dataclass(frozen=True)
@@ -164,7 +160,10 @@ class KubernetesClient:
         with self._lock:
             if self._api is None:
                 if self._configuration is None:
-                    self._configuration = load_configuration(self.settings, KubernetesConfigError)
+                    try:
+                        self._configuration = load_configuration(self.settings)
+                    except ClusterConfigError as exc:  # the settings must change: no retry
+                        raise SourceRejected(str(exc)) from exc
                 api = kubernetes.client.ApiClient(self._configuration)
                 api.user_agent = "firstline"
                 self._api = api

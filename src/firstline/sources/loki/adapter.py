@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 from firstline.domain.evidence import EvidenceStatus, LogEntry, LogEvidence, LogTemplate, Provenance
 from firstline.domain.query import QueryScope
 from firstline.logs import cluster, sample
-from firstline.settings import LokiSettings
 from firstline.sources.errors import SourceBadResponse, SourceError, SourceRejected
 from firstline.sources.loki.client import Direction, LogLine, LokiClient, from_ns
 from firstline.sources.loki.logql import SelectorPlan, plan_selector
+from firstline.sources.settings import LokiSettings
 
 SOURCE = "loki"
 EVIDENCE_ID = "logs"

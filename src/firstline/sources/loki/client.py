@@ -14,9 +14,9 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from firstline.settings import LokiSettings
 from firstline.sources.errors import SourceBadResponse, SourceRejected
 from firstline.sources.http import build_client, request_json
+from firstline.sources.settings import LokiSettings
 
 Direction = Literal["backward", "forward"]
 

@@ -10,10 +10,10 @@ from urllib.parse import parse_qs, urlparse
 from firstline.domain.alert import Alert
 from firstline.domain.evidence import EvidenceStatus, MetricEvidence, MetricPoint, Provenance
 from firstline.domain.query import MetricQuery, QueryScope
-from firstline.settings import PrometheusSettings
 from firstline.sources.errors import SourceError
 from firstline.sources.prometheus.client import PrometheusClient, Series
 from firstline.sources.promql import render_template
+from firstline.sources.settings import PrometheusSettings
 
 SOURCE = "prometheus"
 # Labels Prometheus adds to an alert that are not in the rule's result series.

@@ -9,9 +9,9 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from firstline.settings import PrometheusSettings
 from firstline.sources.errors import SourceBadResponse, SourceRejected
 from firstline.sources.http import build_client, request_json
+from firstline.sources.settings import PrometheusSettings
 
 
 class Series(BaseModel):

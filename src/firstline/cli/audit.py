@@ -16,8 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from firstline.settings import Settings
 from firstline.store.audit import AuditLog, AuditRecord, Head
+from firstline.wiring.settings import Settings
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 

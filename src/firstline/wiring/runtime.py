@@ -31,7 +31,6 @@ from firstline.reasoning.llm.factory import build_reasoner
 from firstline.reasoning.llm.usage import UsageLedger
 from firstline.scenarios.loader import ScenarioBundle, load_bundle
 from firstline.scenarios.world import ReplayWorld
-from firstline.settings import Settings
 from firstline.sources.alertmanager.adapter import AlertmanagerBackend
 from firstline.sources.base import EvidenceSource
 from firstline.sources.composite import CompositeSource
@@ -42,6 +41,7 @@ from firstline.sources.prometheus.adapter import PrometheusBackend
 from firstline.sources.replay import ReplaySource
 from firstline.store.checkpoints import sqlite_checkpointer
 from firstline.store.incidents import IncidentStore
+from firstline.wiring.settings import Settings
 
 LLM_USAGE = UsageLedger()
 """Model usage per incident in this process; the budget, reports and /metrics read it."""

@@ -20,12 +20,13 @@ from typing import Any
 from rich.console import Console
 from rich.rule import Rule
 
-from firstline import console_report as report
+from firstline.cli import render as report
 from firstline.policy.schema import Mode
+from firstline.reporting.incident import state_from_store
 from firstline.scenarios.bundled import bundled_dir
 from firstline.scenarios.loader import load_bundle
-from firstline.settings import Settings
-from firstline.wiring import open_runtime
+from firstline.wiring.runtime import open_runtime
+from firstline.wiring.settings import Settings
 
 AUTO_FIX = "oom-kill-loop-checkout"
 NEEDS_APPROVAL = "deploy-regression-search-api"
@@ -83,7 +84,7 @@ async def run_demo(base: Settings, as_json: bool = False) -> None:
         if outcome.paused:
             _approve_in_another_process(settings, incident_id, as_json)
         async with open_runtime(settings, incident_id=incident_id) as rt:
-            final = report.state_from_store(rt.store, incident_id)
+            final = state_from_store(rt.store, incident_id)
         summary.append(
             {"scenario": scenario, "incident_id": incident_id, "status": final.status.value,
              "decision": final.decisions[0].outcome.value if final.decisions else None,

@@ -15,23 +15,24 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import BaseModel
 
-from firstline import console_report as report
-from firstline.checks import CheckStatus, check_backends
-from firstline.cli_audit import register as register_audit
-from firstline.cli_capture import register as register_capture
-from firstline.cli_detection import register as register_detection
-from firstline.cli_serve import register as register_serve
+from firstline.cli import render as report
+from firstline.cli.audit import register as register_audit
+from firstline.cli.capture import register as register_capture
+from firstline.cli.detection import register as register_detection
+from firstline.cli.serve import register as register_serve
 from firstline.evaluation.scenarios import ScenarioResult, evaluate
 from firstline.graph.approvals import ApprovalError, submit_decision
 from firstline.intake.alertmanager import load_webhook_file
 from firstline.intake.errors import AlertParseError
 from firstline.patterns.registry import PatternLoadError
 from firstline.policy.schema import Mode, PolicyError
+from firstline.reporting.incident import incident_json, state_from_store
 from firstline.scenarios.bundled import bundled_dir
 from firstline.scenarios.loader import ALERT_FILE, SCENARIO_FILE, ScenarioError, primary_of
-from firstline.settings import Settings, SettingsError, load_settings
 from firstline.store.incidents import IncidentStore, UnknownIncident
-from firstline.wiring import build_live_source, open_runtime
+from firstline.wiring.checks import CheckStatus, check_backends
+from firstline.wiring.runtime import build_live_source, open_runtime
+from firstline.wiring.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
     name="firstline",
@@ -154,7 +155,7 @@ def investigate(
                 on_stage=progress.stage if progress else None,
             )
             if as_json:
-                emit_json(report.incident_json(outcome.state, rt.store, outcome.paused_at))
+                emit_json(incident_json(outcome.state, rt.store, outcome.paused_at))
             else:
                 report.print_incident(outcome.state, rt.store.timeline(outcome.state.incident_id))
 
@@ -180,7 +181,7 @@ def approve(
             )
             state = result.outcome.state
             if as_json:
-                payload = report.incident_json(state, rt.store, result.outcome.paused_at)
+                payload = incident_json(state, rt.store, result.outcome.paused_at)
                 emit_json({"message": result.message, "expired": result.expired, **payload})
             else:
                 typer.echo(result.message)
@@ -210,7 +211,7 @@ def resume(
                 )
             outcome = await rt.runner.continue_interrupted(incident_id)
             if as_json:
-                emit_json(report.incident_json(outcome.state, rt.store, outcome.paused_at))
+                emit_json(incident_json(outcome.state, rt.store, outcome.paused_at))
             else:
                 report.print_incident(outcome.state, rt.store.timeline(incident_id))
 
@@ -243,9 +244,9 @@ def show(
 
     async def body() -> None:
         store = IncidentStore(settings().store.incidents_db)
-        state = report.state_from_store(store, incident_id)
+        state = state_from_store(store, incident_id)
         if as_json:
-            emit_json(report.incident_json(state, store, None))
+            emit_json(incident_json(state, store, None))
         else:
             report.print_incident(state, store.timeline(incident_id))
 
@@ -330,7 +331,7 @@ def demo(
     as_json: JsonOpt = False,
 ) -> None:
     """Three showcase incidents: fixed automatically, approved from another process, escalated."""
-    from firstline.demo import run_demo
+    from firstline.cli.demo import run_demo
 
     run(lambda: run_demo(settings(), as_json=as_json))
 

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from firstline.service.runtime import ServeConfigError, check_serve_settings, serve
-from firstline.settings import Settings
+from firstline.wiring.serve import ServeConfigError, check_serve_settings, serve
+from firstline.wiring.settings import Settings
 
 
 def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
@@ -55,7 +55,7 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
         from pathlib import Path
 
         from firstline.service.app import create_app
-        from firstline.service.runtime import open_service
+        from firstline.wiring.serve import open_service
 
         async def spec() -> dict[str, object]:
             with tempfile.TemporaryDirectory() as scratch:

@@ -15,10 +15,10 @@ from firstline.service.app import create_app
 from firstline.service.auth import Authenticator, HttpSnsCertificates, SnsCertificates
 from firstline.service.context import ServiceContext, SubscriptionConfirmer
 from firstline.service.metrics import ServiceMetrics
-from firstline.settings import Settings
 from firstline.store.audit import AuditLog
 from firstline.store.intake import IntakeStore
-from firstline.wiring import open_runtime
+from firstline.wiring.runtime import LLM_USAGE, open_runtime
+from firstline.wiring.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -95,6 +95,7 @@ async def open_service(
                 confirmer=confirmer or HttpSubscriptionConfirmer(),
                 delivery=rt.delivery,
                 slack_signing_secret=settings.notify.slack.signing_secret,
+                llm_usage=LLM_USAGE,
             )
             yield ctx
     finally:

@@ -9,12 +9,11 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from firstline.checks import BackendCheck
 from firstline.domain.incident import IncidentSummary, TimelineEntry
 from firstline.evaluation.scenarios import EvalReport, ScenarioResult
 from firstline.graph.report import localization_lines, next_steps
 from firstline.graph.state import IncidentState
-from firstline.store.incidents import IncidentStore
+from firstline.wiring.checks import BackendCheck
 
 console = Console()
 SEVERITY_STYLE = {
@@ -54,23 +53,6 @@ class StageProgress:
         if name.startswith("__"):
             return
         console.print(f"{self.prefix}[dim]✓[/dim] {STAGE_LABEL.get(name, name)}")
-
-
-def state_from_store(store: IncidentStore, incident_id: str) -> IncidentState:
-    snapshot = store.snapshot(incident_id)
-    if not snapshot:
-        raise ValueError(f"incident {incident_id} has no saved state yet (still running?)")
-    return IncidentState.model_validate(snapshot)
-
-
-def incident_json(
-    state: IncidentState, store: IncidentStore, paused_at: tuple[str, ...] | None
-) -> dict[str, Any]:
-    data = state.model_dump(mode="json", exclude={"timeline"})
-    data["timeline"] = [e.model_dump(mode="json") for e in store.timeline(state.incident_id)]
-    if paused_at is not None:
-        data["paused_at"] = list(paused_at)
-    return data
 
 
 def _header(state: IncidentState) -> Text:

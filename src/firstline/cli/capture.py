@@ -56,14 +56,14 @@ from firstline.scenarios.format import Expected, ScenarioSpec
 from firstline.scenarios.loader import ScenarioBundle, ScenarioError, load_bundle, primary_of
 from firstline.scenarios.times import resolve_time
 from firstline.scenarios.world import ReplayWorld
-from firstline.settings import Settings, SettingsError
 from firstline.sources.alertmanager.client import AlertmanagerClient, matcher
 from firstline.sources.base import EvidenceSource
 from firstline.sources.composite import CompositeSource
 from firstline.sources.errors import SourceError
 from firstline.sources.loki.adapter import LokiBackend
 from firstline.sources.replay import ReplaySource
-from firstline.wiring import build_live_source, build_policy
+from firstline.wiring.runtime import build_live_source, build_policy
+from firstline.wiring.settings import Settings, SettingsError
 
 _USER_ERRORS = (
     AlertParseError,

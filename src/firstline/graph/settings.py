@@ -1,0 +1,19 @@
+"""How an incident run behaves: verification rounds and the evidence window."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class GraphSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_verify_attempts: int = Field(
+        default=2, ge=1, le=10, description="Remediate-verify rounds before escalating."
+    )
+    verify_wait_seconds: float = Field(
+        default=0.0, ge=0, description="Pause between remediation and verification."
+    )
+    evidence_window_minutes: float = Field(
+        default=60, gt=0, description="How far back evidence is gathered."
+    )

@@ -1,0 +1,3 @@
+"""An incident turned into data once: what the terminal renderer, the HTTP API and the
+reports read. The plain-text facts (why it escalated, next steps, the localization) come
+from `firstline.graph.report`, the same functions the notifications are written with."""
