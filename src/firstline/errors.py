@@ -3,12 +3,15 @@
 - `PermanentError`: the same request will fail the same way; change the input, the
   settings or the target first (HTTP 4xx, CLI exit 2). Subclasses say which 4xx.
 - `TemporaryError`: nothing was done; the same request may succeed later. `retry_after`
-  says when to try again (HTTP 503 or 429 with Retry-After; workers back off).
+  says when to try again, if the error knows (HTTP 503, or 429 for `Busy`, with
+  Retry-After; workers back off).
 - `NeedsPerson`: firstline will not go on by itself; a person must decide or act (an
   approval, a kill switch, a manual step).
 
 Modules raise their own subclasses (a store error, a settings error, an unknown incident),
-so callers catch by intent and the HTTP layer maps each kind to a status once.
+so callers catch by intent and the HTTP layer maps each kind to a status once
+(service/problems.py). A subclass keeps a builtin base (ValueError, LookupError) where
+code catches it by that.
 """
 
 from __future__ import annotations
@@ -33,6 +36,19 @@ class InvalidInput(PermanentError):
     status = 422
 
 
+class NotAuthenticated(PermanentError):
+    """The caller cannot be identified (no, wrong or stale credentials). The message is for
+    logs: a caller is told only that it is unauthorized."""
+
+    status = 401
+
+
+class NotAllowed(PermanentError):
+    """The caller is known but may not do this."""
+
+    status = 403
+
+
 class NotFound(PermanentError):
     """The thing asked for does not exist."""
 
@@ -45,23 +61,28 @@ class Conflict(PermanentError):
     status = 409
 
 
-class NotAllowed(PermanentError):
-    """The caller is known but may not do this."""
-
-    status = 403
-
-
 class TemporaryError(FirstlineError):
-    """Nothing was done; the same request may succeed after `retry_after` seconds."""
+    """Nothing was done; the same request may succeed after `retry_after` seconds (None:
+    the error does not know; the caller's own policy applies, e.g. serve.retry_after_seconds)."""
 
     status = 503
 
-    def __init__(self, message: str, retry_after: float = 5.0) -> None:
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Busy(TemporaryError):
+    """Too much at once (a lock held, a quota used up): retry soon."""
+
+    status = 429
 
 
 class NeedsPerson(FirstlineError):
     """firstline stops here on purpose: a person must decide or act."""
 
     status = 409
+
+
+KINDS: tuple[type[FirstlineError], ...] = (PermanentError, TemporaryError, NeedsPerson)
+"""What a caller can do about an error: exactly one of these is a base of each error."""

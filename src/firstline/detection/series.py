@@ -26,10 +26,12 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from firstline.errors import InvalidInput
+
 GAP_WORDS = frozenset({"", "nan", "null", "none", "na"})
 
 
-class SeriesError(ValueError):
+class SeriesError(InvalidInput, ValueError):
     """Input the detectors cannot use; the message says which file and line."""
 
 

@@ -5,26 +5,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from firstline.domain.alert import Severity
+from firstline.errors import Conflict, PermanentError
+from firstline.errors import NotAllowed as Forbidden
 from firstline.graph.execution import audit_log
 from firstline.graph.runner import IncidentRunner, RunOutcome
 from firstline.policy.approvers import approval_refusal
 from firstline.store.audit import AuditKind
 
 
-class ApprovalError(Exception):
+class ApprovalError(PermanentError):
     """The decision cannot be taken; the message says why. Nothing was changed."""
 
+    status = 409
 
-class NotAwaitingApproval(ApprovalError):
+
+class NotAwaitingApproval(ApprovalError, Conflict):
     pass
 
 
-class AlreadyDecided(ApprovalError):
+class AlreadyDecided(ApprovalError, Conflict):
     pass
 
 
-class NotAllowed(ApprovalError):
+class NotAllowed(ApprovalError, Forbidden):
     """The policy does not let this principal approve these actions (audited)."""
+
+    status = 403
 
 
 @dataclass(frozen=True)

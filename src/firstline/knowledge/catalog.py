@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from firstline.domain.alert import Alert
+from firstline.errors import InvalidInput
 from firstline.knowledge import promql
 from firstline.support.yamlfile import load_yaml_mapping
 
@@ -29,7 +30,7 @@ DEFAULT_PATH = Path(__file__).parent
 MAX_NAME_FOR_PATTERNS = 200
 
 
-class CatalogError(Exception):
+class CatalogError(InvalidInput):
     """The catalog files are missing, malformed or inconsistent."""
 
 

@@ -16,6 +16,7 @@ from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from firstline.errors import FirstlineError, PermanentError, TemporaryError
 from firstline.notify.content import IncidentDigest
 
 
@@ -125,19 +126,17 @@ class SettingsNotifier(Generic[_S]):
         return default_dedup_key(incident_id)
 
 
-class DeliveryError(Exception):
-    """A delivery did not succeed. The message says what the vendor answered."""
+class DeliveryError(FirstlineError):
+    """A delivery did not succeed. The message says what the vendor answered. The delivery
+    worker turns these into an outbox row's retry or failure; they reach no other caller."""
 
 
-class TemporaryDeliveryError(DeliveryError):
-    """Worth retrying: 5xx, 429, timeouts, refused connections."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+class TemporaryDeliveryError(DeliveryError, TemporaryError):
+    """Worth retrying: 5xx, 429, timeouts, refused connections. `retry_after`: the vendor's
+    Retry-After, if it sent one."""
 
 
-class PermanentDeliveryError(DeliveryError):
+class PermanentDeliveryError(DeliveryError, PermanentError):
     """Retrying cannot help: bad credentials, a rejected payload, an unknown channel."""
 
 

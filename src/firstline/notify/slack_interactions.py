@@ -19,16 +19,17 @@ from urllib.parse import parse_qs
 
 from pydantic import BaseModel, ConfigDict
 
+from firstline.errors import NotAuthenticated, PermanentError
 from firstline.notify.slack_blocks import APPROVE, REJECT
 
 TOLERANCE_SECONDS = 300
 
 
-class SlackRequestRejected(Exception):
+class SlackRequestRejected(NotAuthenticated):
     """Not provably from Slack (bad or missing signature, stale timestamp): answer 401."""
 
 
-class SlackPayloadError(ValueError):
+class SlackPayloadError(PermanentError, ValueError):
     """Signed by Slack, but not an approve/reject click firstline understands: answer 400."""
 
 

@@ -11,11 +11,12 @@ from types import ModuleType
 
 from firstline.domain.alert import Alert
 from firstline.domain.query import MetricQuery
+from firstline.errors import InvalidInput
 from firstline.patterns import library
 from firstline.patterns.base import Pattern
 
 
-class PatternLoadError(Exception):
+class PatternLoadError(InvalidInput):
     """A user pattern file could not be loaded; the message names the file."""
 
 

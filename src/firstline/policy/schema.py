@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from firstline.errors import InvalidInput
 from firstline.policy.approvers import ApproverRule
 from firstline.policy.sections import ActionRules, BlastRadius, FreezeWindow, RateLimits
 from firstline.support.yamlfile import load_yaml_mapping
@@ -71,8 +72,8 @@ class Policy(BaseModel):
     )
 
 
-class PolicyError(ValueError):
-    pass
+class PolicyError(InvalidInput, ValueError):
+    """The policy file is missing or does not validate; the message names the spot."""
 
 
 def load_policy(path: Path | None) -> Policy:

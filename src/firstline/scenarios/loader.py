@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from firstline.domain.alert import Alert, AlertStatus
+from firstline.errors import InvalidInput
 from firstline.intake.alertmanager import load_webhook_file
 from firstline.intake.errors import AlertParseError
 from firstline.scenarios.format import ScenarioSpec
@@ -19,7 +20,7 @@ SCENARIO_FILE = "scenario.yaml"
 ALERT_FILE = "alert.json"
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InvalidInput, ValueError):
     """A bundle is missing or malformed. The message says where."""
 
 

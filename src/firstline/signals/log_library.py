@@ -17,6 +17,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from firstline.errors import InvalidInput
 from firstline.support.yamlfile import load_yaml_mapping
 
 DEFAULT_PATH = Path(__file__).with_name("log_signatures.yaml")
@@ -69,7 +70,7 @@ def words(line: str) -> list[bytes]:
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 
 
-class LogSignatureError(Exception):
+class LogSignatureError(InvalidInput):
     """The signature file is unreadable or invalid; the message names the file and the spot."""
 
 

@@ -6,8 +6,10 @@
   file or file system, disk full, I/O error, cannot open). Nothing was written; retry
   later, elsewhere if there is an elsewhere (HTTP 503 with Retry-After).
 
-Both are transient from the server's point of view: workers back off and retry the
-incident, and readiness reports the state of the store as it is now.
+Both are TemporaryError kinds (firstline/errors.py): workers back off and retry the
+incident, the HTTP layer answers 429/503 with Retry-After, and readiness reports the state
+of the store as it is now. Every store entry point raises only these for a failure of the
+database itself, never a driver error (sqlite3, aiosqlite): callers catch StoreError.
 """
 
 from __future__ import annotations
@@ -16,24 +18,32 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from firstline.errors import Busy, TemporaryError
+
 _BUSY_CODES = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
 
 
-class StoreError(Exception):
+class StoreError(TemporaryError):
     """The store could not do what was asked; nothing was written."""
 
     status = 503
 
-    def __init__(self, message: str, cause: sqlite3.Error | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, cause: BaseException | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, retry_after)
         self.cause = cause
 
 
-class StoreBusy(StoreError):
+class StoreBusy(StoreError, Busy):
+    """Locked past the busy timeout; retry soon."""
+
     status = 429
 
 
 class StoreUnavailable(StoreError):
+    """Cannot be read or written at all right now; retry later."""
+
     status = 503
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from firstline.domain.action import ActionStatus, RemediationAction
 from firstline.domain.incident import IncidentStatus, IncidentSummary, TimelineEntry
+from firstline.errors import NotFound
 from firstline.store.sqlite import SqliteStore
 
 INCIDENT_SCHEMA = """
@@ -66,7 +67,9 @@ CREATE TABLE IF NOT EXISTS approvals (
 """
 
 
-class UnknownIncident(LookupError):
+class UnknownIncident(NotFound, LookupError):
+    """No incident has this id (HTTP 404)."""
+
     def __init__(self, incident_id: str) -> None:
         super().__init__(f"no incident with id {incident_id!r}")
 

@@ -10,6 +10,7 @@ import httpx
 import structlog
 import uvicorn
 
+from firstline.errors import InvalidInput
 from firstline.intake.registry import PARSERS
 from firstline.service.app import create_app
 from firstline.service.auth import Authenticator, HttpSnsCertificates, SnsCertificates
@@ -23,8 +24,8 @@ from firstline.wiring.settings import Settings
 log = structlog.get_logger(__name__)
 
 
-class ServeConfigError(ValueError):
-    pass
+class ServeConfigError(InvalidInput, ValueError):
+    """The serve settings cannot make a working server; the message names the field."""
 
 
 class HttpSubscriptionConfirmer:

@@ -9,10 +9,11 @@ from typing import Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
 
+from firstline.errors import InvalidInput
 from firstline.reasoning.llm.settings import DEFAULT_KEY_ENV, LLMSettings
 
 
-class ProviderConfigError(ValueError):
+class ProviderConfigError(InvalidInput, ValueError):
     """The settings cannot produce a working client; the message says which field."""
 
 
