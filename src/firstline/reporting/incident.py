@@ -7,14 +7,14 @@ from typing import Any
 
 from firstline.errors import Conflict
 from firstline.graph.state import IncidentState
-from firstline.store.incidents import IncidentStore
+from firstline.store.base import IncidentRepository
 
 
 class NoSavedState(Conflict, ValueError):
     """The incident exists but its run has not saved a state yet (still starting)."""
 
 
-def state_from_store(store: IncidentStore, incident_id: str) -> IncidentState:
+def state_from_store(store: IncidentRepository, incident_id: str) -> IncidentState:
     snapshot = store.snapshot(incident_id)
     if not snapshot:
         raise NoSavedState(f"incident {incident_id} has no saved state yet (still running?)")
@@ -22,7 +22,7 @@ def state_from_store(store: IncidentStore, incident_id: str) -> IncidentState:
 
 
 def incident_json(
-    state: IncidentState, store: IncidentStore, paused_at: tuple[str, ...] | None
+    state: IncidentState, store: IncidentRepository, paused_at: tuple[str, ...] | None
 ) -> dict[str, Any]:
     data = state.model_dump(mode="json", exclude={"timeline"})
     data["timeline"] = [e.model_dump(mode="json") for e in store.timeline(state.incident_id)]

@@ -17,8 +17,7 @@ from firstline.reasoning.llm.usage import UsageLedger
 from firstline.service.auth import Authenticator
 from firstline.service.metrics import ServiceMetrics
 from firstline.service.settings import ServeSettings
-from firstline.store.incidents import IncidentStore
-from firstline.store.intake import IntakeStore
+from firstline.store.base import IncidentRepository, IntakeRepository
 
 
 class SubscriptionConfirmer(Protocol):
@@ -28,8 +27,8 @@ class SubscriptionConfirmer(Protocol):
 @dataclass
 class ServiceContext:
     settings: ServeSettings
-    intake: IntakeStore
-    store: IncidentStore
+    intake: IntakeRepository
+    store: IncidentRepository
     runner: IncidentRunner
     authenticator: Authenticator
     metrics: ServiceMetrics

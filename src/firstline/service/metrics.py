@@ -63,6 +63,8 @@ class ServiceMetrics:
         queue_depth: Callable[[], dict[str, int]],
         audit_head: Callable[[], Head | None] | None = None,
     ) -> None:
+        self.audit_head = audit_head
+        """The audit chain's head, also logged after each run (workers.py)."""
         self.registry = CollectorRegistry()
         self.alerts_received = Counter(
             "firstline_alerts_received", "Alerts received, by source and what intake did.",

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 import time
 from collections.abc import Callable
 from functools import partial
@@ -25,8 +24,7 @@ from firstline.graph.approvals import ApprovalError, resume_decided, submit_deci
 from firstline.graph.runner import RunOutcome
 from firstline.graph.state import IncidentState
 from firstline.service.context import ServiceContext
-from firstline.store.audit import AuditLog
-from firstline.store.errors import StoreError, classify
+from firstline.store.errors import StoreError
 from firstline.store.incidents import UnknownIncident
 from firstline.store.intake import QueueState
 
@@ -38,13 +36,11 @@ MAX_BACKOFF_SECONDS = 30.0
 
 def store_failure(exc: BaseException) -> StoreError | None:
     """The store failure behind `exc`, if that is what stopped a run (a node's write, the
-    checkpointer's, or the worker's own bookkeeping)."""
+    checkpointer's, or the worker's own bookkeeping: every store raises StoreError kinds)."""
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, StoreError):
             return seen
-        if isinstance(seen, sqlite3.OperationalError):
-            return classify(seen)
         seen = seen.__cause__ or seen.__context__
     return None
 
@@ -63,7 +59,6 @@ class WorkerPool:
         self._tasks: list[asyncio.Task[None]] = []
         self._startup: asyncio.Task[None] | None = None
         self.running: set[str] = set()
-        self._audit = AuditLog(ctx.store.path)
 
     def start(self) -> None:
         requeued = self.ctx.intake.requeue_interrupted()
@@ -159,7 +154,7 @@ class WorkerPool:
         state = QueueState.PAUSED if outcome.paused else QueueState.DONE
         self.ctx.intake.set_queue_state(incident_id, state, self.ctx.clock())
         self.ctx.metrics.investigations.labels(outcome.state.status.value).inc()
-        head = self._audit.head()
+        head = self.ctx.metrics.audit_head() if self.ctx.metrics.audit_head else None
         if head is not None:  # an external anchor for whoever ships the logs (docs/audit.md)
             log.info("audit head", incident=incident_id, anchor=head.anchor)
 

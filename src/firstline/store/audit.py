@@ -31,7 +31,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from firstline.store.sqlite import SqliteStore
+from firstline.store.sqlite import SqliteStore, ensure_parent
 
 GENESIS = "0" * 64
 
@@ -171,7 +171,7 @@ class AuditLog(SqliteStore):
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_parent(path)
         with self._connect() as db:
             fresh = not db.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_head'"

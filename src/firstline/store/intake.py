@@ -28,6 +28,7 @@ from firstline.domain.alert import Alert, AlertStatus
 from firstline.domain.incident import IncidentStatus, new_incident_id
 from firstline.store.errors import StoreUnavailable, typed_errors
 from firstline.store.incidents import INCIDENT_SCHEMA
+from firstline.store.sqlite import ensure_parent
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -117,7 +118,7 @@ class IntakeStore:
         self.busy_timeout_ms = int(busy_timeout_seconds * 1000)
         self.durable_fsync = durable_fsync
         self._local = threading.local()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_parent(path)
         # the incidents and timeline tables are IncidentStore's (same file); intake writes
         # rows in them so that one transaction covers alert, incident and queue entry
         with self._typed():

@@ -12,7 +12,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from firstline.store.errors import typed_errors
+from firstline.store.errors import StoreUnavailable, typed_errors
+
+
+def ensure_parent(path: Path) -> None:
+    """The database file's directory exists; StoreUnavailable if it cannot be made."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreUnavailable(
+            f"the store is unavailable (cannot create {path.parent}: {exc.strerror or exc})", exc
+        ) from exc
 
 
 class SqliteStore:
@@ -22,7 +32,7 @@ class SqliteStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_parent(path)
         with self._connect() as db:
             db.executescript(self.schema)
 
