@@ -36,6 +36,12 @@ class InvalidInput(PermanentError):
     status = 422
 
 
+class InvalidValue(InvalidInput, ValueError):
+    """One value a person gave (an option, a setting, a field of a file) is malformed; a
+    ValueError too, for code that catches that. For the places with no error of their own
+    that would otherwise raise a bare ValueError at a caller."""
+
+
 class NotAuthenticated(PermanentError):
     """The caller cannot be identified (no, wrong or stale credentials). The message is for
     logs: a caller is told only that it is unauthorized."""

@@ -8,6 +8,7 @@ errors that never leave the module or package raising them are named, with where
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import pkgutil
@@ -190,3 +191,59 @@ def test_builtin_bases_that_code_catches_are_kept() -> None:
     ):  # fmt: skip
         assert issubclass(cls, ValueError), cls
     assert issubclass(UnknownIncident, LookupError)
+
+
+# Bare builtin errors raised on purpose that never reach a caller as they are: caught a few
+# lines up (the function's caller) and turned into a firstline error, an outcome or a
+# finding; or an OSError kind, which callers handle as such.
+BARE_BUILTINS_CAUGHT = {
+    ("actions/kubernetes/plan.py", "int_parameter"): "the action's outcome (workloads.py)",
+    ("detection/nab.py", "load_corpus"): "FileNotFoundError: an OSError (a missing folder)",
+    ("detection/nezha.py", "load_cases"): "FileNotFoundError: an OSError (a missing folder)",
+    ("knowledge/catalog.py", "_compile"): "inside validators: a CatalogError",
+    ("policy/sections.py", "parse_duration"): "inside validators: a PolicyError",
+    ("policy/sections.py", "_check_types"): "inside validators: a PolicyError",
+    ("policy/sections.py", "_clock"): "inside validators: a PolicyError",
+    ("service/bodies.py", "_refuse_constant"): "a 400 (decode_json)",
+    ("service/workers.py", "_run"): "a failed attempt of the run (the worker pool)",
+    ("sources/loki/logql.py", "matcher"): "label names are checked before queries are built",
+    ("store/audit.py", "parse_canonical"): "a finding of the chain check",
+}
+_BUILTINS = {
+    "Exception", "ValueError", "TypeError", "LookupError", "KeyError", "IndexError",
+    "RuntimeError", "OSError", "FileNotFoundError",
+}  # fmt: skip
+
+
+def _bare_raises() -> list[tuple[str, str, int, str]]:
+    """(file, function, line, exception) of every `raise <builtin>(...)` outside pydantic
+    validators (pydantic turns those into a ValidationError that a firstline error wraps)."""
+    found: list[tuple[str, str, int, str]] = []
+
+    def visit(node: ast.AST, where: str, function: str, in_validator: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                decorators = " ".join(ast.unparse(d) for d in child.decorator_list)
+                visit(child, where, child.name, in_validator or "validator" in decorators)
+                continue
+            if isinstance(child, ast.Raise) and child.exc is not None and not in_validator:
+                raised = child.exc.func if isinstance(child.exc, ast.Call) else child.exc
+                if ast.unparse(raised) in _BUILTINS:
+                    found.append((where, function, child.lineno, ast.unparse(raised)))
+            visit(child, where, function, in_validator)
+
+    for path in sorted(SRC.rglob("*.py")):
+        where = path.relative_to(SRC).as_posix()
+        if not where.startswith("cli/"):  # the CLI's own messages, for the CLI to print
+            visit(ast.parse(path.read_text(encoding="utf-8")), where, "<module>", False)
+    return found
+
+
+def test_no_bare_builtin_error_is_raised_at_a_caller() -> None:
+    """A CLI user or an HTTP client gets a FirstlineError; raise InvalidValue (also a
+    ValueError) or the module's own error instead of a bare ValueError."""
+    raises = _bare_raises()
+    unexpected = [r for r in raises if (r[0], r[1]) not in BARE_BUILTINS_CAUGHT]
+    assert not unexpected, unexpected
+    gone = set(BARE_BUILTINS_CAUGHT) - {(r[0], r[1]) for r in raises}
+    assert not gone, f"no longer raised there (remove from BARE_BUILTINS_CAUGHT): {gone}"

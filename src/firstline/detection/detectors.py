@@ -20,6 +20,7 @@ import numpy as np
 from firstline.detection.changepoint import onset
 from firstline.detection.novelty import ALARM, novelty_scores
 from firstline.domain.evidence import AnomalyFinding, MetricPoint
+from firstline.errors import InvalidValue
 
 
 class Detector(Protocol):
@@ -178,4 +179,6 @@ def get_detector(name: str) -> Detector:
     try:
         return DETECTORS[name]
     except KeyError:
-        raise ValueError(f"unknown detector {name!r}; choose from {', '.join(DETECTORS)}") from None
+        raise InvalidValue(
+            f"unknown detector {name!r}; choose from {', '.join(DETECTORS)}"
+        ) from None

@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from firstline.detection.novelty import novelty_scores
+from firstline.errors import InvalidValue
 
 Scorer = Callable[[NDArray[np.float64], NDArray[np.float64]], NDArray[np.float64]]
 
@@ -82,6 +83,6 @@ def get_scorer(name: str) -> Scorer:
     try:
         return SCORERS[name]
     except KeyError:
-        raise ValueError(
+        raise InvalidValue(
             f"no per-point scores for detector {name!r}; choose from {', '.join(SCORERS)}"
         ) from None

@@ -69,7 +69,7 @@ def monotone_clock(stamps: NDArray[np.float64]) -> tuple[NDArray[np.float64], in
 
 
 def parse_timestamp(text: str) -> float:
-    """Unix seconds from ISO 8601 or a plain number; raises ValueError with the text."""
+    """Unix seconds from ISO 8601 or a plain number; raises SeriesError with the text."""
     text = text.strip()
     try:
         seconds = float(text)
@@ -77,28 +77,28 @@ def parse_timestamp(text: str) -> float:
         pass
     else:
         if not math.isfinite(seconds):
-            raise ValueError(f"timestamp {text!r} is not finite")
+            raise SeriesError(f"timestamp {text!r} is not finite")
         return seconds
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(f"timestamp {text!r} is neither ISO 8601 nor unix seconds") from None
+        raise SeriesError(f"timestamp {text!r} is neither ISO 8601 nor unix seconds") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
 
 
 def parse_value(text: str) -> float:
-    """A float, NaN for a gap; raises ValueError for words and for infinities."""
+    """A float, NaN for a gap; raises SeriesError for words and for infinities."""
     word = text.strip()
     if word.lower() in GAP_WORDS:
         return math.nan
     try:
         value = float(word)
     except ValueError:
-        raise ValueError(f"value {word!r} is not a number") from None
+        raise SeriesError(f"value {word!r} is not a number") from None
     if math.isinf(value):
-        raise ValueError(f"value {word!r} is infinite")
+        raise SeriesError(f"value {word!r} is infinite")
     return value
 
 

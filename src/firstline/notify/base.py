@@ -16,7 +16,7 @@ from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from firstline.errors import FirstlineError, PermanentError, TemporaryError
+from firstline.errors import FirstlineError, InvalidValue, PermanentError, TemporaryError
 from firstline.notify.content import IncidentDigest
 
 
@@ -110,7 +110,7 @@ class SettingsNotifier(Generic[_S]):
 
     def __init__(self, settings: _S, public_url: str | None = None) -> None:
         if (problem := self.misconfiguration(settings)) is not None:
-            raise ValueError(problem)
+            raise InvalidValue(problem)
         self.settings = settings
         self.public_url = public_url
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from firstline.errors import InvalidValue
 from firstline.notify.base import Notification
 from firstline.notify.settings import RoutingRule, RoutingSettings
 
@@ -26,7 +27,7 @@ class Router:
         unknown -= set(available)
         if unknown:
             # a typo would silently drop pages; refuse to start instead
-            raise ValueError(
+            raise InvalidValue(
                 f"routing names notifiers that are not configured: {', '.join(sorted(unknown))}"
             )
         self.settings = settings

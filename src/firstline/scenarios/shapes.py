@@ -6,6 +6,7 @@ import random
 from datetime import datetime
 
 from firstline.domain.evidence import MetricPoint
+from firstline.errors import InvalidValue
 from firstline.scenarios.format import Change, SeriesSpec, Shape
 from firstline.scenarios.times import parse_duration, resolve_time
 
@@ -31,7 +32,7 @@ def render_shape(shape: Shape, now: datetime) -> list[MetricPoint]:
     end = resolve_time(shape.end, now)
     step = parse_duration(shape.step)
     if step.total_seconds() <= 0:
-        raise ValueError("shape step must be positive")
+        raise InvalidValue("shape step must be positive")
     rng = random.Random(shape.seed)
     points: list[MetricPoint] = []
     t = start
@@ -50,4 +51,4 @@ def render_series(spec: SeriesSpec, now: datetime) -> list[MetricPoint]:
         return [MetricPoint(ts=resolve_time(ts, now), value=v) for ts, v in spec.points]
     if spec.shape is not None:
         return render_shape(spec.shape, now)
-    raise ValueError("a series needs either `points` or `shape`")
+    raise InvalidValue("a series needs either `points` or `shape`")

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from firstline.errors import InvalidValue
 from firstline.sources.errors import (
     SourceBadResponse,
     SourceError,
@@ -26,7 +27,7 @@ def build_client(
     settings: HttpBackendSettings, extra_headers: dict[str, str] | None = None
 ) -> httpx.AsyncClient:
     if not settings.url:
-        raise ValueError("backend URL is not configured")
+        raise InvalidValue("backend URL is not configured")
     headers = {"User-Agent": "firstline", **settings.headers, **(extra_headers or {})}
     auth: httpx.Auth | None = None
     if settings.bearer_token is not None:

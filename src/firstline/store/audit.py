@@ -31,6 +31,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from firstline.errors import InvalidValue
 from firstline.store.sqlite import SqliteStore, ensure_parent
 
 GENESIS = "0" * 64
@@ -120,7 +121,7 @@ class Head(BaseModel):
     def parse(cls, text: str) -> Head:
         count, sep, digest = text.partition(":")
         if not sep or not count.isdigit() or len(digest) != 64:
-            raise ValueError(f"an anchor is <count>:<64 hex digits>, not {text!r}")
+            raise InvalidValue(f"an anchor is <count>:<64 hex digits>, not {text!r}")
         return cls(count=int(count), hash=digest.lower())
 
 
