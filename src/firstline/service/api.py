@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from firstline.domain.alert import Alert
 from firstline.domain.incident import IncidentStatus, IncidentSummary, TimelineEntry
-from firstline.graph.approvals import AlreadyDecided, ApprovalError, NotAllowed, submit_decision
+from firstline.graph.approvals import AlreadyDecided, NotAllowed, submit_decision
 from firstline.graph.state import IncidentState
 from firstline.intake.text import safe_text
 from firstline.reporting.incident import incident_json
@@ -22,7 +22,6 @@ from firstline.service.auth import ApiCaller
 from firstline.service.context import ServiceContext
 from firstline.service.problems import Problem, documented
 from firstline.service.workers import WorkerPool
-from firstline.store.incidents import UnknownIncident
 
 
 class IncidentDetail(BaseModel):
@@ -75,7 +74,7 @@ def api_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
         prefix="/api/v1",
         tags=["incidents"],
         dependencies=[Depends(authorised)],
-        responses=documented(401),
+        responses=documented(401, 429, 503),
     )
 
     @router.get("/incidents", response_model=list[IncidentSummary])
@@ -89,10 +88,7 @@ def api_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
         "/incidents/{incident_id}", response_model=IncidentDetail, responses=documented(404)
     )
     def get_incident(incident_id: str) -> IncidentDetail:
-        try:
-            summary = ctx.store.summary(incident_id)
-        except UnknownIncident as exc:
-            raise Problem(404, str(exc)) from exc
+        summary = ctx.store.summary(incident_id)  # UnknownIncident: 404
         snapshot = ctx.store.snapshot(incident_id)
         investigation = None
         if snapshot:
@@ -153,21 +149,19 @@ async def _decide(
     *,
     approved: bool,
 ) -> DecisionAnswer:
+    # UnknownIncident: 404, NotAllowed: 403, another ApprovalError: 409 (problems.py); the
+    # refusals are counted on the way
     try:
         result = await submit_decision(
             ctx.runner, incident_id, approved=approved, by=principal,
             comment=body.comment, channel="api",
         )  # fmt: skip
-    except UnknownIncident as exc:
-        raise Problem(404, str(exc)) from exc
-    except NotAllowed as exc:
+    except NotAllowed:
         ctx.metrics.approvals.labels("refused").inc()
-        raise Problem(403, str(exc)) from exc
-    except AlreadyDecided as exc:
+        raise
+    except AlreadyDecided:
         ctx.metrics.approvals.labels("conflict").inc()
-        raise Problem(409, str(exc)) from exc
-    except ApprovalError as exc:
-        raise Problem(409, str(exc)) from exc
+        raise
     pool.record_decision(incident_id, result.outcome, approved=approved, expired=result.expired)
     return DecisionAnswer(
         message=result.message,

@@ -61,7 +61,7 @@ def create_app(ctx: ServiceContext, *, start_workers: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.pool = pool
-    install_handlers(app)
+    install_handlers(app, retry_after_seconds=ctx.settings.retry_after_seconds)
     app.include_router(webhook_router(ctx))
     app.include_router(api_router(ctx, pool))
     app.include_router(slack_router(ctx, pool))

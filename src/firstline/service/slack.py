@@ -6,24 +6,27 @@ Slack wants an answer within 3 seconds: the decision is claimed (first one wins,
 audited) before the answer, and the run resumes in the background; a refusal is the
 answer's text. A crash after the claim leaves a decided request that the worker pool
 resumes when the server starts again.
+
+Errors are the app's (problems.py: 401 unauthorized, 400 for a payload that is not a click,
+429/503 with Retry-After when the store fails), except a decision that cannot be taken
+(already decided, not waiting, not allowed, unknown incident): Slack gets 200 with the
+reason as the text, which `_SlackRoute` maps once for the router.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import httpx
 import structlog
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 
 from firstline.graph.approvals import ApprovalError, Claim, apply_claim, claim_decision
-from firstline.notify.slack_interactions import (
-    SlackApproval,
-    SlackPayloadError,
-    SlackRequestRejected,
-    read_slack_approval,
-)
+from firstline.notify.slack_interactions import SlackApproval, read_slack_approval
 from firstline.service.bodies import read_body
 from firstline.service.context import ServiceContext
 from firstline.service.problems import Problem, documented
@@ -48,13 +51,35 @@ _FORM_BODY = {
 }
 
 
+def _slack_route(ctx: ServiceContext) -> type[APIRoute]:
+    class _SlackRoute(APIRoute):
+        """A decision Slack cannot have taken is a 200 whose text says why."""
+
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def answer(request: Request) -> Response:
+                try:
+                    return await handler(request)
+                except (ApprovalError, UnknownIncident) as exc:
+                    ctx.metrics.approvals.labels("conflict").inc()
+                    return JSONResponse({"text": str(exc)})
+
+            return answer
+
+    return _SlackRoute
+
+
 def slack_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
-    router = APIRouter(tags=["slack"])
+    router = APIRouter(tags=["slack"], route_class=_slack_route(ctx))
     pending: set[asyncio.Task[None]] = set()
 
     @router.post(
         "/slack/interactions",
-        responses={200: {"description": "Click received."}, **documented(400, 401, 408, 413)},
+        responses={
+            200: {"description": "Click received."},
+            **documented(400, 401, 408, 413, 429, 503),
+        },
         openapi_extra=_FORM_BODY,
     )
     async def interactions(request: Request) -> JSONResponse:
@@ -64,24 +89,16 @@ def slack_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
         )
         if secret is None:
             raise Problem(401, "unauthorized")
-        try:
-            click = read_slack_approval(secret.get_secret_value(), request.headers, body)
-        except SlackRequestRejected as exc:
-            raise Problem(401, "unauthorized") from exc
-        except SlackPayloadError as exc:
-            raise Problem(400, str(exc)) from exc
+        # SlackRequestRejected: 401, SlackPayloadError: 400
+        click = read_slack_approval(secret.get_secret_value(), request.headers, body)
         record = ctx.store.approval(click.incident_id)
         if record is None or record.round != click.round:
             return JSONResponse({"text": "this approval request is no longer open"})
-        try:
-            claim = await claim_decision(
-                ctx.runner, click.incident_id, approved=click.approved,
-                by=f"slack:{click.user_id}",  # the signed user id, not a name they can change
-                comment=f"Slack user {click.user} in {click.channel}", channel="slack",
-            )  # fmt: skip
-        except (ApprovalError, UnknownIncident) as exc:
-            ctx.metrics.approvals.labels("conflict").inc()
-            return JSONResponse({"text": str(exc)})
+        claim = await claim_decision(
+            ctx.runner, click.incident_id, approved=click.approved,
+            by=f"slack:{click.user_id}",  # the signed user id, not a name they can change
+            comment=f"Slack user {click.user} in {click.channel}", channel="slack",
+        )  # fmt: skip
         task = asyncio.create_task(_resume(ctx, pool, click, claim))
         pending.add(task)
         task.add_done_callback(pending.discard)

@@ -20,13 +20,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from firstline.domain.alert import Alert
+from firstline.errors import FirstlineError
 from firstline.intake import cloudwatch
 from firstline.intake.errors import AlertParseError
 from firstline.intake.grouping import group_key
 from firstline.intake.registry import PARSERS
 from firstline.service.bodies import check_content_type, decode_json, read_body
 from firstline.service.context import ServiceContext
-from firstline.service.problems import Problem, documented, error_response
+from firstline.service.problems import Problem, documented
 from firstline.store.errors import StoreBusy, StoreError
 from firstline.store.intake import IngestResult, Outcome
 
@@ -100,11 +101,11 @@ def _handler(ctx: ServiceContext, vendor: str) -> Any:
             response = await _receive(ctx, vendor, parser, also, request)
             status = response.status_code
             return response
-        except Problem as problem:
-            status = problem.status
+        except FirstlineError as exc:  # answered by the app's handler (problems.py)
+            status = exc.status
             if status == 401:
                 ctx.metrics.alerts_received.labels(vendor, "rejected_auth").inc()
-            return error_response(problem.status, problem.message, problem.headers)
+            raise
         finally:
             ctx.metrics.webhook_requests.labels(vendor, str(status)).inc()
             ctx.metrics.ingest_seconds.labels(vendor).observe(time.perf_counter() - started)
@@ -133,9 +134,9 @@ async def _receive(
     try:
         # parsing thousands of alerts is CPU work: off the loop, like the write below
         alerts: list[Alert] = await asyncio.to_thread(parser, payload)
-    except AlertParseError as exc:
+    except AlertParseError:  # 422
         ctx.metrics.alerts_received.labels(vendor, "rejected_invalid").inc()
-        raise Problem(422, str(exc)) from exc
+        raise
     cap = ctx.settings.max_alerts_per_delivery
     if len(alerts) > cap:
         ctx.metrics.alerts_received.labels(vendor, "rejected_too_many").inc(len(alerts))
@@ -157,23 +158,17 @@ def _store(ctx: ServiceContext, vendor: str, alerts: list[Alert]) -> IngestResul
     window = timedelta(seconds=ctx.settings.group_window_seconds)
     try:
         return ctx.intake.ingest(alerts, keys, now=ctx.clock(), group_window=window)
-    except StoreError as exc:
+    except StoreError as exc:  # 429 or 503 with Retry-After
         busy = isinstance(exc, StoreBusy)
         ctx.metrics.alerts_received.labels(vendor, "throttled" if busy else "unavailable").inc(
             len(alerts)
         )
         log.warning("store failed; nothing stored", error=str(exc), status=exc.status)
-        retry = str(ctx.settings.retry_after_seconds)
-        raise Problem(
-            exc.status, f"{exc}; nothing was stored, retry", {"Retry-After": retry}
-        ) from exc
+        raise
 
 
 async def _maybe_confirm(ctx: ServiceContext, payload: Any) -> str | None:
-    try:
-        parsed = cloudwatch.parse_envelope(payload)
-    except AlertParseError as exc:
-        raise Problem(422, str(exc)) from exc
+    parsed = cloudwatch.parse_envelope(payload)  # AlertParseError: 422
     if not isinstance(parsed, cloudwatch.SubscriptionConfirmation):
         return None
     if not await ctx.confirmer.confirm(parsed.subscribe_url):

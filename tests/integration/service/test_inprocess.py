@@ -86,6 +86,10 @@ def test_two_concurrent_api_approvals_one_takes_effect_and_the_run_resumes(
         loser = next(a for a in answers if a.status_code == 409).json()
         assert winner["status"] == "resolved" and not winner["expired"]
         assert "already" in loser["error"] or "someone else" in loser["error"]
+        again = client.post(
+            f"/api/v1/incidents/{incident}/approve", json={"comment": "again"}, headers=AS["ana"]
+        )
+        assert again.status_code == 409 and "was already approved by" in again.json()["error"]
         detail = client.get(f"/api/v1/incidents/{incident}", headers=API).json()
         assert detail["queue_state"] == "done"
         assert detail["investigation"]["action_results"], "the approved action ran once"
@@ -240,6 +244,16 @@ def test_slack_buttons_need_a_valid_fresh_signature_and_then_resume_the_run(
         )
         assert valid.status_code == 200, valid.text
         done = _wait_status(client, incident, "resolved", queue="done")
+        # a second click on the same buttons: Slack gets 200, the text says why not
+        twice = client.post(
+            "/slack/interactions", content=body, headers=_slack_headers(secret, body, now)
+        )
+        assert twice.status_code == 200 and "was already approved by" in twice.json()["text"]
+        junk = b"payload=not-json"  # signed by Slack, but not a click firstline understands
+        refused = client.post(
+            "/slack/interactions", content=junk, headers=_slack_headers(secret, junk, now)
+        )
+        assert refused.status_code == 400 and "payload" in refused.json()["error"]
     approval = ctx.store.approval(incident)
     assert (
         approval is not None

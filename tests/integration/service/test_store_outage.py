@@ -1,5 +1,6 @@
 """The store becomes unwritable for 10 s in the middle of an alert storm, then writable
-again, under a running `firstline serve`.
+again, under a running `firstline serve`; and while it is unwritable, every route that
+writes answers 503 with Retry-After (the webhooks and the incident API alike).
 
 The outage is real: `chattr +i` makes the SQLite file and its WAL immutable, so every write
 fails with a disk I/O error (even for root, even through already open descriptors), as a
@@ -9,6 +10,7 @@ full or failing disk would. Senders retry what was not acknowledged, as Alertman
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import sqlite3
 import subprocess
@@ -19,8 +21,17 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.integration.service.test_inprocess import (
+    API,
+    AS,
+    BUNDLE,
+    HOOK,
+    _open_incident,
+    _wait_status,
+)
 from tests.services.alert_storm import storm_alerts, webhook_batches
 from tests.services.firstline_server import FirstlineServer, start_firstline
+from tests.services.inprocess_server import serve_in_thread, settings_for
 
 OUTAGE_SECONDS = 10.0
 DEADLINE_SECONDS = 300.0
@@ -132,3 +143,39 @@ def test_a_ten_second_store_outage_mid_storm_loses_nothing_and_heals(tmp_path: P
     finally:
         _immutable(db, False)
         server.stop()
+
+
+def test_an_unwritable_store_answers_503_with_retry_after_on_every_route_that_writes(
+    tmp_path: Path,
+) -> None:
+    settings = settings_for(tmp_path)
+    db = settings.store.incidents_db
+    with (
+        serve_in_thread(settings, scenario=BUNDLE) as (url, _ctx),
+        httpx.Client(base_url=url, timeout=60) as client,
+    ):
+        incident = _open_incident(client)
+        _wait_status(client, incident, "awaiting_approval", queue="paused")
+        _immutable(db, True)
+        try:
+            approve = client.post(
+                f"/api/v1/incidents/{incident}/approve", json={}, headers=AS["ana"]
+            )
+            alert = json.loads((BUNDLE / "alert.json").read_text())  # a repeat: still a write
+            hook = client.post("/webhooks/alertmanager", json=alert, headers=HOOK)
+            ready = client.get("/readyz")
+            read = client.get(f"/api/v1/incidents/{incident}", headers=API)
+        finally:
+            _immutable(db, False)
+        for answer in (approve, hook):
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["Retry-After"] == "2"
+            assert answer.headers["content-type"] == "application/json"
+            assert "the store is unavailable" in answer.json()["error"]
+            assert "nothing was stored" in answer.json()["error"]
+        assert ready.status_code == 503
+        assert read.status_code == 200, "reads still work"
+        assert read.json()["summary"]["status"] == "awaiting_approval", "nothing was decided"
+        # writable again: the same request succeeds, no restart
+        again = client.post(f"/api/v1/incidents/{incident}/approve", json={}, headers=AS["ana"])
+        assert again.status_code == 200 and again.json()["status"] == "resolved", again.text

@@ -172,11 +172,14 @@ def test_the_api_needs_its_token_and_names_unknown_incidents(server: FirstlineSe
         assert client.get("/api/v1/incidents").status_code == 401
         assert client.get("/api/v1/incidents", headers=server.webhook_headers).status_code == 401
         answer = client.get("/api/v1/incidents/inc-nope", headers=server.api_headers)
-        assert answer.status_code == 404 and "inc-nope" in answer.json()["error"]
-        approve = client.post(
-            "/api/v1/incidents/inc-nope/approve", json={"by": "ana"}, headers=server.api_headers
-        )
-        assert approve.status_code == 404
+        assert answer.status_code == 404
+        assert answer.headers["content-type"] == "application/json"
+        assert answer.json() == {"error": "no incident with id 'inc-nope'"}
+        for verb in ("approve", "reject"):
+            decide = client.post(
+                f"/api/v1/incidents/inc-nope/{verb}", json={"by": "ana"}, headers=server.api_headers
+            )
+            assert decide.status_code == 404 and "inc-nope" in decide.json()["error"]
         bad = client.post(
             "/api/v1/incidents/inc-nope/approve", json={"by": ""}, headers=server.api_headers
         )
