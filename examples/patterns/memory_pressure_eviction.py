@@ -64,8 +64,6 @@ STORM = 3  # one eviction can be housekeeping; three or more is a storm
 LOW_AVAILABLE = 0.10  # below a tenth of its memory, the kubelet's hard threshold is close
 
 
-# A NamedTuple, not a @dataclass: the registry runs this file as a module that is not in
-# sys.modules, where @dataclass fails under `from __future__ import annotations`.
 class Eviction(NamedTuple):
     pod: PodState  # as the cluster reports it; only its name when just an event names it
     message: str  # the kubelet's words

@@ -164,6 +164,19 @@ def test_user_patterns_load_from_a_directory(tmp_path: Path) -> None:
     assert registry.get("oom_kill_loop") is not None
 
 
+def test_a_user_pattern_may_use_dataclasses(tmp_path: Path) -> None:
+    """A user file runs as a module registered in sys.modules, as `import` would: a
+    @dataclass under postponed annotations looks its module up there while it is made."""
+    (tmp_path / "with_dataclass.py").write_text(
+        "from __future__ import annotations\n"
+        "from dataclasses import dataclass\n"
+        "from firstline.patterns.library.oom_kill_loop import OomKillLoop\n"
+        "@dataclass(frozen=True)\nclass Finding:\n    pod: str\n"
+        "class Mine(OomKillLoop):\n    id = 'with_dataclass'\nPATTERN = Mine()\n"
+    )
+    assert PatternRegistry.load(tmp_path).get("with_dataclass") is not None
+
+
 def test_a_broken_user_pattern_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "broken.py").write_text("raise RuntimeError('oops')\n")
     with pytest.raises(PatternLoadError, match=r"broken\.py.*oops"):
