@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from firstline.cluster.settings import ClusterConfigError
 from firstline.domain.evidence import Evidence, EvidenceStatus
 from firstline.sources.base import ClusterBackend
-from firstline.cluster.settings import ClusterConfigError
 from firstline.sources.errors import SourceBadResponse, SourceRejected, SourceUnavailable
 from firstline.sources.kubernetes import KubernetesBackend, KubernetesClient
 from firstline.sources.kubernetes.adapter import ITEM_IDS
