@@ -172,7 +172,7 @@ def sweep(as_json: JsonOpt = False) -> None:
         done: list[dict[str, Any]] = []
         for record in store.pending_approvals():
             async with open_runtime(settings(), incident_id=record.incident_id) as rt:
-                if record.expires_at >= rt.runner.deps.clock():
+                if record.expires_at >= rt.runner.context.clock():
                     continue
                 try:
                     result = await submit_decision(
