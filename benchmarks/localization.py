@@ -7,9 +7,14 @@ DIR defaults to $FIRSTLINE_NEZHA_DATA, else ../shared/datasets/nezha-dev beside 
 repository. AS@k is the paper's service-level score: the share of cases whose root-cause
 service is among the first k; services with equal scores share the places they span (so
 "everything scores 0" earns k/n, as random does). In the same run: firstline's ranking
-(detection/ranking.py) with and without the call graph read from the edge metrics, the
-previous method (detection/localize.py), the max-z baselines (robust: median/MAD; classic:
-mean/std; the largest |z| of any metric after `at`), and random (its expectation, k/n).
+(detection/ranking.py) with and without the call graph read from the edge metrics and
+without its calls signal (the ranking before issue #15), the previous method
+(detection/localize.py), the max-z baselines (robust: median/MAD; classic: mean/std; the
+largest |z| of any metric after `at`), and random (its expectation, k/n).
+
+Two more tables: the ranking's two constants (LINE, FLOOR) chosen on one system and scored
+on the other beside the defaults, so a choice that only fits one system shows; and how many
+root causes moved at all beyond their own last hour, the limit of any metrics-only ranking.
 `--synthetic` runs the older generator-based benchmark instead.
 """
 
@@ -18,7 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -30,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from firstline.detection.localize import Component, localize
 from firstline.detection.nezha import Case, load_cases
-from firstline.detection.ranking import edges_from_names, rank
+from firstline.detection.ranking import FLOOR, LINE, edges_from_names, move, rank
 
 REPO = Path(__file__).resolve().parent.parent
 KS = (1, 3, 5)
@@ -47,10 +52,18 @@ def _services(case: Case) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]
     return {c.name: {m: (c.timestamps, v) for m, v in c.metrics.items()} for c in case.components}
 
 
-def firstline(case: Case, graph: bool = True) -> dict[str, float]:
+def firstline(
+    case: Case,
+    graph: bool = True,
+    *,
+    line: float = LINE,
+    floor: float = FLOOR,
+    call_rates: bool = True,
+) -> dict[str, float]:
     services = _services(case)
     edges = edges_from_names({n: list(m) for n, m in services.items()}) if graph else set()
-    return {r.service: r.score for r in rank(services, case.at, edges)}
+    ranked = rank(services, case.at, edges, line=line, floor=floor, call_rates=call_rates)
+    return {r.service: r.score for r in ranked}
 
 
 def previous(case: Case) -> dict[str, float]:
@@ -96,6 +109,7 @@ def hit(scores: Mapping[str, float], root: str, k: int) -> float:
 METHODS: dict[str, Method] = {
     "firstline": firstline,
     "firstline, no call graph": lambda c: firstline(c, graph=False),
+    "firstline, no calls signal (before #15)": lambda c: firstline(c, call_rates=False),
     "previous (localize.py)": previous,
     "max robust z (median/MAD)": lambda c: max_z(c, robust=True),
     "max z (mean/std)": lambda c: max_z(c, robust=False),
@@ -153,6 +167,106 @@ def nezha(root: Path) -> None:
         )
     console.print(faults)
     console.print(PUBLISHED)
+    console.print(cross_system(cases, systems))
+    console.print(visibility(cases))
+
+
+LINES = (3.0, 4.0, 5.0)
+FLOORS = (0.02, 0.05, 0.1)
+
+
+def cross_system(cases: Sequence[Case], systems: Sequence[str]) -> Table:
+    """LINE and FLOOR picked by AS@1 (then AS@3, then the defaults) on one system, scored on
+    the other, beside the defaults."""
+    score: dict[tuple[float, float], dict[str, tuple[float, float]]] = {}
+    for line in LINES:
+        for floor in FLOORS:
+            per: dict[str, list[tuple[float, float]]] = defaultdict(list)
+            for case in cases:
+                scores = firstline(case, line=line, floor=floor)
+                pair = (hit(scores, case.root_cause, 1), hit(scores, case.root_cause, 3))
+                per[case.system].append(pair)
+            score[(line, floor)] = {
+                sys_: (float(np.mean([h[0] for h in hs])), float(np.mean([h[1] for h in hs])))
+                for sys_, hs in per.items()
+            }
+    table = Table(
+        title=f"LINE x FLOOR ({LINES} x {FLOORS}) chosen on one system, AS@1 in % on each"
+    )
+    for column in ("chosen on", "LINE, FLOOR", *(f"{s} AS@1" for s in systems)):
+        table.add_column(column, justify="left" if column == "chosen on" else "right")
+
+    def row(label: str, key: tuple[float, float], chosen_on: str | None) -> None:
+        cells = []
+        for sys_ in systems:
+            value = f"{100 * score[key][sys_][0]:.1f}"
+            kind = "in-sample" if sys_ == chosen_on else "cross-system" if chosen_on else ""
+            cells.append(f"{value} ({kind})" if kind else value)
+        table.add_row(label, f"{key[0]:g}, {key[1]:g}", *cells)
+
+    row("defaults (set before measuring)", (LINE, FLOOR), None)
+    for sys_ in systems:
+        best = max(
+            score,
+            key=lambda k: (score[k][sys_][0], score[k][sys_][1], k == (LINE, FLOOR)),
+        )
+        row(sys_, best, sys_)
+    return table
+
+
+def visibility(cases: Sequence[Case]) -> Table:
+    """Per system and label: how many root causes have any metric (node metrics aside) whose
+    sustained move after `at` passes LINE and goes beyond the largest sustained move the same
+    metric made in the hour before; and how many other services do the same on average."""
+    rows: dict[str, list[tuple[bool, int, int]]] = defaultdict(list)
+    for case in cases:
+        beyond = {comp.name: _beyond_history(comp, case.at) for comp in case.components}
+        label = "metric-visible" if case.metric_visible else "not metric-visible"
+        others = sum(1 for name, b in beyond.items() if b and name != case.root_cause)
+        rows[f"{case.system}, {label}"].append((beyond[case.root_cause], others, len(beyond)))
+    table = Table(
+        title="Root causes that moved beyond their own last hour (the limit of metrics alone)"
+    )
+    for column in ("system, label", "cases", "root beyond its last hour", "other services too"):
+        table.add_column(column, justify="left" if column == "system, label" else "right")
+    for group in sorted(rows):
+        items = rows[group]
+        roots = sum(1 for r in items if r[0])
+        share = float(np.mean([r[1] / max(r[2] - 1, 1) for r in items]))
+        table.add_row(group, str(len(items)), str(roots), f"{100 * share:.0f} % of services")
+    visible = sum(1 for c in cases if c.metric_visible)
+    n = len(cases)
+    hidden = Counter(c.system for c in cases if not c.metric_visible)
+    table.caption = (
+        f"{visible} of {n} cases are labelled metric-visible ({100 * visible / n:.1f} %). "
+        f"55 % AS@1 is {0.55 * n:.1f} cases: with every visible one first, "
+        f"{0.55 * n - visible:.1f} more must come from the {n - visible} not visible ("
+        + ", ".join(f"{s} {k}" for s, k in sorted(hidden.items()))
+        + ")."
+    )
+    return table
+
+
+def _beyond_history(comp: Component, at: float) -> bool:
+    for name, values in comp.metrics.items():
+        if name.lower().startswith("node"):
+            continue
+        moved = move(name, comp.timestamps, values, at)
+        if moved is not None and abs(moved.z) > _largest_held(comp.timestamps, values, at):
+            return True
+    return False
+
+
+def _largest_held(stamps: np.ndarray, values: np.ndarray, at: float) -> float:
+    """The largest |z| two consecutive samples of the hour before `at` both reach, against
+    that hour's median and spread (as ranking.move measures the move after `at`)."""
+    before = values[np.isfinite(values) & (stamps < at)]
+    if len(before) < 3:
+        return 0.0
+    base = float(np.median(before))
+    spread = max(1.4826 * float(np.median(np.abs(before - base))), FLOOR * abs(base), 1e-9)
+    z = np.abs(before - base) / spread
+    return float(np.max(np.minimum(z[1:], z[:-1])))
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ stand-in, named and described where it is defined.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from firstline.reasoning.base import Reasoner, ReasoningInput
 from firstline.scenarios.bundled import bundled_dir
 from firstline.scenarios.loader import load_bundle
 from firstline.scenarios.world import ReplayWorld
+from firstline.store.action_log import ActionLog
 from firstline.store.audit import AuditLog
 from firstline.store.incidents import IncidentStore
 from firstline.wiring.runtime import open_runtime
@@ -70,24 +72,24 @@ async def run(
             }
         )
         outcome = await rt.runner.start(alert, scenario=scenario)
-        ran = list(getattr(rt.runner.deps.executor, "executed", []))
+        ran = list(getattr(rt.runner.context.executor, "executed", []))
     return outcome.state, outcome, ran
 
 
-def stores(settings: Settings) -> tuple[IncidentStore, AuditLog]:
+def stores(settings: Settings) -> tuple[IncidentStore, AuditLog, ActionLog]:
     db = settings.store.incidents_db
-    return IncidentStore(db), AuditLog(db)
+    return IncidentStore(db), AuditLog(db), ActionLog(db)
 
 
 def assert_refused(settings: Settings, state: IncidentState, ran: list[str], rule: str) -> None:
     """Refused at decision time: escalated, nothing executed or recorded in the ledger, and
     the rule named in the decision, the stored timeline, the conclusion and the audit log."""
-    store, audit = stores(settings)
+    store, audit, ledger = stores(settings)
     assert state.status is IncidentStatus.ESCALATED
     assert state.decision is not None and state.decision.rule == "action_policy"
     assert f"refused by {rule}" in state.decision.reason
     assert ran == [] and state.action_results == []
-    assert store.ledger(state.incident_id) == []
+    assert ledger.entries(state.incident_id) == []
     decide = [e for e in store.timeline(state.incident_id) if e.stage == "decide"]
     assert any(rule in e.detail for e in decide), "the refusal must be in the timeline"
     assert rule in state.conclusion
@@ -210,8 +212,8 @@ async def test_a_kill_switch_thrown_while_awaiting_approval_stops_the_approved_a
     [result] = final.action_results
     assert result.status is ActionStatus.REFUSED
     assert result.detail == f"kill_switch: {flag} exists: no action executes"
-    store, audit = stores(guarded)
-    assert store.ledger(state.incident_id) == []
+    _, audit, ledger = stores(guarded)
+    assert ledger.entries(state.incident_id) == []
     assert final.status is IncidentStatus.ESCALATED
     records = audit.records(state.incident_id)
     kinds = [(r.kind, r.details.get("at")) for r in records]
@@ -236,7 +238,7 @@ async def test_a_rate_limit_used_up_by_another_incident_is_seen_at_execution(
     [result] = final.action_results
     assert result.status is ActionStatus.REFUSED
     assert result.detail.startswith("rate_limit.per_target[0]: 1 restarts of deployment/shop")
-    assert stores(guarded)[0].ledger(second.incident_id) == []
+    assert stores(guarded)[2].entries(second.incident_id) == []
 
 
 # -- crafted alerts --------------------------------------------------------------------------
@@ -274,7 +276,7 @@ async def test_a_namespace_label_outside_the_allow_list_is_refused(
     guarded = with_policy(settings, tmp_path, PRODUCTION)
     state, _, ran = await run(guarded, OOM, labels={"namespace": "payments"})
     # the OOM pattern finds no OOM-killed pods in 'payments': nothing to act on at all
-    assert ran == [] and stores(guarded)[0].ledger(state.incident_id) == []
+    assert ran == [] and stores(guarded)[2].entries(state.incident_id) == []
     state, _, ran = await run(guarded, CPU, labels={"namespace": "billing"})
     assert_refused(guarded, state, ran, "allow: no allow rule matches scale")
 
@@ -412,8 +414,8 @@ async def test_a_failed_verification_undoes_each_round_once_when_the_policy_says
     executor = UndoReportingExecutor(ReplayWorld(load_bundle(oom_bundle)))
     state, _, _ = await run(guarded, oom_bundle, reasoner=Stubborn(), executor=executor)
     assert state.status is IncidentStatus.ESCALATED and state.attempt == 2
-    store, audit = stores(guarded)
-    entries = store.ledger(state.incident_id)
+    store, audit, ledger = stores(guarded)
+    entries = ledger.entries(state.incident_id)
     undos = [e for e in entries if e.action.parameters.get("undo")]
     assert len(executor.executed) == len(entries) == (4 if undo else 2)
     assert len(undos) == (2 if undo else 0)
@@ -458,7 +460,7 @@ async def crash_then_continue(
     async with open_runtime(settings, incident_id=incident_id, mode=Mode.AUTO) as rt:
         assert rt.world is not None
         executor = Reconciling(rt.world, verdict)
-        rt.runner.deps.__dict__["executor"] = executor  # frozen dataclass: swap for the test
+        rt.runner.context = replace(rt.runner.context, executor=executor)
         outcome = await rt.runner.continue_interrupted(incident_id)
     return outcome.state, executor
 
@@ -469,7 +471,7 @@ async def test_reconcile_applied_is_not_rerun(settings: Settings) -> None:
     [result] = state.action_results
     assert result.status is ActionStatus.SKIPPED_DUPLICATE
     assert state.status is IncidentStatus.RESOLVED
-    [entry] = IncidentStore(settings.store.incidents_db).ledger(state.incident_id)
+    [entry] = ActionLog(settings.store.incidents_db).entries(state.incident_id)
     assert entry.status == "succeeded" and "by reconcile" in entry.detail
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,18 @@ from firstline.actions.replay import ReplayExecutor
 from firstline.domain.action import ActionStatus, ActionType, RemediationAction, Target
 from firstline.domain.hypothesis import Analysis, RootCauseHypothesis
 from firstline.domain.incident import IncidentStatus
-from firstline.graph.approvals import AlreadyDecided, NotAwaitingApproval, submit_decision
+from firstline.graph.approvals import (
+    AlreadyDecided,
+    NotAwaitingApproval,
+    claim_decision,
+    submit_decision,
+)
 from firstline.policy.schema import Mode
 from firstline.reasoning.base import ReasoningInput
 from firstline.scenarios.loader import load_bundle
+from firstline.scenarios.world import ReplayWorld
+from firstline.store.action_log import ActionLog
+from firstline.store.audit import AuditKind, AuditLog
 from firstline.store.incidents import IncidentStore
 from firstline.wiring.runtime import open_runtime
 from firstline.wiring.settings import Settings
@@ -49,7 +58,8 @@ async def test_approve_mode_pauses_then_resumes_in_a_fresh_runtime(settings: Set
     incident_id = await _start(settings, OOM, Mode.APPROVE)
     store = IncidentStore(settings.store.incidents_db)
     assert store.summary(incident_id).status is IncidentStatus.AWAITING_APPROVAL
-    assert store.ledger(incident_id) == [], "nothing may run before approval"
+    ledger = ActionLog(settings.store.incidents_db)
+    assert ledger.entries(incident_id) == [], "nothing may run before approval"
 
     # A new runtime: new checkpointer connection, new replay world, as another process has.
     async with open_runtime(settings, incident_id=incident_id) as rt:
@@ -57,7 +67,7 @@ async def test_approve_mode_pauses_then_resumes_in_a_fresh_runtime(settings: Set
     assert result.outcome.state.status is IncidentStatus.RESOLVED
     assert result.outcome.state.approval is not None
     assert result.outcome.state.approval.by == "alice"
-    assert len(store.ledger(incident_id)) == 1
+    assert len(ledger.entries(incident_id)) == 1
 
 
 async def test_rejection_escalates_without_acting(settings: Settings) -> None:
@@ -65,7 +75,7 @@ async def test_rejection_escalates_without_acting(settings: Settings) -> None:
     async with open_runtime(settings, incident_id=incident_id) as rt:
         result = await submit_decision(rt.runner, incident_id, approved=False, by="bob")
     assert result.outcome.state.status is IncidentStatus.ESCALATED
-    assert IncidentStore(settings.store.incidents_db).ledger(incident_id) == []
+    assert ActionLog(settings.store.incidents_db).entries(incident_id) == []
 
 
 async def test_second_decision_is_refused_and_changes_nothing(settings: Settings) -> None:
@@ -101,7 +111,57 @@ async def test_expired_approval_escalates_instead_of_acting(
     assert result.expired
     assert state.status is IncidentStatus.ESCALATED
     assert state.approval is not None and state.approval.expired and not state.approval.approved
-    assert IncidentStore(short.store.incidents_db).ledger(incident_id) == []
+    assert ActionLog(short.store.incidents_db).entries(incident_id) == []
+
+
+class NamedReplayExecutor(ReplayExecutor):
+    """ReplayExecutor under another name, so the audit log shows which one acted."""
+
+    def __init__(self, world: ReplayWorld, name: str) -> None:
+        super().__init__(world)
+        self.name = name
+
+
+@pytest.mark.parametrize("how", ["runner default", "per call"])
+async def test_a_resumed_run_acts_with_the_executor_of_the_context_it_is_resumed_with(
+    settings: Settings, how: str
+) -> None:
+    """The graph is compiled without dependencies and gets them with each call: a run
+    paused for approval and resumed in another runtime acts with the executor of the
+    context it is resumed with, not the one it started with (nothing of it is
+    checkpointed)."""
+    bundle = load_bundle(OOM)
+    starting = NamedReplayExecutor(ReplayWorld(bundle), "starting")
+    async with open_runtime(settings, scenario=OOM, mode=Mode.APPROVE, executor=starting) as rt:
+        paused = await rt.runner.start(bundle.primary_alert, scenario=OOM)
+    assert paused.paused_at == ("request_approval",)
+    incident_id = paused.state.incident_id
+
+    async with open_runtime(settings, incident_id=incident_id) as rt:
+        assert rt.world is not None
+        default = rt.runner.context.executor
+        resuming = NamedReplayExecutor(rt.world, "resuming")
+        swapped = replace(rt.runner.context, executor=resuming)
+        if how == "runner default":
+            rt.runner.context = swapped
+            outcome = (
+                await submit_decision(rt.runner, incident_id, approved=True, by="al")
+            ).outcome
+        else:
+            claim = await claim_decision(rt.runner, incident_id, approved=True, by="al")
+            outcome = await rt.runner.resume(
+                incident_id, {"approved": claim.approved, "by": claim.by}, context=swapped
+            )
+
+    assert outcome.state.status is IncidentStatus.RESOLVED
+    [result] = outcome.state.action_results
+    assert result.status is ActionStatus.SUCCEEDED
+    assert resuming.executed == [result.idempotency_key], "the new executor acted"
+    assert starting.executed == [] and getattr(default, "executed", None) == []
+    [acted] = AuditLog(settings.store.incidents_db).records(incident_id, AuditKind.ACTION)
+    assert acted.details["executor"] == "resuming"
+    [entry] = ActionLog(settings.store.incidents_db).entries(incident_id)
+    assert (entry.idempotency_key, entry.status) == (result.idempotency_key, "succeeded")
 
 
 class SimulatedCrash(BaseException):
@@ -124,21 +184,19 @@ class CountingExecutor(ReplayExecutor):
 
 async def test_resumed_remediation_does_not_execute_twice(settings: Settings) -> None:
     bundle = load_bundle(OOM)
-    from firstline.scenarios.world import ReplayWorld
-
     crashing = CrashAfterActing(ReplayWorld(bundle))
     async with open_runtime(settings, scenario=OOM, mode=Mode.AUTO, executor=crashing) as rt:
         with pytest.raises(SimulatedCrash):
             await rt.runner.start(bundle.primary_alert, scenario=OOM)
     store = IncidentStore(settings.store.incidents_db)
     incident_id = store.list_incidents()[0].id
-    [entry] = store.ledger(incident_id)
+    [entry] = ActionLog(settings.store.incidents_db).entries(incident_id)
     assert entry.status == "started", "the key must be recorded before the executor runs"
 
     CountingExecutor.calls = 0
     async with open_runtime(settings, incident_id=incident_id, mode=Mode.AUTO) as rt:
         counting = CountingExecutor(rt.world)  # type: ignore[arg-type]
-        rt.runner.deps.__dict__["executor"] = counting  # frozen dataclass: swap for the test
+        rt.runner.context = replace(rt.runner.context, executor=counting)
         assert await rt.runner.paused_at(incident_id) == ("remediate",)
         outcome = await rt.runner.continue_interrupted(incident_id)
     assert CountingExecutor.calls == 0

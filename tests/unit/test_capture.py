@@ -11,7 +11,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from firstline.cli.capture import _merged, concluded_expectation
+from firstline.cli.capturing import _merged, concluded_expectation
 from firstline.cli.main import app
 from firstline.detection.detectors import get_detector
 from firstline.domain.alert import Alert, AlertStatus, Severity

@@ -195,8 +195,9 @@ def test_builtin_bases_that_code_catches_are_kept() -> None:
 
 # Bare builtin errors raised on purpose that never reach a caller as they are: caught a few
 # lines up (the function's caller) and turned into a firstline error, an outcome or a
-# finding; or an OSError kind, which callers handle as such.
+# finding; an OSError kind, which callers handle as such; or a guard against a bug.
 BARE_BUILTINS_CAUGHT = {
+    ("graph/recording.py", "context_of"): "a bug: a run started without its GraphContext",
     ("actions/kubernetes/plan.py", "int_parameter"): "the action's outcome (workloads.py)",
     ("detection/nab.py", "load_corpus"): "FileNotFoundError: an OSError (a missing folder)",
     ("detection/nezha.py", "load_cases"): "FileNotFoundError: an OSError (a missing folder)",

@@ -15,6 +15,7 @@ from firstline.intake.errors import AlertParseError
 from firstline.patterns.registry import PatternLoadError, PatternRegistry
 from firstline.scenarios.loader import ScenarioError, discover, load_bundle
 from firstline.sources.promql import escape_label_value, render_template
+from firstline.store.action_log import ActionLog
 from firstline.store.incidents import IncidentStore, UnknownIncident
 from firstline.wiring.settings import SettingsError, load_settings
 from tests.conftest import OOM, SCENARIOS
@@ -95,7 +96,7 @@ def test_action_keys_are_claimed_once_across_threads(tmp_path: Path) -> None:
     act = action()
 
     def claim() -> None:
-        wins.append(IncidentStore(store.path).begin_action("k1", "inc-1", act))
+        wins.append(ActionLog(store.path).begin_action("k1", "inc-1", act))
 
     threads = [threading.Thread(target=claim) for _ in range(8)]
     for t in threads:
@@ -103,8 +104,9 @@ def test_action_keys_are_claimed_once_across_threads(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert sorted(wins) == [False] * 7 + [True]
-    store.finish_action("k1", ActionStatus.SUCCEEDED, "done")
-    entry = store.ledger_entry("k1")
+    ledger = ActionLog(store.path)
+    ledger.finish_action("k1", ActionStatus.SUCCEEDED, "done")
+    entry = ledger.entry("k1")
     assert entry is not None and entry.status == "succeeded" and entry.finished_at
 
 
@@ -162,6 +164,19 @@ def test_user_patterns_load_from_a_directory(tmp_path: Path) -> None:
     registry = PatternRegistry.load(tmp_path)
     assert registry.get("my_pattern") is not None
     assert registry.get("oom_kill_loop") is not None
+
+
+def test_a_user_pattern_may_use_dataclasses(tmp_path: Path) -> None:
+    """A user file runs as a module registered in sys.modules, as `import` would: a
+    @dataclass under postponed annotations looks its module up there while it is made."""
+    (tmp_path / "with_dataclass.py").write_text(
+        "from __future__ import annotations\n"
+        "from dataclasses import dataclass\n"
+        "from firstline.patterns.library.oom_kill_loop import OomKillLoop\n"
+        "@dataclass(frozen=True)\nclass Finding:\n    pod: str\n"
+        "class Mine(OomKillLoop):\n    id = 'with_dataclass'\nPATTERN = Mine()\n"
+    )
+    assert PatternRegistry.load(tmp_path).get("with_dataclass") is not None
 
 
 def test_a_broken_user_pattern_names_the_file(tmp_path: Path) -> None:

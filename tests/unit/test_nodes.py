@@ -17,7 +17,7 @@ from firstline.domain.alert import Severity
 from firstline.domain.decision import Outcome
 from firstline.domain.evidence import EvidenceStatus
 from firstline.domain.incident import IncidentStatus
-from firstline.graph.deps import GraphDeps
+from firstline.graph.context import GraphContext
 from firstline.graph.nodes.analyze import analyze_evidence
 from firstline.graph.nodes.conclude import conclude_incident, escalate_incident, resolve_incident
 from firstline.graph.nodes.decide import decide_outcome
@@ -25,20 +25,16 @@ from firstline.graph.nodes.gather_evidence import gather_evidence
 from firstline.graph.nodes.remediate import remediate
 from firstline.graph.nodes.triage import triage_alert
 from firstline.graph.nodes.verify import verify_fix
-from firstline.graph.settings import GraphSettings
 from firstline.graph.state import IncidentState
 from firstline.notify.base import Notification
-from firstline.patterns.registry import PatternRegistry
 from firstline.policy.schema import Mode, Policy
 from firstline.reasoning.base import ReasoningInput
-from firstline.reasoning.rules import PatternReasoner
 from firstline.scenarios.loader import load_bundle
 from firstline.scenarios.world import ReplayWorld
 from firstline.sources.replay import ReplaySource
-from firstline.store.audit import AuditKind, AuditLog
-from firstline.store.incidents import IncidentStore
+from firstline.store.audit import AuditKind
 from tests.conftest import OOM
-from tests.unit.builders import alert
+from tests.unit.builders import alert, graph_context
 
 
 class Inbox:
@@ -69,19 +65,12 @@ def inbox() -> Inbox:
 
 
 @pytest.fixture
-def deps(tmp_path: Path, world: ReplayWorld, inbox: Inbox) -> GraphDeps:
-    registry = PatternRegistry.load()
-    store = IncidentStore(tmp_path / "incidents.sqlite")
-    return GraphDeps(
+def ctx(tmp_path: Path, world: ReplayWorld, inbox: Inbox) -> GraphContext:
+    return graph_context(
+        tmp_path / "incidents.sqlite",
+        ReplayExecutor(world),
         source=ReplaySource(world),
-        executor=ReplayExecutor(world),
-        reasoner=PatternReasoner(registry),
-        registry=registry,
-        policy=Policy(mode=Mode.AUTO),
-        detector=get_detector("robust_shift"),
-        store=store,
         notifiers=[inbox],
-        settings=GraphSettings(),
         evidence_clock=lambda: world.now,
     )
 
@@ -98,39 +87,39 @@ def apply(state: IncidentState, update: dict[str, Any]) -> IncidentState:
 
 
 @pytest.fixture
-def start(deps: GraphDeps, world: ReplayWorld) -> IncidentState:
+def start(ctx: GraphContext, world: ReplayWorld) -> IncidentState:
     primary = world.bundle.primary_alert
-    deps.store.create("inc-t", primary.name, primary.fingerprint, None)
+    ctx.store.create("inc-t", primary.name, primary.fingerprint, None)
     return IncidentState(incident_id="inc-t", alert=primary)
 
 
-async def through(state: IncidentState, deps: GraphDeps, *nodes: Any) -> IncidentState:
+async def through(state: IncidentState, ctx: GraphContext, *nodes: Any) -> IncidentState:
     for node in nodes:
-        state = apply(state, await node(state, deps))
+        state = apply(state, await node(state, ctx))
     return state
 
 
 async def test_triage_sets_severity_from_label_and_candidates(
-    start: IncidentState, deps: GraphDeps
+    start: IncidentState, ctx: GraphContext
 ) -> None:
-    update = await triage_alert(start, deps)
+    update = await triage_alert(start, ctx)
     assert update["severity"] is Severity.MEDIUM  # label "warning"
     assert "oom_kill_loop" in update["candidates"]
     assert update["status"] is IncidentStatus.INVESTIGATING
     assert update["notes"]
 
 
-async def test_triage_without_label_uses_the_pattern_default(deps: GraphDeps) -> None:
+async def test_triage_without_label_uses_the_pattern_default(ctx: GraphContext) -> None:
     bare = alert("KubePodCrashLooping")
-    update = await triage_alert(IncidentState(incident_id="x", alert=bare), deps)
+    update = await triage_alert(IncidentState(incident_id="x", alert=bare), ctx)
     assert update["severity"] is Severity.HIGH
     assert "default" in update["severity_reason"]
 
 
 async def test_gather_evidence_collects_and_annotates(
-    start: IncidentState, deps: GraphDeps
+    start: IncidentState, ctx: GraphContext
 ) -> None:
-    state = await through(start, deps, triage_alert, gather_evidence)
+    state = await through(start, ctx, triage_alert, gather_evidence)
     assert state.evidence is not None
     memory = state.evidence.metric("memory_working_set")
     assert memory is not None and memory.anomalous
@@ -148,7 +137,7 @@ class FailingSource(ReplaySource):
 
 
 async def test_a_failing_source_becomes_error_evidence(
-    start: IncidentState, deps: GraphDeps, world: ReplayWorld, monkeypatch: pytest.MonkeyPatch
+    start: IncidentState, ctx: GraphContext, world: ReplayWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import firstline.graph.nodes.gather_evidence as node_module
     from firstline.graph import gathering
@@ -157,7 +146,7 @@ async def test_a_failing_source_becomes_error_evidence(
         return await gathering.gather(*args, source_timeout=0.2, budget_seconds=5)
 
     monkeypatch.setattr(node_module, "gather", quick)
-    broken = replace(deps, source=FailingSource(world))
+    broken = replace(ctx, source=FailingSource(world))
     state = await through(start, broken, triage_alert, gather_evidence)
     assert state.evidence is not None
     by_id = {i.id: i for i in state.evidence.items}
@@ -167,8 +156,8 @@ async def test_a_failing_source_becomes_error_evidence(
     assert "no answer within" in (by_id["cluster"].reason or "")
 
 
-async def test_analyze_ranks_hypotheses(start: IncidentState, deps: GraphDeps) -> None:
-    state = await through(start, deps, triage_alert, gather_evidence, analyze_evidence)
+async def test_analyze_ranks_hypotheses(start: IncidentState, ctx: GraphContext) -> None:
+    state = await through(start, ctx, triage_alert, gather_evidence, analyze_evidence)
     assert state.analysis is not None and state.analysis.top is not None
     assert state.analysis.top.pattern == "oom_kill_loop"
     assert state.analyses == [state.analysis]
@@ -182,57 +171,57 @@ class ExplodingReasoner:
 
 
 async def test_a_failing_reasoner_yields_no_hypothesis(
-    start: IncidentState, deps: GraphDeps
+    start: IncidentState, ctx: GraphContext
 ) -> None:
-    broken = replace(deps, reasoner=ExplodingReasoner())
+    broken = replace(ctx, reasoner=ExplodingReasoner())
     update = await analyze_evidence(start, broken)
     assert update["analysis"].top is None
     assert any("reasoner failed" in event for event, _ in update["notes"])
 
 
-async def test_decide_applies_the_policy(start: IncidentState, deps: GraphDeps) -> None:
-    state = await through(start, deps, triage_alert, gather_evidence, analyze_evidence)
-    auto = await decide_outcome(state, deps)
+async def test_decide_applies_the_policy(start: IncidentState, ctx: GraphContext) -> None:
+    state = await through(start, ctx, triage_alert, gather_evidence, analyze_evidence)
+    auto = await decide_outcome(state, ctx)
     assert auto["decision"].outcome is Outcome.AUTO_REMEDIATE
     other = state.model_copy(update={"incident_id": "inc-other"})  # not decided yet
-    approve = await decide_outcome(other, replace(deps, policy=Policy()))
+    approve = await decide_outcome(other, replace(ctx, policy=Policy()))
     assert approve["decision"].outcome is Outcome.REQUEST_APPROVAL
     assert approve["status"] is IncidentStatus.AWAITING_APPROVAL
 
 
 async def test_a_recorded_decision_is_not_taken_again(
-    start: IncidentState, deps: GraphDeps
+    start: IncidentState, ctx: GraphContext
 ) -> None:
     # a crash after the decision was audited but before the step was checkpointed: the
     # resumed run reruns decide on the same state, and must reuse the recorded decision
-    state = await through(start, deps, triage_alert, gather_evidence, analyze_evidence)
-    first = await decide_outcome(state, deps)
-    again = await decide_outcome(state, replace(deps, policy=Policy()))  # rules changed since
+    state = await through(start, ctx, triage_alert, gather_evidence, analyze_evidence)
+    first = await decide_outcome(state, ctx)
+    again = await decide_outcome(state, replace(ctx, policy=Policy()))  # rules changed since
     assert again["decision"] == first["decision"]
-    decisions = AuditLog(deps.store.path).records(state.incident_id, AuditKind.DECISION)
+    decisions = ctx.audit.records(state.incident_id, AuditKind.DECISION)
     assert len(decisions) == 1 and decisions[0].details["round"] == 1
     # the next round (after a failed verification) decides afresh
     later = state.model_copy(update={"decisions": [first["decision"]]})
-    third = await decide_outcome(later, replace(deps, policy=Policy()))
+    third = await decide_outcome(later, replace(ctx, policy=Policy()))
     assert third["decision"].outcome is Outcome.REQUEST_APPROVAL
-    assert len(AuditLog(deps.store.path).records(state.incident_id, AuditKind.DECISION)) == 2
+    assert len(ctx.audit.records(state.incident_id, AuditKind.DECISION)) == 2
 
 
-async def _decided(start: IncidentState, deps: GraphDeps) -> IncidentState:
+async def _decided(start: IncidentState, ctx: GraphContext) -> IncidentState:
     return await through(
-        start, deps, triage_alert, gather_evidence, analyze_evidence, decide_outcome
+        start, ctx, triage_alert, gather_evidence, analyze_evidence, decide_outcome
     )
 
 
-async def test_remediate_runs_each_action_once(start: IncidentState, deps: GraphDeps) -> None:
-    state = await _decided(start, deps)
-    first = await remediate(state, deps)
+async def test_remediate_runs_each_action_once(start: IncidentState, ctx: GraphContext) -> None:
+    state = await _decided(start, ctx)
+    first = await remediate(state, ctx)
     [result] = first["action_results"]
     assert result.status is ActionStatus.SUCCEEDED
-    again = await remediate(state, deps)  # same state = same attempt = same key
+    again = await remediate(state, ctx)  # same state = same attempt = same key
     assert again["action_results"][0].status is ActionStatus.SKIPPED_DUPLICATE
-    assert len(deps.executor.executed) == 1  # type: ignore[attr-defined]
-    assert deps.store.ledger("inc-t")[0].status == "succeeded"
+    assert len(ctx.executor.executed) == 1  # type: ignore[attr-defined]
+    assert ctx.ledger.entries("inc-t")[0].status == "succeeded"
 
 
 class RaisingExecutor(ReplayExecutor):
@@ -241,38 +230,38 @@ class RaisingExecutor(ReplayExecutor):
 
 
 async def test_an_executor_error_is_a_failed_result(
-    start: IncidentState, deps: GraphDeps, world: ReplayWorld
+    start: IncidentState, ctx: GraphContext, world: ReplayWorld
 ) -> None:
-    state = await _decided(start, deps)
-    update = await remediate(state, replace(deps, executor=RaisingExecutor(world)))
+    state = await _decided(start, ctx)
+    update = await remediate(state, replace(ctx, executor=RaisingExecutor(world)))
     [result] = update["action_results"]
     assert result.status is ActionStatus.FAILED
     assert "forbidden" in result.detail
 
 
 async def test_policy_is_checked_again_before_execution(
-    start: IncidentState, deps: GraphDeps
+    start: IncidentState, ctx: GraphContext
 ) -> None:
-    state = await _decided(start, deps)
-    update = await remediate(state, replace(deps, policy=Policy(mode=Mode.OBSERVE)))
+    state = await _decided(start, ctx)
+    update = await remediate(state, replace(ctx, policy=Policy(mode=Mode.OBSERVE)))
     assert update["action_results"][0].status is ActionStatus.REFUSED
-    assert deps.store.ledger("inc-t") == []
+    assert ctx.ledger.entries("inc-t") == []
 
 
 async def test_verify_passes_once_the_fix_took_effect(
-    start: IncidentState, deps: GraphDeps
+    start: IncidentState, ctx: GraphContext
 ) -> None:
-    state = await through(await _decided(start, deps), deps, remediate, verify_fix)
+    state = await through(await _decided(start, ctx), ctx, remediate, verify_fix)
     assert state.verifications[-1].resolved
     assert state.failed_attempts == []
 
 
 async def test_verify_fails_while_the_alert_fires(
-    start: IncidentState, deps: GraphDeps, world: ReplayWorld
+    start: IncidentState, ctx: GraphContext, world: ReplayWorld
 ) -> None:
-    state = await through(await _decided(start, deps), deps, remediate)
+    state = await through(await _decided(start, ctx), ctx, remediate)
     world.state.alert_firing = True  # the fix did not help
-    state = await through(state, deps, verify_fix)
+    state = await through(state, ctx, verify_fix)
     assert not state.verifications[-1].resolved
     assert [a.pattern for a in state.failed_attempts] == ["oom_kill_loop"]
 
@@ -283,9 +272,9 @@ class NoAlertState(ReplaySource):
 
 
 async def test_verify_falls_back_to_metrics_when_the_alert_state_is_unknown(
-    start: IncidentState, deps: GraphDeps, world: ReplayWorld
+    start: IncidentState, ctx: GraphContext, world: ReplayWorld
 ) -> None:
-    blind = replace(deps, source=NoAlertState(world))
+    blind = replace(ctx, source=NoAlertState(world))
     state = await through(await _decided(start, blind), blind, remediate, verify_fix)
     verification = state.verifications[-1]
     assert verification.resolved
@@ -293,21 +282,21 @@ async def test_verify_falls_back_to_metrics_when_the_alert_state_is_unknown(
 
 
 async def test_verify_does_not_claim_success_without_a_successful_action(
-    start: IncidentState, deps: GraphDeps, world: ReplayWorld
+    start: IncidentState, ctx: GraphContext, world: ReplayWorld
 ) -> None:
-    failing = replace(deps, executor=RaisingExecutor(world))
+    failing = replace(ctx, executor=RaisingExecutor(world))
     world.state.alert_firing = False  # even if the alert went quiet by itself
     state = await through(await _decided(start, failing), failing, remediate, verify_fix)
     assert not state.verifications[-1].resolved
 
 
 async def test_terminal_nodes_set_status_and_notify(
-    start: IncidentState, deps: GraphDeps, inbox: Inbox
+    start: IncidentState, ctx: GraphContext, inbox: Inbox
 ) -> None:
-    state = await _decided(start, deps)
-    assert (await resolve_incident(state, deps))["status"] is IncidentStatus.RESOLVED
-    assert (await escalate_incident(state, deps))["status"] is IncidentStatus.ESCALATED
-    concluded = await conclude_incident(state, deps)
+    state = await _decided(start, ctx)
+    assert (await resolve_incident(state, ctx))["status"] is IncidentStatus.RESOLVED
+    assert (await escalate_incident(state, ctx))["status"] is IncidentStatus.ESCALATED
+    concluded = await conclude_incident(state, ctx)
     assert concluded["status"] is IncidentStatus.RECOMMENDED
     assert [n.kind for n in inbox.sent] == ["resolved", "escalation", "recommendation"]
     escalation = inbox.sent[1]
@@ -315,10 +304,10 @@ async def test_terminal_nodes_set_status_and_notify(
 
 
 async def test_a_broken_notifier_is_a_timeline_note_not_a_crash(
-    start: IncidentState, deps: GraphDeps, inbox: Inbox
+    start: IncidentState, ctx: GraphContext, inbox: Inbox
 ) -> None:
-    noisy = replace(deps, notifiers=[Broken(), inbox])
-    update = await escalate_incident(await _decided(start, deps), noisy)
+    noisy = replace(ctx, notifiers=[Broken(), inbox])
+    update = await escalate_incident(await _decided(start, ctx), noisy)
     events = [event for event, _ in update["notes"]]
     assert "notification via broken failed" in events
     assert len(inbox.sent) == 1, "the working notifier still got it"
@@ -356,9 +345,9 @@ class UnreachableEverything(UnreachableAlertmanager):
 
 
 async def test_verify_with_the_alert_state_unreadable_proves_the_fix_by_metrics_only(
-    start: IncidentState, deps: GraphDeps, world: ReplayWorld
+    start: IncidentState, ctx: GraphContext, world: ReplayWorld
 ) -> None:
-    blind = replace(deps, source=UnreachableAlertmanager(world))
+    blind = replace(ctx, source=UnreachableAlertmanager(world))
     state = await through(await _decided(start, blind), blind, remediate, verify_fix)
     verification = state.verifications[-1]
     # an unreadable alert is "unknown", never "not firing": only the metrics may prove it
@@ -369,9 +358,9 @@ async def test_verify_with_the_alert_state_unreadable_proves_the_fix_by_metrics_
 
 
 async def test_verify_never_claims_resolved_when_nothing_can_be_read(
-    start: IncidentState, deps: GraphDeps, world: ReplayWorld
+    start: IncidentState, ctx: GraphContext, world: ReplayWorld
 ) -> None:
-    blind = replace(deps, source=UnreachableEverything(world))
+    blind = replace(ctx, source=UnreachableEverything(world))
     world.state.alert_firing = False  # whatever the world did, nothing can show it
     state = await through(await _decided(start, blind), blind, remediate, verify_fix)
     verification = state.verifications[-1]

@@ -8,7 +8,7 @@ import pytest
 
 from firstline.domain.decision import Decision, Outcome
 from firstline.domain.incident import ApprovalAnswer
-from firstline.graph.routing import make_verify_router, route_after_approval, route_after_decide
+from firstline.graph.routing import route_after_approval, route_after_decide, route_after_verify
 from firstline.graph.state import IncidentState, Verification
 from tests.unit.builders import alert
 
@@ -61,11 +61,10 @@ def _verified(resolved: bool, attempt: int) -> IncidentState:
 
 
 def test_after_verify_resolved() -> None:
-    assert make_verify_router(2)(_verified(True, 1)) == "resolve"
+    assert route_after_verify(_verified(True, 1), 2) == "resolve"
 
 
 def test_after_verify_retries_within_bound_then_escalates() -> None:
-    route = make_verify_router(2)
-    assert route(_verified(False, 1)) == "analyze"
-    assert route(_verified(False, 2)) == "escalate"
-    assert make_verify_router(1)(_verified(False, 1)) == "escalate"
+    assert route_after_verify(_verified(False, 1), 2) == "analyze"
+    assert route_after_verify(_verified(False, 2), 2) == "escalate"
+    assert route_after_verify(_verified(False, 1), 1) == "escalate"

@@ -1,1 +1,1 @@
-"""cli"""
+"""The command line (`firstline ...`): `main` builds the app; one module per command group."""

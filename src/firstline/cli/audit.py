@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from firstline.store.audit import AuditLog, AuditRecord, Head
-from firstline.wiring.settings import Settings
+from firstline.cli.common import JsonOpt
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+if TYPE_CHECKING:
+    from firstline.store.audit import AuditLog, AuditRecord
+    from firstline.wiring.settings import Settings
 
 
 def _describe(action: dict[str, Any]) -> str:
@@ -53,6 +54,8 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
         if not path.exists():
             typer.echo(f"error: no incident store at {path}", err=True)
             raise typer.Exit(2)
+        from firstline.store.audit import AuditLog
+
         return AuditLog(path)
 
     @audit_app.command("verify")
@@ -69,6 +72,8 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
     ) -> None:
         """Check the whole hash chain and its head; exit 1 naming the first broken record."""
         try:
+            from firstline.store.audit import Head
+
             anchored = Head.parse(anchor) if anchor is not None else None
         except ValueError as exc:
             typer.echo(f"error: --anchor: {exc}", err=True)

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.rule import Rule
 
 from firstline.cli import render as report
+from firstline.cli.output import emit_json
 from firstline.policy.schema import Mode
 from firstline.reporting.incident import state_from_store
 from firstline.scenarios.bundled import bundled_dir
@@ -92,7 +93,7 @@ async def run_demo(base: Settings, as_json: bool = False) -> None:
         )  # fmt: skip
     elapsed = time.monotonic() - started
     if as_json:
-        report.emit_json_stdout({"incidents": summary, "seconds": round(elapsed, 2)})
+        emit_json({"incidents": summary, "seconds": round(elapsed, 2)})
         return
     console.print(Rule("[bold]demo summary[/bold]"))
     for item in summary:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from firstline.wiring.serve import ServeConfigError, check_serve_settings, serve
-from firstline.wiring.settings import Settings
+if TYPE_CHECKING:
+    from firstline.wiring.settings import Settings
 
 
 def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
@@ -22,6 +22,8 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
     ) -> None:
         """Receive alerts on /webhooks/{vendor}, investigate them, serve the incident API."""
         import asyncio
+
+        from firstline.wiring.serve import ServeConfigError, check_serve_settings, serve
 
         chosen = settings()
         given = {"host": host, "port": port, "workers": workers}

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from firstline.domain.alert import Severity
 from firstline.errors import Conflict, PermanentError
 from firstline.errors import NotAllowed as Forbidden
-from firstline.graph.execution import audit_log
 from firstline.graph.runner import IncidentRunner, RunOutcome
 from firstline.policy.approvers import approval_refusal
 from firstline.store.audit import AuditKind
@@ -69,7 +68,7 @@ async def claim_decision(
     """Validate and durably record the decision (audited), without resuming the run.
     Fast, so a channel with a deadline (Slack: 3 s) can answer once this returns; a crash
     after it leaves a decided request that `resume_decided` finishes."""
-    store = runner.deps.store
+    store = runner.context.store
     summary = store.summary(incident_id)  # raises UnknownIncident
     record = store.approval(incident_id)
     if record is not None and record.decided:
@@ -82,7 +81,7 @@ async def claim_decision(
         raise NotAwaitingApproval(
             f"incident {incident_id} is not waiting for approval (status: {summary.status.value})"
         )
-    now = runner.deps.clock()
+    now = runner.context.clock()
     expired = now > record.expires_at
     if approved and not expired:
         await _check_approver(runner, incident_id, by, channel, record.round)
@@ -93,7 +92,7 @@ async def claim_decision(
         incident_id, record.round, approved=approved, by=by, channel=channel, comment=comment
     ):
         raise AlreadyDecided(f"incident {incident_id} was decided by someone else just now")
-    audit_log(runner.deps).append(
+    runner.context.audit.append(
         incident_id,
         AuditKind.APPROVAL,
         {
@@ -118,16 +117,16 @@ async def _check_approver(
     state = await runner.current(incident_id)
     actions = state.decision.actions if state and state.decision else []
     severity = (state.severity if state else None) or Severity.MEDIUM
-    refusal = approval_refusal(runner.deps.policy.approvers, principal, actions, severity)
+    refusal = approval_refusal(runner.context.policy.approvers, principal, actions, severity)
     if refusal is None:
         return
-    audit_log(runner.deps).append(
+    runner.context.audit.append(
         incident_id,
         AuditKind.REFUSAL,
         {"at": "approval", "round": round_, "channel": channel, "rule": "approvers",
          "reason": refusal},
         actor=principal,
-        at=runner.deps.clock(),
+        at=runner.context.clock(),
     )  # fmt: skip
     raise NotAllowed(refusal)
 
@@ -156,7 +155,7 @@ async def submit_decision(
 
 async def resume_decided(runner: IncidentRunner, incident_id: str) -> ApprovalResult | None:
     """Finish a run whose approval was decided but never applied (a crash in between)."""
-    record = runner.deps.store.approval(incident_id)
+    record = runner.context.store.approval(incident_id)
     if record is None or not record.decided:
         return None
     if "request_approval" not in await runner.paused_at(incident_id):

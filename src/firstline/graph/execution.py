@@ -29,7 +29,7 @@ from firstline.actions.base import ExecutionOutcome, ReconcileResult, Reconcilia
 from firstline.actions.catalog import CATALOG
 from firstline.domain.action import ActionResult, ActionStatus, RemediationAction
 from firstline.domain.alert import Severity
-from firstline.graph.deps import GraphDeps
+from firstline.graph.context import GraphContext
 from firstline.graph.state import IncidentState
 from firstline.policy.actions import (
     ActionContext,
@@ -40,8 +40,7 @@ from firstline.policy.actions import (
     longest_window,
 )
 from firstline.policy.schema import Mode
-from firstline.store.action_log import ActionLog
-from firstline.store.audit import AuditKind, AuditLog
+from firstline.store.audit import AuditKind
 
 NEEDS_PERSON = "needs a person"
 NO_OP = "no-op"
@@ -50,37 +49,28 @@ _UNFINISHED = "a previous run started it and did not finish"
 ResultOf = Callable[[ActionStatus, str], ActionResult]
 
 
-def audit_log(deps: GraphDeps) -> AuditLog:
-    """The audit log shares the incident store's database file."""
-    return AuditLog(deps.store.path)
-
-
-def action_log(deps: GraphDeps) -> ActionLog:
-    return ActionLog(deps.store.path)
-
-
 def needs_person(result: ActionResult) -> bool:
     return result.detail.startswith(NEEDS_PERSON)
 
 
 def guard_context(
-    state: IncidentState, deps: GraphDeps, *, exclude_key: str | None = None
+    state: IncidentState, ctx: GraphContext, *, exclude_key: str | None = None
 ) -> ActionContext:
     """What the guard rails need to know now: the clock, recent actions of every incident
     (rate limits), this incident's actions (blast radius), the environment (kill switch).
     `exclude_key` leaves out the action being checked, if a crashed run recorded it."""
-    now = deps.clock()
-    window = longest_window(deps.policy)
+    now = ctx.clock()
+    window = longest_window(ctx.policy)
     history = []
     if window.total_seconds() > 0:
         history = [
             PastAction(
                 e.idempotency_key, e.incident_id, e.action.type, e.action.target, e.started_at
             )
-            for e in action_log(deps).started_since(now - window)
+            for e in ctx.ledger.started_since(now - window)
             if e.idempotency_key != exclude_key
         ]
-    mine = [e for e in deps.store.ledger(state.incident_id) if e.idempotency_key != exclude_key]
+    mine = [e for e in ctx.ledger.entries(state.incident_id) if e.idempotency_key != exclude_key]
     return ActionContext(
         alert=state.alert,
         severity=state.severity or Severity.MEDIUM,
@@ -92,25 +82,27 @@ def guard_context(
 
 
 def _refusal(
-    state: IncidentState, action: RemediationAction, key: str, deps: GraphDeps
+    state: IncidentState, action: RemediationAction, key: str, ctx: GraphContext
 ) -> Refusal | None:
     """The policy, checked again immediately before execution."""
-    if deps.policy.mode is Mode.OBSERVE:
+    if ctx.policy.mode is Mode.OBSERVE:
         return Refusal("mode", "policy mode is observe")
     if not CATALOG[action.type].automatable:
         return Refusal("catalog", f"{action.type.value} is never executed automatically")
-    return check_action(action, guard_context(state, deps, exclude_key=key), deps.policy)
+    return check_action(action, guard_context(state, ctx, exclude_key=key), ctx.policy)
 
 
-def _audit(deps: GraphDeps, state: IncidentState, kind: AuditKind, details: dict[str, Any]) -> None:
-    audit_log(deps).append(state.incident_id, kind, details, at=deps.clock())
+def _audit(
+    ctx: GraphContext, state: IncidentState, kind: AuditKind, details: dict[str, Any]
+) -> None:
+    ctx.audit.append(state.incident_id, kind, details, at=ctx.clock())
 
 
 async def execute_once(
-    state: IncidentState, action: RemediationAction, attempt: int, deps: GraphDeps
+    state: IncidentState, action: RemediationAction, attempt: int, ctx: GraphContext
 ) -> ActionResult:
     key = action.idempotency_key(state.incident_id, attempt)
-    started = deps.clock()
+    started = ctx.clock()
 
     def result(status: ActionStatus, detail: str) -> ActionResult:
         return ActionResult(
@@ -119,33 +111,33 @@ async def execute_once(
             status=status,
             detail=detail,
             started_at=started,
-            finished_at=deps.clock(),
+            finished_at=ctx.clock(),
         )
 
-    previous = deps.store.ledger_entry(key)
+    previous = ctx.ledger.entry(key)
     if previous is not None and previous.status != "started":
         return result(
             ActionStatus.SKIPPED_DUPLICATE,
             f"already recorded as {previous.status}; not executed again",
         )
     if previous is not None:
-        return await _after_crash(state, action, key, deps, result)
-    return await _attempt(state, action, key, deps, result, rerun=False)
+        return await _after_crash(state, action, key, ctx, result)
+    return await _attempt(state, action, key, ctx, result, rerun=False)
 
 
 async def _attempt(
     state: IncidentState,
     action: RemediationAction,
     key: str,
-    deps: GraphDeps,
+    ctx: GraphContext,
     result: ResultOf,
     *,
     rerun: bool,
 ) -> ActionResult:
     base = {"action": action.model_dump(mode="json"), "idempotency_key": key}
-    if (refusal := _refusal(state, action, key, deps)) is not None:
+    if (refusal := _refusal(state, action, key, ctx)) is not None:
         _audit(
-            deps,
+            ctx,
             state,
             AuditKind.REFUSAL,
             base | {"at": "execution", "rule": refusal.rule, "reason": refusal.reason},
@@ -153,16 +145,16 @@ async def _attempt(
         return result(ActionStatus.REFUSED, str(refusal))
     problem, diff = "", ""
     try:
-        checked = await deps.executor.preflight(action)
+        checked = await ctx.executor.preflight(action)
         if not checked.ok:
             problem = "; ".join(checked.problems) or "the executor refused without a reason"
         elif not checked.no_change:
-            diff = await deps.executor.dry_run(action)
+            diff = await ctx.executor.dry_run(action)
     except Exception as exc:  # a backend that cannot even check is a refusal, not a crash
         problem = f"could not check or dry-run: {type(exc).__name__}: {exc}"
     if problem:
         _audit(
-            deps,
+            ctx,
             state,
             AuditKind.REFUSAL,
             base | {"at": "preflight", "rule": "preflight", "reason": problem},
@@ -171,42 +163,42 @@ async def _attempt(
     if checked.no_change:
         detail = f"{NO_OP}: the target is already in the wanted state; nothing executed"
         if rerun:
-            deps.store.finish_action(key, ActionStatus.SUCCEEDED, detail)
-        _audit(deps, state, AuditKind.ACTION, base | {"result": NO_OP, "detail": detail})
+            ctx.ledger.finish_action(key, ActionStatus.SUCCEEDED, detail)
+        _audit(ctx, state, AuditKind.ACTION, base | {"result": NO_OP, "detail": detail})
         return result(ActionStatus.SUCCEEDED, detail)
-    _audit(deps, state, AuditKind.DRY_RUN, base | {"diff": diff})
+    _audit(ctx, state, AuditKind.DRY_RUN, base | {"diff": diff})
     if rerun:
-        if not action_log(deps).claim_rerun(key):
+        if not ctx.ledger.claim_rerun(key):
             return result(ActionStatus.SKIPPED_DUPLICATE, "another process is re-running it")
-    elif not deps.store.begin_action(key, state.incident_id, action):
+    elif not ctx.ledger.begin_action(key, state.incident_id, action):
         return result(ActionStatus.SKIPPED_DUPLICATE, "another process recorded it first")
-    action_log(deps).record_dry_run(key, diff)
-    return await _run(state, action, key, deps, result, diff)
+    ctx.ledger.record_dry_run(key, diff)
+    return await _run(state, action, key, ctx, result, diff)
 
 
 async def _run(
     state: IncidentState,
     action: RemediationAction,
     key: str,
-    deps: GraphDeps,
+    ctx: GraphContext,
     result: ResultOf,
     diff: str,
 ) -> ActionResult:
     try:
-        outcome = await deps.executor.execute(action, key)
+        outcome = await ctx.executor.execute(action, key)
     except Exception as exc:  # executor failures are results, not crashes
         outcome = ExecutionOutcome(ok=False, detail=f"{type(exc).__name__}: {exc}")
     status = ActionStatus.SUCCEEDED if outcome.ok else ActionStatus.FAILED
-    deps.store.finish_action(key, status, outcome.detail)
-    action_log(deps).record_outcome(key, outcome.undo, dict(outcome.report))
+    ctx.ledger.finish_action(key, status, outcome.detail)
+    ctx.ledger.record_outcome(key, outcome.undo, dict(outcome.report))
     _audit(
-        deps,
+        ctx,
         state,
         AuditKind.ACTION,
         {
             "action": action.model_dump(mode="json"),
             "idempotency_key": key,
-            "executor": deps.executor.name,
+            "executor": ctx.executor.name,
             "dry_run": diff,
             "result": status.value,
             "detail": outcome.detail,
@@ -218,19 +210,18 @@ async def _run(
 
 
 async def _after_crash(
-    state: IncidentState, action: RemediationAction, key: str, deps: GraphDeps, result: ResultOf
+    state: IncidentState, action: RemediationAction, key: str, ctx: GraphContext, result: ResultOf
 ) -> ActionResult:
     try:
-        verdict = await deps.executor.reconcile(action, key)
+        verdict = await ctx.executor.reconcile(action, key)
     except Exception as exc:
         verdict = ReconcileResult(
             state=Reconciliation.UNKNOWN, detail=f"reconcile failed: {type(exc).__name__}: {exc}"
         )
-    log = action_log(deps)
-    previous = log.details(key)
-    log.record_reconcile(key, verdict.state.value)
+    previous = ctx.ledger.details(key)
+    ctx.ledger.record_reconcile(key, verdict.state.value)
     _audit(
-        deps,
+        ctx,
         state,
         AuditKind.RECONCILE,
         {
@@ -241,7 +232,7 @@ async def _after_crash(
         },
     )
     if verdict.state is Reconciliation.APPLIED:
-        deps.store.finish_action(
+        ctx.ledger.finish_action(
             key, ActionStatus.SUCCEEDED, f"succeeded (by reconcile): {verdict.detail}"
         )
         return result(
@@ -251,7 +242,7 @@ async def _after_crash(
         )
     already = previous is not None and previous.reruns > 0
     if verdict.state is Reconciliation.NOT_APPLIED and not already:
-        return await _attempt(state, action, key, deps, result, rerun=True)
+        return await _attempt(state, action, key, ctx, result, rerun=True)
     why = verdict.detail if not already else "not applied, but it was already re-run once"
     return result(
         ActionStatus.FAILED,
@@ -265,27 +256,26 @@ def undo_key(key: str) -> str:
 
 
 async def undo_round(
-    state: IncidentState, results: list[ActionResult], deps: GraphDeps
+    state: IncidentState, results: list[ActionResult], ctx: GraphContext
 ) -> list[tuple[str, str]]:
     """Undo this round's successful actions that recorded an undo. Each undo runs at most
     once (its own ledger key), its own undo is never run, and only the kill switch can stop
     it: an undo restores the state from before firstline acted."""
     notes: list[tuple[str, str]] = []
-    log = action_log(deps)
     for done in results:
         if done.status is not ActionStatus.SUCCEEDED or done.detail.startswith(NO_OP):
             continue
-        details = log.details(done.idempotency_key)
+        details = ctx.ledger.details(done.idempotency_key)
         undo = details.undo if details else None
         if undo is None:
             notes.append((f"no undo for {done.action.describe()}", "the executor recorded none"))
             continue
-        notes.append(await _undo_one(state, done, undo, deps))
+        notes.append(await _undo_one(state, done, undo, ctx))
     return notes
 
 
 async def _undo_one(
-    state: IncidentState, done: ActionResult, undo: RemediationAction, deps: GraphDeps
+    state: IncidentState, done: ActionResult, undo: RemediationAction, ctx: GraphContext
 ) -> tuple[str, str]:
     key = undo_key(done.idempotency_key)
     base = {
@@ -294,21 +284,21 @@ async def _undo_one(
         "idempotency_key": key,
     }
     event = f"undo {done.action.describe()}"
-    if (stop := kill_switch(deps.policy, os.environ)) is not None:
+    if (stop := kill_switch(ctx.policy, os.environ)) is not None:
         _audit(
-            deps,
+            ctx,
             state,
             AuditKind.REFUSAL,
             base | {"at": "undo", "rule": stop.rule, "reason": stop.reason},
         )
         return f"{event}: refused", str(stop)
-    if not deps.store.begin_action(key, state.incident_id, undo):
+    if not ctx.ledger.begin_action(key, state.incident_id, undo):
         return f"{event}: skipped", "already undone (or being undone); never twice"
     try:
-        outcome = await deps.executor.execute(undo, key)
+        outcome = await ctx.executor.execute(undo, key)
     except Exception as exc:
         outcome = ExecutionOutcome(ok=False, detail=f"{type(exc).__name__}: {exc}")
     status = ActionStatus.SUCCEEDED if outcome.ok else ActionStatus.FAILED
-    deps.store.finish_action(key, status, outcome.detail)
-    _audit(deps, state, AuditKind.UNDO, base | {"result": status.value, "detail": outcome.detail})
+    ctx.ledger.finish_action(key, status, outcome.detail)
+    _audit(ctx, state, AuditKind.UNDO, base | {"result": status.value, "detail": outcome.detail})
     return f"{event}: {status.value}", f"{undo.describe()}: {outcome.detail}"

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from firstline.graph.deps import GraphDeps
+from firstline.graph.context import GraphContext
 from firstline.graph.recording import Note
 from firstline.graph.report import acting_notification
 from firstline.graph.state import IncidentState
 from firstline.notify.base import Enqueuer, Notification
 
 
-async def notify_all(deps: GraphDeps, notification: Notification) -> list[Note]:
+async def notify_all(ctx: GraphContext, notification: Notification) -> list[Note]:
     notes: list[Note] = []
-    for notifier in deps.notifiers:
+    for notifier in ctx.notifiers:
         try:
             if isinstance(notifier, Enqueuer):
                 queued = notifier.enqueue(notification)
@@ -36,11 +36,11 @@ async def notify_all(deps: GraphDeps, notification: Notification) -> list[Note]:
     return notes
 
 
-async def notify_acting(state: IncidentState, deps: GraphDeps) -> list[Note]:
+async def notify_acting(state: IncidentState, ctx: GraphContext) -> list[Note]:
     """Tell the paging tools that firstline is acting now (PagerDuty acknowledges, Slack
     updates its message). Called by `remediate` before it carries out the actions.
     Only queued notifiers get it: the terminal already shows remediation as it happens."""
-    queued = [n for n in deps.notifiers if isinstance(n, Enqueuer)]
+    queued = [n for n in ctx.notifiers if isinstance(n, Enqueuer)]
     if not queued:
         return []
-    return await notify_all(replace(deps, notifiers=queued), acting_notification(state))
+    return await notify_all(replace(ctx, notifiers=queued), acting_notification(state))

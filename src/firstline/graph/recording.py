@@ -1,4 +1,5 @@
-"""Turns the notes a node returns into keyed timeline entries and stores them.
+"""Turns the notes a node returns into keyed timeline entries and stores them; and adapts a
+node `(state, ctx)` to LangGraph, which hands it `runtime.context` as `ctx`.
 
 Keys are derived from the state the node ran on, so a node that runs again after a resume
 produces the same keys, and the store ignores the duplicates.
@@ -8,22 +9,42 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
+
+from langgraph.runtime import Runtime
 
 from firstline.domain.incident import IncidentStatus, TimelineEntry
-from firstline.graph.deps import GraphDeps
+from firstline.graph.context import GraphContext
 from firstline.graph.state import IncidentState
 
 Note = tuple[str, str]  # (event, detail)
 Update = dict[str, Any]
-NodeFn = Callable[[IncidentState, GraphDeps], Awaitable[Update]]
+NodeFn = Callable[[IncidentState, GraphContext], Awaitable[Update]]
+
+
+class GraphNode(Protocol):
+    """A node as LangGraph calls it: the state, and the runtime as a keyword."""
+
+    def __call__(
+        self, state: IncidentState, *, runtime: Runtime[GraphContext]
+    ) -> Awaitable[Update]: ...
+
+
+def context_of(runtime: Runtime[GraphContext]) -> GraphContext:
+    """The run's context; a run started without one fails here, before any node acts."""
+    ctx: GraphContext | None = runtime.context
+    if not isinstance(ctx, GraphContext):
+        raise TypeError(
+            f"an incident run needs a GraphContext passed as context=, got {type(ctx).__name__}"
+        )
+    return ctx
 
 
 def timeline_entries(
-    state: IncidentState, stage: str, notes: list[Note], deps: GraphDeps
+    state: IncidentState, stage: str, notes: list[Note], ctx: GraphContext
 ) -> list[TimelineEntry]:
     base = len(state.timeline)
-    at = deps.clock()
+    at = ctx.clock()
     return [
         TimelineEntry(
             key=f"{base + i:04d}-{stage}-{hashlib.sha1(event.encode()).hexdigest()[:8]}",
@@ -36,20 +57,19 @@ def timeline_entries(
     ]
 
 
-def record_now(state: IncidentState, stage: str, notes: list[Note], deps: GraphDeps) -> None:
+def record_now(state: IncidentState, stage: str, notes: list[Note], ctx: GraphContext) -> None:
     """Store entries immediately (used before an interrupt, which returns no update)."""
-    deps.store.append_timeline(state.incident_id, timeline_entries(state, stage, notes, deps))
+    ctx.store.append_timeline(state.incident_id, timeline_entries(state, stage, notes, ctx))
 
 
-def recorded(
-    stage: str, node: NodeFn, deps: GraphDeps
-) -> Callable[[IncidentState], Awaitable[Update]]:
-    async def run(state: IncidentState) -> Update:
-        update = await node(state, deps)
+def recorded(stage: str, node: NodeFn) -> GraphNode:
+    async def run(state: IncidentState, *, runtime: Runtime[GraphContext]) -> Update:
+        ctx = context_of(runtime)
+        update = await node(state, ctx)
         notes: list[Note] = update.pop("notes", [])
-        entries = timeline_entries(state, stage, notes, deps)
+        entries = timeline_entries(state, stage, notes, ctx)
         if entries:
-            deps.store.append_timeline(state.incident_id, entries)
+            ctx.store.append_timeline(state.incident_id, entries)
             update["timeline"] = entries
         status: IncidentStatus | None = update.get("status")
         if status is not None and status.final:
@@ -58,7 +78,7 @@ def recorded(
             status = None
         severity = update.get("severity")
         if status is not None or severity is not None or "conclusion" in update:
-            deps.store.update(
+            ctx.store.update(
                 state.incident_id,
                 status=status,
                 severity=severity.value if severity is not None else None,

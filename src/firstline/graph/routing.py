@@ -1,8 +1,7 @@
-"""Pure routers: state in, next node name out. No I/O, no clock."""
+"""Pure routers: state (and a setting) in, next node name out. No I/O, no clock."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Literal
 
 from firstline.domain.decision import Outcome
@@ -29,15 +28,12 @@ def route_after_approval(state: IncidentState) -> AfterApproval:
     return "remediate" if answer and answer.approved and not answer.expired else "escalate"
 
 
-def make_verify_router(max_attempts: int) -> Callable[[IncidentState], AfterVerify]:
-    """Built from settings so the bound is data, not a constant in the router."""
-
-    def route_after_verify(state: IncidentState) -> AfterVerify:
-        last = state.verifications[-1] if state.verifications else None
-        if last is not None and last.resolved:
-            return "resolve"
-        if state.attempt < max_attempts:
-            return "analyze"
-        return "escalate"
-
-    return route_after_verify
+def route_after_verify(state: IncidentState, max_attempts: int) -> AfterVerify:
+    """The bound is the run's setting (GraphSettings.max_verify_attempts), read from its
+    context when the router runs (graph/builder.py), not a constant here."""
+    last = state.verifications[-1] if state.verifications else None
+    if last is not None and last.resolved:
+        return "resolve"
+    if state.attempt < max_attempts:
+        return "analyze"
+    return "escalate"

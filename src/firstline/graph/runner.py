@@ -1,4 +1,9 @@
-"""Starts and resumes incident runs. One LangGraph thread per incident, id = thread id."""
+"""Starts and resumes incident runs. One LangGraph thread per incident, id = thread id.
+
+The runner holds the default context of its runs (`runner.context`); each of start, resume
+and continue_interrupted takes another for that call. A run resumed by another runner, or
+with another context, uses the context it is resumed with: nothing of it is checkpointed.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from langgraph.types import Command
 from firstline.domain.alert import Alert
 from firstline.domain.incident import new_incident_id
 from firstline.graph.builder import IncidentGraph, build_graph
-from firstline.graph.deps import GraphDeps
+from firstline.graph.context import GraphContext
 from firstline.graph.state import IncidentState
 
 StageCallback = Callable[[str, IncidentState | None], None]
@@ -30,9 +35,11 @@ class RunOutcome:
 
 
 class IncidentRunner:
-    def __init__(self, deps: GraphDeps, checkpointer: BaseCheckpointSaver[Any]) -> None:
-        self.deps = deps
-        self.graph: IncidentGraph = build_graph(deps, checkpointer)
+    def __init__(self, context: GraphContext, checkpointer: BaseCheckpointSaver[Any]) -> None:
+        # the context runs get unless a call passes its own; to replace one dependency:
+        # runner.context = dataclasses.replace(runner.context, executor=...)
+        self.context = context
+        self.graph: IncidentGraph = build_graph(checkpointer)
 
     @staticmethod
     def _config(incident_id: str) -> RunnableConfig:
@@ -45,26 +52,38 @@ class IncidentRunner:
         scenario: Path | None = None,
         on_stage: StageCallback | None = None,
         incident_id: str | None = None,
+        context: GraphContext | None = None,
     ) -> RunOutcome:
         """Investigate an alert. With `incident_id`, the incident already exists (intake
         created it when the alert arrived); otherwise it is created here."""
+        ctx = context or self.context
         if incident_id is None:
-            incident_id = new_incident_id(self.deps.clock())
-            self.deps.store.create(incident_id, alert.name, alert.fingerprint, scenario)
+            incident_id = new_incident_id(ctx.clock())
+            ctx.store.create(incident_id, alert.name, alert.fingerprint, scenario)
         initial = IncidentState(incident_id=incident_id, alert=alert)
-        return await self._drive(incident_id, initial, on_stage)
+        return await self._drive(incident_id, initial, on_stage, ctx)
 
     async def resume(
-        self, incident_id: str, value: dict[str, Any], on_stage: StageCallback | None = None
+        self,
+        incident_id: str,
+        value: dict[str, Any],
+        on_stage: StageCallback | None = None,
+        *,
+        context: GraphContext | None = None,
     ) -> RunOutcome:
-        return await self._drive(incident_id, Command(resume=value), on_stage)
+        command: Command[Any] = Command(resume=value)
+        return await self._drive(incident_id, command, on_stage, context or self.context)
 
     async def continue_interrupted(
-        self, incident_id: str, on_stage: StageCallback | None = None
+        self,
+        incident_id: str,
+        on_stage: StageCallback | None = None,
+        *,
+        context: GraphContext | None = None,
     ) -> RunOutcome:
         """Re-run from the last checkpoint after a crash (a node that did not finish runs
         again; the action ledger keeps its side effects from repeating)."""
-        return await self._drive(incident_id, None, on_stage)
+        return await self._drive(incident_id, None, on_stage, context or self.context)
 
     async def paused_at(self, incident_id: str) -> tuple[str, ...]:
         snapshot = await self.graph.aget_state(self._config(incident_id))
@@ -85,11 +104,14 @@ class IncidentRunner:
         incident_id: str,
         payload: IncidentState | Command[Any] | None,
         on_stage: StageCallback | None,
+        ctx: GraphContext,
     ) -> RunOutcome:
         config = self._config(incident_id)
         # durability="sync": each step's checkpoint is on disk before the next step starts,
         # so a killed process resumes after the last step that finished, not before it
-        stream = self.graph.astream(payload, config, stream_mode="updates", durability="sync")
+        stream = self.graph.astream(
+            payload, config, context=ctx, stream_mode="updates", durability="sync"
+        )
         async for chunk in stream:
             if on_stage is None:
                 continue
@@ -97,5 +119,5 @@ class IncidentRunner:
                 on_stage(stage, None)
         snapshot = await self.graph.aget_state(config)
         state = IncidentState.model_validate(snapshot.values)
-        self.deps.store.save_snapshot(incident_id, state.model_dump(mode="json"), state.status)
+        ctx.store.save_snapshot(incident_id, state.model_dump(mode="json"), state.status)
         return RunOutcome(state, tuple(snapshot.next))

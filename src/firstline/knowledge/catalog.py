@@ -424,7 +424,7 @@ def _read(path: Path) -> CatalogFile:
 
 
 def _load_mapping(path: Path) -> dict[str, Any]:
-    """Like firstline.yamlfile.load_yaml_mapping, with the C loader when PyYAML has it: the
+    """Like firstline.support.yamlfile.load_yaml_mapping, with the C loader when PyYAML has it: the
     shipped catalog loads in ~0.1 s instead of ~1 s. Errors are reported by the same
     function, which also owns the messages."""
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import pkgutil
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -91,9 +92,13 @@ def _user_patterns(directory: Path) -> Iterator[Pattern]:
         if spec is None or spec.loader is None:
             raise PatternLoadError(f"cannot load pattern file {path}")
         module = importlib.util.module_from_spec(spec)
+        # Registered before it runs, as `import` does: dataclasses, pydantic models and
+        # pickling look their module up in sys.modules while the file executes.
+        sys.modules[spec.name] = module
         try:
             spec.loader.exec_module(module)
         except Exception as exc:  # a user's file can fail in any way; name it and stop
+            del sys.modules[spec.name]
             raise PatternLoadError(f"pattern file {path} failed to load: {exc}") from exc
         pattern = _pattern_from(module)
         if pattern is None:

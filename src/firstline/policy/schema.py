@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from firstline.errors import InvalidInput
 from firstline.policy.approvers import ApproverRule
+from firstline.policy.mode import Mode as Mode  # re-exported: the policy model carries it
 from firstline.policy.sections import ActionRules, BlastRadius, FreezeWindow, RateLimits
 from firstline.support.yamlfile import load_yaml_mapping
-
-
-class Mode(StrEnum):
-    OBSERVE = "observe"  # never act, only recommend
-    APPROVE = "approve"  # every action needs a person's approval
-    AUTO = "auto"  # the decision rules choose
-
 
 DEFAULT_STATEFUL = (
     "database", "db", "postgres", "postgresql", "mysql", "mariadb", "mongo", "mongodb",

@@ -13,7 +13,7 @@ flows through without touching this module. `uncarried_fields` names what the fo
 cannot hold; tests/unit/test_capture.py fails when that grows.
 
 What firstline itself concludes (for an `expected` block nobody wrote) needs the pattern
-engine and the policy, which sit above this layer: see cli_capture.py.
+engine and the policy, which sit above this layer: see cli/capturing.py.
 """
 
 from __future__ import annotations

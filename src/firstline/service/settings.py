@@ -1,7 +1,7 @@
 """Settings of `firstline serve`: webhook authentication, limits, grouping and workers.
 
-Kept apart from settings.py because they are many and only the server reads them; they are
-the `serve` group of the one Settings object (FIRSTLINE_SERVE__...).
+The `serve` group of the one Settings object (FIRSTLINE_SERVE__...), composed by
+wiring/settings.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
-"""What the rest of firstline needs from a store: the seam another database (PostgreSQL)
-plugs into. The SQLite classes (store/incidents.py, store/intake.py) satisfy these
-protocols structurally.
+"""Ports: what firstline needs from durable storage, as protocols; the seam another
+database (PostgreSQL) plugs into.
+
+The graph is handed objects of these shapes (graph/context.py) and never opens a database
+itself; the SQLite classes satisfy them structurally (IncidentStore in store/incidents.py,
+IntakeStore in store/intake.py, AuditLog in store/audit.py, ActionLog in
+store/action_log.py), and wiring/runtime.py passes those in.
 
 Every implementation raises, for a failure of the database itself, only StoreError kinds
 (store/errors.py: StoreBusy when it stays locked or saturated, StoreUnavailable when it
@@ -17,10 +21,75 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from firstline.domain.action import ActionStatus, RemediationAction
 from firstline.domain.alert import Alert
 from firstline.domain.incident import IncidentStatus, IncidentSummary, TimelineEntry
+from firstline.store.action_log import ActionDetails, LedgerEntry
+from firstline.store.audit import AuditKind, AuditRecord
 from firstline.store.incidents import ApprovalRecord
 from firstline.store.intake import IngestResult, QueueState
+
+
+class AuditTrail(Protocol):
+    """The append-only, hash-chained record of decisions and actions."""
+
+    def append(
+        self,
+        incident_id: str,
+        kind: AuditKind,
+        details: dict[str, Any],
+        *,
+        actor: str = ...,
+        at: datetime | None = ...,
+    ) -> AuditRecord: ...
+
+    def append_all(
+        self,
+        incident_id: str,
+        entries: Sequence[tuple[AuditKind, dict[str, Any]]],
+        *,
+        actor: str = ...,
+        at: datetime | None = ...,
+    ) -> list[AuditRecord]:
+        """All of them or none (one transaction)."""
+        ...
+
+    def records(
+        self, incident_id: str | None = ..., kind: AuditKind | None = ...
+    ) -> list[AuditRecord]: ...
+
+
+class ActionLedger(Protocol):
+    """One entry per idempotency key, written before the action runs, and the details
+    recorded beside it (dry run, undo, report, reconcile verdict, the one re-run)."""
+
+    def entry(self, key: str) -> LedgerEntry | None: ...
+
+    def entries(self, incident_id: str) -> list[LedgerEntry]: ...
+
+    def started_since(self, since: datetime) -> list[LedgerEntry]:
+        """Every incident's entries started at or after `since` (rate limits)."""
+        ...
+
+    def begin_action(self, key: str, incident_id: str, action: RemediationAction) -> bool:
+        """Record the action as started. False if any process recorded it already."""
+        ...
+
+    def finish_action(self, key: str, status: ActionStatus, detail: str) -> None: ...
+
+    def claim_rerun(self, key: str) -> bool:
+        """The single re-run allowed after a crash; atomic across processes."""
+        ...
+
+    def record_dry_run(self, key: str, diff: str) -> None: ...
+
+    def record_outcome(
+        self, key: str, undo: RemediationAction | None, report: dict[str, Any]
+    ) -> None: ...
+
+    def record_reconcile(self, key: str, verdict: str) -> None: ...
+
+    def details(self, key: str) -> ActionDetails | None: ...
 
 
 class IncidentRepository(Protocol):

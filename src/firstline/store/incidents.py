@@ -1,8 +1,9 @@
-"""SQLite store for incidents, timelines, the action ledger and approval decisions.
+"""SQLite store for incidents, timelines and approval decisions (the action ledger is
+beside it in the same file: store/action_log.py).
 
 Every write is its own short transaction, so another process (a CLI approval, a worker)
-sees it at once. Uniqueness constraints, not in-process locks, make "record before execute"
-and "first decision wins" hold across processes.
+sees it at once. A uniqueness constraint, not an in-process lock, makes "first decision
+wins" hold across processes.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from firstline.domain.action import ActionStatus, RemediationAction
 from firstline.domain.incident import IncidentStatus, IncidentSummary, TimelineEntry
 from firstline.errors import NotFound
 from firstline.store.sqlite import SqliteStore
@@ -43,15 +43,6 @@ CREATE TABLE IF NOT EXISTS timeline (
   detail TEXT NOT NULL DEFAULT '',
   UNIQUE (incident_id, key)
 );
-CREATE TABLE IF NOT EXISTS actions (
-  idempotency_key TEXT PRIMARY KEY,
-  incident_id TEXT NOT NULL REFERENCES incidents(id),
-  action TEXT NOT NULL,
-  status TEXT NOT NULL,
-  detail TEXT NOT NULL DEFAULT '',
-  started_at TEXT NOT NULL,
-  finished_at TEXT
-);
 CREATE TABLE IF NOT EXISTS approvals (
   incident_id TEXT NOT NULL REFERENCES incidents(id),
   round INTEGER NOT NULL,
@@ -72,18 +63,6 @@ class UnknownIncident(NotFound, LookupError):
 
     def __init__(self, incident_id: str) -> None:
         super().__init__(f"no incident with id {incident_id!r}")
-
-
-class LedgerEntry(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    idempotency_key: str
-    incident_id: str
-    action: RemediationAction
-    status: str  # started | succeeded | failed
-    detail: str
-    started_at: datetime
-    finished_at: datetime | None
 
 
 class ApprovalRecord(BaseModel):
@@ -226,40 +205,6 @@ class IncidentStore(SqliteStore):
             for r in rows
         ]
 
-    # -- action ledger ---------------------------------------------------------------------
-    def ledger_entry(self, key: str) -> LedgerEntry | None:
-        with self._connect() as db:
-            row = db.execute("SELECT * FROM actions WHERE idempotency_key = ?", (key,)).fetchone()
-        return _ledger(row) if row else None
-
-    def begin_action(self, key: str, incident_id: str, action: RemediationAction) -> bool:
-        """Record the action before it runs. False if any process recorded it already."""
-        try:
-            with self._connect() as db:
-                db.execute(
-                    "INSERT INTO actions (idempotency_key, incident_id, action, status,"
-                    " started_at) VALUES (?, ?, ?, 'started', ?)",
-                    (key, incident_id, action.model_dump_json(), _now()),
-                )
-        except sqlite3.IntegrityError:
-            return False
-        return True
-
-    def finish_action(self, key: str, status: ActionStatus, detail: str) -> None:
-        with self._connect() as db:
-            db.execute(
-                "UPDATE actions SET status = ?, detail = ?, finished_at = ?"
-                " WHERE idempotency_key = ?",
-                (status.value, detail, _now(), key),
-            )
-
-    def ledger(self, incident_id: str) -> list[LedgerEntry]:
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT * FROM actions WHERE incident_id = ? ORDER BY started_at", (incident_id,)
-            ).fetchall()
-        return [_ledger(r) for r in rows]
-
     # -- approvals -------------------------------------------------------------------------
     def open_approval(
         self, incident_id: str, round_: int, requested_at: datetime, expires_at: datetime
@@ -335,18 +280,6 @@ def _summary(row: sqlite3.Row) -> IncidentSummary:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         summary=row["summary"],
-    )
-
-
-def _ledger(row: sqlite3.Row) -> LedgerEntry:
-    return LedgerEntry(
-        idempotency_key=row["idempotency_key"],
-        incident_id=row["incident_id"],
-        action=RemediationAction.model_validate_json(row["action"]),
-        status=row["status"],
-        detail=row["detail"],
-        started_at=row["started_at"],
-        finished_at=_ts(row["finished_at"]),
     )
 
 

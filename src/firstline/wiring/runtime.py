@@ -18,7 +18,7 @@ from firstline.actions.scripts import ScriptExecutor
 from firstline.delivery.setup import Delivery, build_delivery
 from firstline.detection.detectors import get_detector
 from firstline.domain.alert import Alert
-from firstline.graph.deps import GraphDeps, utc_now
+from firstline.graph.context import GraphContext, utc_now
 from firstline.graph.runner import IncidentRunner
 from firstline.graph.state import checkpoint_types
 from firstline.notify.base import Notifier
@@ -39,6 +39,8 @@ from firstline.sources.loki.adapter import LokiBackend
 from firstline.sources.null import NoEvidenceSource
 from firstline.sources.prometheus.adapter import PrometheusBackend
 from firstline.sources.replay import ReplaySource
+from firstline.store.action_log import ActionLog
+from firstline.store.audit import AuditLog
 from firstline.store.checkpoints import sqlite_checkpointer
 from firstline.store.incidents import IncidentStore
 from firstline.wiring.settings import Settings
@@ -107,12 +109,12 @@ def build_live_source(settings: Settings) -> CompositeSource | None:
 
 
 def _replayed_world(
-    bundle: ScenarioBundle, store: IncidentStore, incident_id: str | None
+    bundle: ScenarioBundle, ledger: ActionLog, incident_id: str | None
 ) -> ReplayWorld:
     """A fresh world, with the effects of actions this incident already carried out."""
     world = ReplayWorld(bundle)
     if incident_id is not None:
-        for entry in store.ledger(incident_id):
+        for entry in ledger.entries(incident_id):
             # "started" too: an action interrupted by a crash may well have reached its target
             if entry.status in ("started", "succeeded"):
                 world.apply(entry.action)
@@ -139,8 +141,11 @@ async def open_runtime(
     if incident_id is not None:
         store.summary(incident_id)  # fail fast on an unknown id
         scenario = scenario or store.scenario_path(incident_id)
+    # the audit log and the action ledger share the incident store's database file
+    audit = AuditLog(settings.store.incidents_db)
+    ledger = ActionLog(settings.store.incidents_db)
     bundle = load_bundle(scenario) if scenario is not None else None
-    world = _replayed_world(bundle, store, incident_id) if bundle else None
+    world = _replayed_world(bundle, ledger, incident_id) if bundle else None
     source: EvidenceSource = (
         ReplaySource(world) if world else build_live_source(settings) or NoEvidenceSource()
     )
@@ -151,7 +156,7 @@ async def open_runtime(
     registry = registry or PatternRegistry.load(settings.patterns_dir)
     policy = build_policy(settings, mode)
     pinned = bundle.now if bundle else None
-    deps = GraphDeps(
+    context = GraphContext(
         source=source,
         executor=chosen_executor,
         reasoner=reasoner
@@ -165,6 +170,8 @@ async def open_runtime(
         policy=policy,
         detector=get_detector(settings.detection.detector),
         store=store,
+        audit=audit,
+        ledger=ledger,
         notifiers=build_notifiers(settings, delivery),
         settings=settings.graph,
         clock=utc_now,
@@ -177,7 +184,7 @@ async def open_runtime(
         yield Runtime(
             settings=settings,
             store=store,
-            runner=IncidentRunner(deps, saver),
+            runner=IncidentRunner(context, saver),
             bundle=bundle,
             world=world,
             delivery=delivery,

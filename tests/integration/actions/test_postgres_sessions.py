@@ -267,9 +267,9 @@ async def test_a_policy_denial_changes_nothing_and_names_the_rule(
     roles: PostgresCluster, open_session: Open, tmp_path: Path
 ) -> None:
     pids = await seed(roles, open_session)
-    result, deps = await run_denied(
+    result, ctx = await run_denied(
         tmp_path, executor(roles), terminate(idle_in_transaction_seconds=IDLE)
     )
-    assert_refused_by_rule(result, deps)
+    assert_refused_by_rule(result, ctx)
     after = live_pids(roles)
     assert all(pid in after for pid in pids.values()), "every session is still there"

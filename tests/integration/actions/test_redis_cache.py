@@ -158,7 +158,7 @@ async def test_a_policy_denial_changes_nothing_and_names_the_rule(
     redis: Redis, redis_url: str, tmp_path: Path
 ) -> None:
     before = await redis.dbsize()
-    result, deps = await run_denied(tmp_path, executor(redis_url), clear(pattern="product:*"))
-    assert_refused_by_rule(result, deps)
+    result, ctx = await run_denied(tmp_path, executor(redis_url), clear(pattern="product:*"))
+    assert_refused_by_rule(result, ctx)
     assert await redis.dbsize() == before == 341
     assert not {"unlink", "scan", "del", "flushdb", "flushall"} & await commands_sent(redis)

@@ -201,6 +201,6 @@ async def test_a_script_that_cannot_start_is_a_failure_not_a_crash(runbooks: Pat
 async def test_a_policy_denial_runs_nothing_and_names_the_rule(
     runbooks: Path, tmp_path: Path
 ) -> None:
-    result, deps = await run_denied(tmp_path, executor(runbooks), script("drain-queue"))
-    assert_refused_by_rule(result, deps)
+    result, ctx = await run_denied(tmp_path, executor(runbooks), script("drain-queue"))
+    assert_refused_by_rule(result, ctx)
     assert list((tmp_path / "state").iterdir()) == [], "the script never ran"

@@ -24,7 +24,6 @@ from firstline.delivery.setup import Delivery, build_delivery
 from firstline.domain.incident import IncidentStatus
 from firstline.graph.approvals import submit_decision
 from firstline.graph.runner import IncidentRunner
-from firstline.graph.state import checkpoint_types
 from firstline.notify.slack_interactions import (
     SlackRequestRejected,
     read_slack_approval,
@@ -32,7 +31,7 @@ from firstline.notify.slack_interactions import (
 )
 from firstline.policy.schema import Mode
 from firstline.scenarios.loader import load_bundle
-from firstline.store.checkpoints import sqlite_checkpointer
+from firstline.store.action_log import ActionLog
 from firstline.store.incidents import IncidentStore
 from firstline.wiring.runtime import open_runtime
 from firstline.wiring.settings import Settings
@@ -48,14 +47,12 @@ async def runner_with_outbox(
     settings: Settings, delivery: Delivery, **kwargs: Any
 ) -> AsyncIterator[IncidentRunner]:
     """The runtime wiring builds, plus the outbox notifier (the lead's wiring will add it)."""
-    async with (
-        open_runtime(settings, **kwargs) as rt,
-        sqlite_checkpointer(settings.store.checkpoints_db, checkpoint_types()) as saver,
-    ):
-        deps = rt.runner.deps
-        yield IncidentRunner(
-            replace(deps, notifiers=[*deps.notifiers, delivery.outbox_notifier]), saver
+    async with open_runtime(settings, **kwargs) as rt:
+        context = rt.runner.context
+        rt.runner.context = replace(
+            context, notifiers=[*context.notifiers, delivery.outbox_notifier]
         )
+        yield rt.runner
 
 
 def _click(sent_blocks: list[dict[str, Any]], verb: str) -> bytes:
@@ -113,7 +110,7 @@ async def _still_paused(settings: Settings, delivery: Delivery, incident_id: str
     assert store.summary(incident_id).status is IncidentStatus.AWAITING_APPROVAL
     record = store.approval(incident_id)
     assert record is not None and not record.decided
-    assert store.ledger(incident_id) == []
+    assert ActionLog(settings.store.incidents_db).entries(incident_id) == []
     async with runner_with_outbox(settings, delivery, incident_id=incident_id) as runner:
         assert await runner.paused_at(incident_id) == ("request_approval",)
 
@@ -162,7 +159,7 @@ async def test_slack_click_resumes_the_run_only_when_signed_and_fresh(
     assert result.outcome.state.status is IncidentStatus.RESOLVED
     decided = store.approval(incident_id)
     assert decided is not None and (decided.decided_by, decided.channel) == ("alice", "slack")
-    assert len(store.ledger(incident_id)) == 1
+    assert len(ActionLog(settings.store.incidents_db).entries(incident_id)) == 1
 
     # The Slack message is updated in place (buttons gone) and the outcome goes in its thread.
     assert await delivery.worker.drain(within_seconds=20)
@@ -194,4 +191,4 @@ async def test_slack_reject_click_escalates_without_acting(
             runner, incident_id, approved=click.approved, by=click.user, channel="slack"
         )
     assert result.outcome.state.status is IncidentStatus.ESCALATED
-    assert IncidentStore(settings.store.incidents_db).ledger(incident_id) == []
+    assert ActionLog(settings.store.incidents_db).entries(incident_id) == []

@@ -11,7 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from firstline.cli import detection as cli_detection
+from firstline.cli import detecting as cli_detection
 from firstline.cli.detection import register
 from firstline.detection.inputs import read_input
 from firstline.detection.series import SeriesError

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from firstline.detection.ranking import family
+from firstline.detection.ranking import family, rank, served_rate
 from firstline.detection.services import rank_services, services_from_evidence
 from firstline.domain.evidence import EvidenceStatus, MetricEvidence, MetricPoint
 
@@ -147,3 +147,118 @@ def test_beats_max_z_on_each_system_of_the_nezha_cases() -> None:
         assert np.mean(mine) > max(np.mean(classic), np.mean(robust)), system
     visible = [hit(firstline(c), c.root_cause, 1) for c in cases if c.metric_visible]
     assert np.mean(visible) >= 0.8  # where the paper's labels say the fault shows in metrics
+
+
+def caller_with_callees(
+    callee_rates: dict[str, dict[int, float]], caller_moves: dict[int, float] | None = None
+) -> dict[str, dict[str, list[MetricPoint]]]:
+    """A frontend serving ~100 requests a minute that calls four backends; each backend's
+    request rate is `level` x the frontend's from minute m on (`callee_rates[name]` =
+    {m: level}, 1.0 before), plus a little noise; every service's CPU and latency are quiet."""
+    front = series(100, 2, caller_moves or {}, 20)
+    out: dict[str, dict[str, list[MetricPoint]]] = {
+        "frontend": {
+            "request_rate": front,
+            "cpu_usage": series(0.3, 0.01, {}, 21),
+            "latency_p99": series(0.2, 0.004, {}, 22),
+        }
+    }
+    rng = np.random.default_rng(23)
+    for i, name in enumerate(("cart", "catalog", "ads", "currency")):
+        moves = callee_rates.get(name, {})
+        points = []
+        for j, p in enumerate(front):
+            level = 1.0
+            for minute, new in sorted(moves.items()):
+                if j >= minute:
+                    level = new
+            points.append(MetricPoint(ts=p.ts, value=p.value * level * (1 + rng.normal(0, 0.01))))
+        out[name] = {
+            "request_rate": points,
+            "cpu_usage": series(0.2, 0.01, {}, 30 + i),
+            "latency_p99": series(0.05, 0.001, {}, 40 + i),
+        }
+    return out
+
+
+EDGES = [("frontend", name) for name in ("cart", "catalog", "ads", "currency")]
+
+
+def test_a_caller_that_stops_calling_most_callees_ranks_first() -> None:
+    """An early return in the frontend: from 14:00 three of its four backends get a fifth of
+    the calls per frontend request while the frontend's own traffic holds. Nothing else
+    moved, so only the frontend's calls signal names it."""
+    grouped = caller_with_callees({n: {60: 0.2} for n in ("cart", "catalog", "ads")})
+    ranking = rank_services(grouped, AT, call_edges=EDGES)
+    top = ranking[0]
+    assert top.service == "frontend" and top.score >= 4
+    assert top.deciding is not None and top.deciding.family == "calls"
+    assert top.deciding.z < 0  # fewer calls per request
+    assert "per request (3 of 4 callees moved)" in top.deciding.metric
+    assert top.deciding.metric.startswith("calls to ")
+    assert top.deciding.baseline == pytest.approx(1, abs=0.03)
+    assert top.deciding.value == pytest.approx(0.2, abs=0.01)
+    assert " fell from ~" in top.sentence()
+    assert top.deciding.first_moved == AT
+    # the backends' request rates fell, but traffic never ranks a service
+    assert all(r.score == 0 for r in ranking[1:])
+    # without the call graph there is no calls signal, and nothing ranks
+    assert all(r.score == 0 for r in rank_services(grouped, AT))
+
+
+def test_one_callee_alone_does_not_make_a_calls_signal() -> None:
+    """Only the cart's calls per request changed (one of four): the cart may be the cause
+    (rejecting, or retried by the frontend), so the frontend gets no calls signal."""
+    grouped = caller_with_callees({"cart": {60: 3.0}})
+    frontend = next(r for r in rank_services(grouped, AT, EDGES) if r.service == "frontend")
+    assert frontend.score == 0 and frontend.deciding is None
+    assert all(m.family != "calls" for m in frontend.moved)
+    # a caller with a single callee never gets one either, however far the ratio moves
+    single = {k: v for k, v in grouped.items() if k in ("frontend", "cart")}
+    only = rank_services(single, AT, [("frontend", "cart")])
+    assert all(m.family != "calls" for r in only for m in r.moved)
+
+
+def test_more_traffic_through_the_same_code_path_is_no_calls_signal() -> None:
+    """The frontend's traffic doubles from 14:00 and its backends' with it: per request the
+    frontend calls them as before, so the ratio holds."""
+    grouped = caller_with_callees({}, caller_moves={60: 200})
+    frontend = next(r for r in rank_services(grouped, AT, EDGES) if r.service == "frontend")
+    assert frontend.moved and all(m.family == "traffic" for m in frontend.moved)
+    assert frontend.score == 0
+
+
+def test_call_ratios_pair_samples_taken_a_few_seconds_apart() -> None:
+    """Callees scraped 10 s after the caller still pair with its samples (nearest within
+    half a step); `call_rates=False` leaves the signal out."""
+    grouped = caller_with_callees({n: {60: 0.2} for n in ("cart", "catalog", "ads")})
+    services = {
+        name: {
+            metric: (
+                np.array([p.ts.timestamp() + (10 if name != "frontend" else 0) for p in pts]),
+                np.array([p.value for p in pts]),
+            )
+            for metric, pts in metrics.items()
+        }
+        for name, metrics in grouped.items()
+    }
+    ranked = rank(services, AT.timestamp(), EDGES)
+    assert ranked[0].service == "frontend" and ranked[0].deciding is not None
+    assert ranked[0].deciding.family == "calls"
+    assert all(r.score == 0 for r in rank(services, AT.timestamp(), EDGES, call_rates=False))
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (
+            ["CpuUsage(m)", "NetworkReceiveBytes", "PodWorkload(Ops)", "SyscallRead"],
+            "PodWorkload(Ops)",
+        ),
+        (["http_requests_per_second", "latency_p99"], "http_requests_per_second"),
+        (["InLatencyP50(s)|from=frontend", "NetworkTransmitBytes", "cpu"], None),
+        (["request_bytes_total"], None),
+    ],
+)
+def test_the_served_request_rate_is_found_by_name(names: list[str], expected: str | None) -> None:
+    assert served_rate(names) == expected

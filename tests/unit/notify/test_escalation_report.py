@@ -55,8 +55,8 @@ async def test_tried_and_next_steps_appear_after_an_escalation(settings: Setting
         assert rt.bundle is not None
         outcome = await rt.runner.start(rt.bundle.primary_alert, scenario=scenario)
         inbox = Inbox()
-        deps = replace(rt.runner.deps, notifiers=[inbox])
-        await escalate_incident(outcome.state, deps)
+        ctx = replace(rt.runner.context, notifiers=[inbox])
+        await escalate_incident(outcome.state, ctx)
     (sent,) = inbox.sent
     assert sent.digest is not None
     assert sent.digest.tried == tried(outcome.state)

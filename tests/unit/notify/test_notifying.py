@@ -39,9 +39,9 @@ async def test_outbox_records_while_local_notifiers_send(settings: Settings) -> 
         assert rt.bundle is not None
         outcome = await rt.runner.start(rt.bundle.primary_alert, scenario=scenario)
         inbox = Inbox()
-        deps = replace(rt.runner.deps, notifiers=[inbox, delivery.outbox_notifier])
-        notes = await notify_all(deps, outcome_notification(outcome.state, "escalation"))
-        acting = await notify_acting(outcome.state, deps)
+        ctx = replace(rt.runner.context, notifiers=[inbox, delivery.outbox_notifier])
+        notes = await notify_all(ctx, outcome_notification(outcome.state, "escalation"))
+        acting = await notify_acting(outcome.state, ctx)
 
     assert notes == [
         ("notified via inbox", "escalation"),
@@ -62,5 +62,6 @@ async def test_acting_without_an_outbox_sends_nothing(settings: Settings) -> Non
         assert rt.bundle is not None
         outcome = await rt.runner.start(rt.bundle.primary_alert, scenario=scenario)
         inbox = Inbox()
-        assert await notify_acting(outcome.state, replace(rt.runner.deps, notifiers=[inbox])) == []
+        quiet = replace(rt.runner.context, notifiers=[inbox])
+        assert await notify_acting(outcome.state, quiet) == []
     assert inbox.sent == []

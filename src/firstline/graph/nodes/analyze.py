@@ -6,7 +6,7 @@ from __future__ import annotations
 from firstline.domain.alert import Severity
 from firstline.domain.evidence import EvidenceSet
 from firstline.domain.hypothesis import Analysis
-from firstline.graph.deps import GraphDeps
+from firstline.graph.context import GraphContext
 from firstline.graph.recording import Note, Update
 from firstline.graph.state import IncidentState
 from firstline.reasoning.base import ReasoningInput
@@ -14,7 +14,7 @@ from firstline.reasoning.llm.outcome import ReportingReasoner
 from firstline.reasoning.llm.usage import Usage
 
 
-async def analyze_evidence(state: IncidentState, deps: GraphDeps) -> Update:
+async def analyze_evidence(state: IncidentState, ctx: GraphContext) -> Update:
     request = ReasoningInput(
         alert=state.alert,
         severity=state.severity or Severity.MEDIUM,
@@ -25,17 +25,17 @@ async def analyze_evidence(state: IncidentState, deps: GraphDeps) -> Update:
     notes: list[Note] = []
     usage = state.llm_usage
     try:
-        if isinstance(deps.reasoner, ReportingReasoner):
+        if isinstance(ctx.reasoner, ReportingReasoner):
             # model-backed reasoners also report fallbacks and token/cost usage
-            report = await deps.reasoner.analyze_reported(request, state.incident_id)
+            report = await ctx.reasoner.analyze_reported(request, state.incident_id)
             analysis = report.analysis
             notes.extend(report.notes)
             if report.usage is not None:
                 usage = report.usage + (usage or Usage())
         else:
-            analysis = await deps.reasoner.analyze(request)
+            analysis = await ctx.reasoner.analyze(request)
     except Exception as exc:  # a reasoner is replaceable code; its failure must not end the run
-        analysis = Analysis(reasoner=deps.reasoner.name)
+        analysis = Analysis(reasoner=ctx.reasoner.name)
         notes.append(("reasoner failed", f"{type(exc).__name__}: {exc}"))
     top = analysis.top
     if top is None:

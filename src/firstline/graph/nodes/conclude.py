@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from firstline.domain.decision import Outcome
 from firstline.domain.incident import IncidentStatus
-from firstline.graph.deps import GraphDeps
+from firstline.graph.context import GraphContext
 from firstline.graph.notifying import notify_all
 from firstline.graph.recording import Update
 from firstline.graph.report import escalation_reason, outcome_notification
@@ -14,41 +14,41 @@ from firstline.graph.state import IncidentState
 
 async def _finish(
     state: IncidentState,
-    deps: GraphDeps,
+    ctx: GraphContext,
     status: IncidentStatus,
     conclusion: str,
     kind: str,
     event: str,
 ) -> Update:
     final = state.model_copy(update={"status": status, "conclusion": conclusion})
-    notes = await notify_all(deps, outcome_notification(final, kind))
+    notes = await notify_all(ctx, outcome_notification(final, kind))
     return {"status": status, "conclusion": conclusion, "notes": [(event, conclusion), *notes]}
 
 
-async def resolve_incident(state: IncidentState, deps: GraphDeps) -> Update:
+async def resolve_incident(state: IncidentState, ctx: GraphContext) -> Update:
     conclusion = f"resolved after {state.attempt} remediation round(s); verification passed"
     return await _finish(
-        state, deps, IncidentStatus.RESOLVED, conclusion, "resolved", "incident resolved"
+        state, ctx, IncidentStatus.RESOLVED, conclusion, "resolved", "incident resolved"
     )
 
 
-async def escalate_incident(state: IncidentState, deps: GraphDeps) -> Update:
+async def escalate_incident(state: IncidentState, ctx: GraphContext) -> Update:
     conclusion = f"escalated: {escalation_reason(state)}"
     return await _finish(
-        state, deps, IncidentStatus.ESCALATED, conclusion, "escalation", "escalated to a person"
+        state, ctx, IncidentStatus.ESCALATED, conclusion, "escalation", "escalated to a person"
     )
 
 
-async def conclude_incident(state: IncidentState, deps: GraphDeps) -> Update:
+async def conclude_incident(state: IncidentState, ctx: GraphContext) -> Update:
     decision = state.decision
     reason = decision.reason if decision else ""
     if decision is not None and decision.outcome is Outcome.DISMISS:
         return await _finish(
-            state, deps, IncidentStatus.DISMISSED, f"dismissed: {reason}", "dismissed", "dismissed"
+            state, ctx, IncidentStatus.DISMISSED, f"dismissed: {reason}", "dismissed", "dismissed"
         )
     return await _finish(
         state,
-        deps,
+        ctx,
         IncidentStatus.RECOMMENDED,
         f"recommended only: {reason}",
         "recommendation",

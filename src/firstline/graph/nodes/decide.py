@@ -16,21 +16,22 @@ from firstline.domain.alert import Severity
 from firstline.domain.decision import Decision, Outcome
 from firstline.domain.hypothesis import Analysis
 from firstline.domain.incident import IncidentStatus
-from firstline.graph.deps import GraphDeps
-from firstline.graph.execution import audit_log, guard_context
+from firstline.graph.context import GraphContext
+from firstline.graph.execution import guard_context
 from firstline.graph.recording import Update
 from firstline.graph.state import IncidentState
 from firstline.policy.actions import guard_decision
 from firstline.policy.decision import DecisionInput, decide
-from firstline.store.audit import AuditKind, AuditLog
+from firstline.store.audit import AuditKind
+from firstline.store.base import AuditTrail
 
 
-async def decide_outcome(state: IncidentState, deps: GraphDeps) -> Update:
+async def decide_outcome(state: IncidentState, ctx: GraphContext) -> Update:
     round_ = len(state.decisions) + 1
-    audit = audit_log(deps)
+    audit = ctx.audit
     decision = _recorded_decision(audit, state.incident_id, round_)
     if decision is None:  # not decided yet (a recorded decision is final, even after a crash)
-        decision = _decide_and_record(state, deps, audit, round_)
+        decision = _decide_and_record(state, ctx, audit, round_)
     actions = ", ".join(a.describe() for a in decision.actions) or "no action"
     update: Update = {}
     if decision.outcome is Outcome.REQUEST_APPROVAL:
@@ -49,7 +50,7 @@ async def decide_outcome(state: IncidentState, deps: GraphDeps) -> Update:
 
 
 def _decide_and_record(
-    state: IncidentState, deps: GraphDeps, audit: AuditLog, round_: int
+    state: IncidentState, ctx: GraphContext, audit: AuditTrail, round_: int
 ) -> Decision:
     decision = decide(
         DecisionInput(
@@ -57,9 +58,9 @@ def _decide_and_record(
             severity=state.severity or Severity.MEDIUM,
             analysis=state.analysis or Analysis(reasoner="none"),
         ),
-        deps.policy,
+        ctx.policy,
     )
-    decision, refused = guard_decision(decision, guard_context(state, deps), deps.policy)
+    decision, refused = guard_decision(decision, guard_context(state, ctx), ctx.policy)
     entries: list[tuple[AuditKind, dict[str, Any]]] = [
         (
             AuditKind.REFUSAL,
@@ -88,11 +89,11 @@ def _decide_and_record(
         )
     )
     # refusals and decision in one transaction: a crash leaves all of them or none
-    audit.append_all(state.incident_id, entries, at=deps.clock())
+    audit.append_all(state.incident_id, entries, at=ctx.clock())
     return decision
 
 
-def _recorded_decision(audit: AuditLog, incident_id: str, round_: int) -> Decision | None:
+def _recorded_decision(audit: AuditTrail, incident_id: str, round_: int) -> Decision | None:
     """This round's decision if the audit already holds it (a run resumed after a crash
     between recording the decision and checkpointing the step)."""
     for record in audit.records(incident_id, AuditKind.DECISION):

@@ -13,27 +13,27 @@ from firstline.domain.evidence import (
     RelatedAlertsEvidence,
 )
 from firstline.domain.query import QueryScope
-from firstline.graph.deps import GraphDeps
+from firstline.graph.context import GraphContext
 from firstline.graph.gathering import gather, gather_metrics, scope_for
 from firstline.graph.recording import Update
 from firstline.graph.services import labelled, related_services, service_queries, service_scope
 from firstline.graph.state import IncidentState
 
 
-async def gather_evidence(state: IncidentState, deps: GraphDeps) -> Update:
-    window = timedelta(minutes=deps.settings.evidence_window_minutes)
-    scope = scope_for(state.alert, deps.evidence_clock(), window)
-    queries = deps.registry.metric_queries(state.candidates)
+async def gather_evidence(state: IncidentState, ctx: GraphContext) -> Update:
+    window = timedelta(minutes=ctx.settings.evidence_window_minutes)
+    scope = scope_for(state.alert, ctx.evidence_clock(), window)
+    queries = ctx.registry.metric_queries(state.candidates)
     evidence = await gather(
-        deps.source,
+        ctx.source,
         scope,
         queries,
-        deps.detector,
-        source_timeout=deps.source_timeout_seconds,
-        budget_seconds=deps.gather_budget_seconds,
+        ctx.detector,
+        source_timeout=ctx.source_timeout_seconds,
+        budget_seconds=ctx.gather_budget_seconds,
     )
-    evidence = _with_grouped_alerts(evidence, state, deps)
-    evidence = await _with_related_services(evidence, scope, deps)
+    evidence = _with_grouped_alerts(evidence, state, ctx)
+    evidence = await _with_related_services(evidence, scope, ctx)
     ok = sum(1 for i in evidence.items if i.status is EvidenceStatus.OK)
     problems = [
         f"{i.id}: {i.status.value} ({i.reason})" for i in evidence.items if i.status != "ok"
@@ -49,18 +49,18 @@ async def gather_evidence(state: IncidentState, deps: GraphDeps) -> Update:
 
 
 def _with_grouped_alerts(
-    evidence: EvidenceSet, state: IncidentState, deps: GraphDeps
+    evidence: EvidenceSet, state: IncidentState, ctx: GraphContext
 ) -> EvidenceSet:
     """Alerts intake grouped into this incident are related evidence, not new incidents:
     merged into the backend's related alerts when there are some, else their own item."""
-    if deps.grouped_alerts is None:
+    if ctx.grouped_alerts is None:
         return evidence
     existing = evidence.related()
     known = {
         state.alert.fingerprint,
         *(a.fingerprint for a in (existing.alerts if existing else [])),
     }
-    others = [a for a in deps.grouped_alerts(state.incident_id) if a.fingerprint not in known]
+    others = [a for a in ctx.grouped_alerts(state.incident_id) if a.fingerprint not in known]
     if not others:
         return evidence
     if existing is not None:
@@ -75,18 +75,18 @@ def _with_grouped_alerts(
 
 
 async def _with_related_services(
-    evidence: EvidenceSet, scope: QueryScope, deps: GraphDeps
+    evidence: EvidenceSet, scope: QueryScope, ctx: GraphContext
 ) -> EvidenceSet:
     """The other services of the incident, asked the same health questions, so the
     reasoner can rank where the trouble started."""
     extra: list[Evidence] = []
     for service in related_services(evidence, scope):
         found = await gather_metrics(
-            deps.source,
+            ctx.source,
             service_scope(scope, service),
             service_queries(service),
-            deps.detector,
-            source_timeout=deps.source_timeout_seconds,
+            ctx.detector,
+            source_timeout=ctx.source_timeout_seconds,
         )
         extra.extend(labelled(i, service) if isinstance(i, MetricEvidence) else i for i in found)
     return EvidenceSet(items=[*evidence.items, *extra]) if extra else evidence

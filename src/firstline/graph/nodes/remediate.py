@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 from firstline.domain.incident import IncidentStatus
-from firstline.graph.deps import GraphDeps
+from firstline.graph.context import GraphContext
 from firstline.graph.execution import execute_once, needs_person
 from firstline.graph.notifying import notify_acting
 from firstline.graph.recording import Update
 from firstline.graph.state import IncidentState
 
 
-async def remediate(state: IncidentState, deps: GraphDeps) -> Update:
+async def remediate(state: IncidentState, ctx: GraphContext) -> Update:
     assert state.decision is not None, "remediate follows decide"
     attempt = state.attempt + 1
-    deps.store.update(state.incident_id, status=IncidentStatus.REMEDIATING)
+    ctx.store.update(state.incident_id, status=IncidentStatus.REMEDIATING)
     # tell the pager firstline is acting (PagerDuty acknowledge, a Slack thread reply);
     # queued in the outbox, so a re-run of this node after a crash queues nothing twice
-    acting = await notify_acting(state, deps)
-    results = [
-        await execute_once(state, action, attempt, deps) for action in state.decision.actions
-    ]
+    acting = await notify_acting(state, ctx)
+    results = [await execute_once(state, action, attempt, ctx) for action in state.decision.actions]
     update: Update = {
         "attempt": attempt,
         "action_results": results,
@@ -33,7 +31,7 @@ async def remediate(state: IncidentState, deps: GraphDeps) -> Update:
         # Nobody can tell whether an interrupted action reached its target: another round
         # could repeat it blindly. Using up the rounds sends the run to escalate after
         # verification (the router has no other signal for "stop here").
-        update["attempt"] = max(attempt, deps.settings.max_verify_attempts)
+        update["attempt"] = max(attempt, ctx.settings.max_verify_attempts)
         update["notes"].append(
             ("no further remediation round", "an interrupted action needs a person to check it")
         )

@@ -12,20 +12,20 @@ from datetime import timedelta
 from langgraph.types import interrupt
 
 from firstline.domain.incident import ApprovalAnswer, ApprovalRequest, IncidentStatus
-from firstline.graph.deps import GraphDeps
+from firstline.graph.context import GraphContext
 from firstline.graph.notifying import notify_all
 from firstline.graph.recording import Note, Update, record_now
 from firstline.graph.report import approval_notification
 from firstline.graph.state import IncidentState
 
 
-async def request_approval(state: IncidentState, deps: GraphDeps) -> Update:
+async def request_approval(state: IncidentState, ctx: GraphContext) -> Update:
     assert state.decision is not None, "request_approval follows decide"
     round_ = state.approval_round + 1
-    now = deps.clock()
-    timeout = timedelta(seconds=deps.policy.approval_timeout_seconds)
-    record, created = deps.store.open_approval(state.incident_id, round_, now, now + timeout)
-    dry_run = [await deps.executor.dry_run(a) for a in state.decision.actions]
+    now = ctx.clock()
+    timeout = timedelta(seconds=ctx.policy.approval_timeout_seconds)
+    record, created = ctx.store.open_approval(state.incident_id, round_, now, now + timeout)
+    dry_run = [await ctx.executor.dry_run(a) for a in state.decision.actions]
     request = ApprovalRequest(
         incident_id=state.incident_id,
         requested_at=record.requested_at,
@@ -39,14 +39,14 @@ async def request_approval(state: IncidentState, deps: GraphDeps) -> Update:
         f"expires {record.expires_at:%Y-%m-%d %H:%M:%S} UTC; would: {'; '.join(dry_run)}",
     )
     if created:
-        deps.store.update(state.incident_id, status=IncidentStatus.AWAITING_APPROVAL)
-        record_now(state, "request_approval", [requested], deps)
-        notes = await notify_all(deps, approval_notification(state, request))
-        record_now(state, "request_approval", [requested, *notes], deps)
+        ctx.store.update(state.incident_id, status=IncidentStatus.AWAITING_APPROVAL)
+        record_now(state, "request_approval", [requested], ctx)
+        notes = await notify_all(ctx, approval_notification(state, request))
+        record_now(state, "request_approval", [requested, *notes], ctx)
 
     resumed = interrupt(request.model_dump(mode="json"))
 
-    answer = _final_answer(state, deps, round_, resumed)
+    answer = _final_answer(state, ctx, round_, resumed)
     verdict = "expired" if answer.expired else ("approved" if answer.approved else "rejected")
     decided: Note = (
         f"{verdict} by {answer.by} via {answer.channel}",
@@ -61,15 +61,15 @@ async def request_approval(state: IncidentState, deps: GraphDeps) -> Update:
 
 
 def _final_answer(
-    state: IncidentState, deps: GraphDeps, round_: int, resumed: object
+    state: IncidentState, ctx: GraphContext, round_: int, resumed: object
 ) -> ApprovalAnswer:
     """The stored decision is the truth (first one wins); the resume value only wakes us."""
-    record = deps.store.approval(state.incident_id, round_)
+    record = ctx.store.approval(state.incident_id, round_)
     if record is None or not record.decided or record.decided_at is None:
         return ApprovalAnswer(
             approved=False,
             by="firstline",
-            at=deps.clock(),
+            at=ctx.clock(),
             comment=f"resumed without a recorded decision ({resumed!r}); not acting",
             channel="internal",
         )

@@ -6,19 +6,19 @@ alert names only order them and supply the default severity."""
 from __future__ import annotations
 
 from firstline.domain.incident import IncidentStatus
-from firstline.graph.deps import GraphDeps
+from firstline.graph.context import GraphContext
 from firstline.graph.recording import Update
 from firstline.graph.state import IncidentState
 from firstline.knowledge.catalog import prior_for
 from firstline.policy.severity import triage_severity
 
 
-async def triage_alert(state: IncidentState, deps: GraphDeps) -> Update:
+async def triage_alert(state: IncidentState, ctx: GraphContext) -> Update:
     alert = state.alert
     prior = prior_for(alert)
     ranked = sorted(prior.suggests, key=lambda pid: -prior.suggests[pid].rank)
-    specific = deps.registry.suggested(alert, ranked)
-    candidates = deps.registry.candidates(alert, ranked)
+    specific = ctx.registry.suggested(alert, ranked)
+    candidates = ctx.registry.candidates(alert, ranked)
     severity, why = triage_severity(alert, specific[0].default_severity if specific else None)
     known = ", ".join(p.id for p in specific) or "none; evidence alone will decide"
     meaning = f"{prior.meaning} (catalog: {prior.entry})" if prior.known else "not in the catalog"

@@ -11,7 +11,7 @@ import asyncio
 from datetime import timedelta
 
 from firstline.domain.action import ActionStatus
-from firstline.graph.deps import GraphDeps
+from firstline.graph.context import GraphContext
 from firstline.graph.execution import needs_person, undo_round
 from firstline.graph.gathering import annotate, scope_for
 from firstline.graph.recording import Update
@@ -19,25 +19,25 @@ from firstline.graph.state import IncidentState, Verification
 from firstline.reasoning.base import FailedAttempt
 
 
-async def _alert_firing(state: IncidentState, deps: GraphDeps) -> bool | None:
+async def _alert_firing(state: IncidentState, ctx: GraphContext) -> bool | None:
     try:
-        return await deps.source.alert_firing(state.alert)
+        return await ctx.source.alert_firing(state.alert)
     except Exception:  # an unreachable source cannot confirm anything
         return None
 
 
-async def _anomalous_metrics(state: IncidentState, deps: GraphDeps) -> list[str] | None:
+async def _anomalous_metrics(state: IncidentState, ctx: GraphContext) -> list[str] | None:
     top = state.analysis.top if state.analysis else None
     names = {r.removeprefix("metric:") for r in (top.evidence_refs if top else [])}
-    queries = [q for q in deps.registry.metric_queries(state.candidates) if q.name in names]
+    queries = [q for q in ctx.registry.metric_queries(state.candidates) if q.name in names]
     if not queries:
         return None
-    window = timedelta(minutes=deps.settings.evidence_window_minutes)
-    scope = scope_for(state.alert, deps.evidence_clock(), window)
+    window = timedelta(minutes=ctx.settings.evidence_window_minutes)
+    scope = scope_for(state.alert, ctx.evidence_clock(), window)
     still: list[str] = []
     for query in queries:
         try:
-            metric = annotate(await deps.source.metric(query, scope), deps.detector)
+            metric = annotate(await ctx.source.metric(query, scope), ctx.detector)
         except Exception:
             return None
         if metric.anomalous:
@@ -45,9 +45,9 @@ async def _anomalous_metrics(state: IncidentState, deps: GraphDeps) -> list[str]
     return still
 
 
-async def verify_fix(state: IncidentState, deps: GraphDeps) -> Update:
-    if deps.settings.verify_wait_seconds > 0:
-        await asyncio.sleep(deps.settings.verify_wait_seconds)
+async def verify_fix(state: IncidentState, ctx: GraphContext) -> Update:
+    if ctx.settings.verify_wait_seconds > 0:
+        await asyncio.sleep(ctx.settings.verify_wait_seconds)
     planned = len(state.decision.actions) if state.decision else 0
     this_round = state.action_results[-planned:] if planned else []
     applied = [
@@ -55,8 +55,8 @@ async def verify_fix(state: IncidentState, deps: GraphDeps) -> Update:
         for r in this_round
         if r.status in (ActionStatus.SUCCEEDED, ActionStatus.SKIPPED_DUPLICATE)
     ]
-    firing = await _alert_firing(state, deps)
-    still = await _anomalous_metrics(state, deps)
+    firing = await _alert_firing(state, ctx)
+    still = await _anomalous_metrics(state, ctx)
     checks = [f"alert still firing: {'unknown' if firing is None else firing}"]
     if still is not None:
         checks.append("metrics still anomalous: " + (", ".join(still) or "none"))
@@ -79,8 +79,8 @@ async def verify_fix(state: IncidentState, deps: GraphDeps) -> Update:
             (f"verification {'passed' if resolved else 'failed'}", f"{reason}; {'; '.join(checks)}")
         ],
     }
-    if not resolved and deps.policy.undo_on_failed_verification:
-        update["notes"].extend(await undo_round(state, this_round, deps))
+    if not resolved and ctx.policy.undo_on_failed_verification:
+        update["notes"].extend(await undo_round(state, this_round, ctx))
     top = state.analysis.top if state.analysis else None
     if not resolved and top is not None:
         update["failed_attempts"] = [

@@ -1,4 +1,4 @@
-"""Builds the reasoner for a mode: the one function wiring.py calls."""
+"""Builds the reasoner for a mode: the one function wiring/runtime.py calls."""
 
 from __future__ import annotations
 

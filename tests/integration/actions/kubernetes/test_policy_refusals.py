@@ -19,6 +19,6 @@ async def test_a_denied_action_changes_nothing_and_names_the_rule(
 ) -> None:
     cluster.add(*case.seed())
     before = cluster.snapshot()
-    result, deps = await run_denied(tmp_path, make_executor(), case.action)
-    assert_refused_by_rule(result, deps)
+    result, ctx = await run_denied(tmp_path, make_executor(), case.action)
+    assert_refused_by_rule(result, ctx)
     assert cluster.snapshot() == before and cluster.writes() == []

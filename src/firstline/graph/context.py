@@ -1,4 +1,16 @@
-"""Everything the nodes need, built once by wiring.py and passed to build_graph()."""
+"""What an incident run depends on, handed to the graph at run time.
+
+The graph is compiled once with no dependencies (graph/builder.py); the runner passes a
+`GraphContext` on every call (LangGraph's runtime context, `context=`), so a run resumed
+later, in another process or with another executor, uses the context of the call that
+resumes it, not the one that started it. Nothing here is stored in a checkpoint.
+
+Nodes take `(state, ctx)`: the builder's adapter (graph/recording.py) reads
+`runtime.context` and passes it on, so a node is a plain async function of the state and
+its dependencies, callable directly in a test, and only the adapter knows LangGraph's
+`Runtime`. Storage is reached only through the ports of store/base.py: the audit trail
+and the action ledger are passed in, never opened by a node.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +27,7 @@ from firstline.patterns.registry import PatternRegistry
 from firstline.policy.schema import Policy
 from firstline.reasoning.base import Reasoner
 from firstline.sources.base import EvidenceSource
+from firstline.store.base import ActionLedger, AuditTrail
 from firstline.store.incidents import IncidentStore
 
 
@@ -23,7 +36,9 @@ def utc_now() -> datetime:
 
 
 @dataclass(frozen=True)
-class GraphDeps:
+class GraphContext:
+    """Replace one dependency with `dataclasses.replace(ctx, executor=...)`."""
+
     source: EvidenceSource
     executor: Executor
     reasoner: Reasoner
@@ -31,6 +46,8 @@ class GraphDeps:
     policy: Policy
     detector: Detector
     store: IncidentStore
+    audit: AuditTrail
+    ledger: ActionLedger
     notifiers: Sequence[Notifier]
     settings: GraphSettings
     clock: Callable[[], datetime] = utc_now

@@ -1,0 +1,191 @@
+"""Commands about incidents: investigate, approve, resume, incidents, show, sweep."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from firstline.cli.common import JsonOpt, run, settings
+from firstline.cli.output import emit_json, print_incident_list
+from firstline.policy.mode import Mode
+
+
+def _resolve_scenario(alert_file: Path, scenario: Path | None) -> Path | None:
+    from firstline.scenarios.loader import ALERT_FILE, SCENARIO_FILE
+
+    if scenario is not None:
+        return scenario
+    parent = alert_file.parent
+    if alert_file.name == ALERT_FILE and (parent / SCENARIO_FILE).is_file():
+        return parent
+    return None
+
+
+def investigate(
+    alert_file: Annotated[Path, typer.Argument(help="Alertmanager webhook v4 payload (JSON).")],
+    scenario: Annotated[
+        Path | None,
+        typer.Option("--scenario", "-s", help="Scenario bundle to replay evidence from."),
+    ] = None,
+    mode: Annotated[Mode | None, typer.Option(help="Override the policy mode.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run one incident end to end and print the report."""
+
+    async def body() -> None:
+        from firstline.cli import render
+        from firstline.intake.alertmanager import load_webhook_file
+        from firstline.reporting.incident import incident_json
+        from firstline.scenarios.loader import primary_of
+        from firstline.wiring.runtime import open_runtime
+
+        alerts = load_webhook_file(alert_file)
+        bundle_dir = _resolve_scenario(alert_file, scenario)
+        async with open_runtime(settings(), scenario=bundle_dir, mode=mode) as rt:
+            progress = None if as_json else render.StageProgress()
+            outcome = await rt.runner.start(
+                primary_of(alerts),
+                scenario=bundle_dir,
+                on_stage=progress.stage if progress else None,
+            )
+            if as_json:
+                emit_json(incident_json(outcome.state, rt.store, outcome.paused_at))
+            else:
+                render.print_incident(outcome.state, rt.store.timeline(outcome.state.incident_id))
+
+    run(body)
+
+
+def approve(
+    incident_id: Annotated[str, typer.Argument(help="Incident waiting for approval.")],
+    by: Annotated[str, typer.Option("--by", help="Who decides (recorded in the audit trail).")],
+    reject: Annotated[bool, typer.Option("--reject", help="Reject instead of approve.")] = False,
+    comment: Annotated[str, typer.Option(help="Why.")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Approve (or --reject) a paused run; it resumes here, from its checkpoint."""
+
+    async def body() -> None:
+        from firstline.cli import render
+        from firstline.graph.approvals import submit_decision
+        from firstline.reporting.incident import incident_json
+        from firstline.wiring.runtime import open_runtime
+
+        if not by.strip():
+            raise ValueError("--by must name who decides")
+        async with open_runtime(settings(), incident_id=incident_id) as rt:
+            result = await submit_decision(
+                rt.runner, incident_id, approved=not reject, by=by, comment=comment
+            )
+            state = result.outcome.state
+            if as_json:
+                payload = incident_json(state, rt.store, result.outcome.paused_at)
+                emit_json({"message": result.message, "expired": result.expired, **payload})
+            else:
+                typer.echo(result.message)
+                render.print_incident(state, rt.store.timeline(incident_id))
+        if result.expired:
+            raise typer.Exit(3)
+
+    run(body)
+
+
+def resume(
+    incident_id: Annotated[str, typer.Argument(help="A run that stopped mid-way (a crash).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Continue a run from its last checkpoint after a crash. Actions already recorded are
+    not executed again."""
+
+    async def body() -> None:
+        from firstline.cli import render
+        from firstline.reporting.incident import incident_json
+        from firstline.wiring.runtime import open_runtime
+
+        async with open_runtime(settings(), incident_id=incident_id) as rt:
+            pending = await rt.runner.paused_at(incident_id)
+            if not pending:
+                raise ValueError(f"incident {incident_id} has nothing left to run")
+            if "request_approval" in pending:
+                raise ValueError(
+                    f"incident {incident_id} is waiting for approval: use `firstline approve`"
+                )
+            outcome = await rt.runner.continue_interrupted(incident_id)
+            if as_json:
+                emit_json(incident_json(outcome.state, rt.store, outcome.paused_at))
+            else:
+                render.print_incident(outcome.state, rt.store.timeline(incident_id))
+
+    run(body)
+
+
+def incidents(
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """List stored incidents."""
+
+    async def body() -> None:
+        from firstline.store.incidents import IncidentStore
+
+        rows = IncidentStore(settings().store.incidents_db).list_incidents(limit)
+        if as_json:
+            emit_json([r.model_dump(mode="json") for r in rows])
+        else:
+            print_incident_list(rows)
+
+    run(body)
+
+
+def show(
+    incident_id: Annotated[str, typer.Argument()],
+    as_json: JsonOpt = False,
+) -> None:
+    """Print one incident with its timeline."""
+
+    async def body() -> None:
+        from firstline.cli import render
+        from firstline.reporting.incident import incident_json, state_from_store
+        from firstline.store.incidents import IncidentStore
+
+        store = IncidentStore(settings().store.incidents_db)
+        state = state_from_store(store, incident_id)
+        if as_json:
+            emit_json(incident_json(state, store, None))
+        else:
+            render.print_incident(state, store.timeline(incident_id))
+
+    run(body)
+
+
+def sweep(as_json: JsonOpt = False) -> None:
+    """Escalate every run whose approval request has expired."""
+
+    async def body() -> None:
+        from firstline.graph.approvals import ApprovalError, submit_decision
+        from firstline.store.incidents import IncidentStore
+        from firstline.wiring.runtime import open_runtime
+
+        store = IncidentStore(settings().store.incidents_db)
+        done: list[dict[str, Any]] = []
+        for record in store.pending_approvals():
+            async with open_runtime(settings(), incident_id=record.incident_id) as rt:
+                if record.expires_at >= rt.runner.context.clock():
+                    continue
+                try:
+                    result = await submit_decision(
+                        rt.runner, record.incident_id, approved=False, by="firstline"
+                    )
+                except ApprovalError:
+                    continue
+                done.append({"incident_id": record.incident_id, "message": result.message})
+        if as_json:
+            emit_json(done)
+        else:
+            for item in done:
+                typer.echo(item["message"])
+            typer.echo(f"{len(done)} expired approval request(s) escalated")
+
+    run(body)
