@@ -60,6 +60,9 @@ def create_app(ctx: ServiceContext, *, start_workers: bool = True) -> FastAPI:
         description="Alert intake webhooks and the incident API of firstline (docs/api.md).",
         lifespan=lifespan,
     )
+    # Paths are exact: an incident id that decodes to "/" (`%2F`) must be a 404, not a
+    # redirect to the incident list; a trailing slash is a 404 too.
+    app.router.redirect_slashes = False
     app.state.pool = pool
     install_handlers(app, retry_after_seconds=ctx.settings.retry_after_seconds)
     app.include_router(webhook_router(ctx))
