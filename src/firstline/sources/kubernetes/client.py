@@ -179,7 +179,10 @@ class KubernetesClient:
         try:
             return await asyncio.to_thread(fn)
         except Exception as exc:  # everything the client or urllib3 raises, translated once
-            raise translate(exc, call, self.timeout, self.host) from exc
+            translated = translate(exc, call, self.timeout, self.host)
+            if translated is exc:  # already ours: keep the cause it carries
+                raise
+            raise translated from exc
 
     def _list_sync(
         self, kind: _Kind, namespace: str | None, model: type[_M], limit: int
