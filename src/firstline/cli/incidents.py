@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from firstline.cli.common import JsonOpt, run, settings
+from firstline.cli.common import JsonOpt, guard, run, settings
 from firstline.cli.output import emit_json, print_incident_list
 from firstline.policy.mode import Mode
 
@@ -127,7 +127,7 @@ def incidents(
 ) -> None:
     """List stored incidents."""
 
-    async def body() -> None:
+    def body() -> None:  # no event loop: listing is quick and synchronous
         from firstline.store.incidents import IncidentStore
 
         rows = IncidentStore(settings().store.incidents_db).list_incidents(limit)
@@ -136,7 +136,7 @@ def incidents(
         else:
             print_incident_list(rows)
 
-    run(body)
+    guard(body)
 
 
 def show(
@@ -145,7 +145,7 @@ def show(
 ) -> None:
     """Print one incident with its timeline."""
 
-    async def body() -> None:
+    def body() -> None:  # no event loop: listing is quick and synchronous
         from firstline.cli import render
         from firstline.reporting.incident import incident_json, state_from_store
         from firstline.store.incidents import IncidentStore
@@ -157,7 +157,7 @@ def show(
         else:
             render.print_incident(state, store.timeline(incident_id))
 
-    run(body)
+    guard(body)
 
 
 def sweep(as_json: JsonOpt = False) -> None:
