@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from firstline.domain.alert import Alert
 from firstline.domain.incident import IncidentStatus, IncidentSummary, TimelineEntry
-from firstline.graph.approvals import AlreadyDecided, NotAllowed, submit_decision
+from firstline.graph.approvals import AlreadyDecided, ApprovalResult, NotAllowed, submit_decision
 from firstline.graph.state import IncidentState
 from firstline.intake.text import safe_text
 from firstline.reporting.incident import incident_json
@@ -151,18 +151,22 @@ async def _decide(
 ) -> DecisionAnswer:
     # UnknownIncident: 404, NotAllowed: 403, another ApprovalError: 409 (problems.py); the
     # refusals are counted on the way
-    try:
+    async def decide() -> ApprovalResult:  # on the workers' loop, where runs are resumed
         result = await submit_decision(
             ctx.runner, incident_id, approved=approved, by=principal,
             comment=body.comment, channel="api",
         )  # fmt: skip
+        pool.record_decision(incident_id, result.outcome, approved=approved, expired=result.expired)
+        return result
+
+    try:
+        result = await pool.call(decide)
     except NotAllowed:
         ctx.metrics.approvals.labels("refused").inc()
         raise
     except AlreadyDecided:
         ctx.metrics.approvals.labels("conflict").inc()
         raise
-    pool.record_decision(incident_id, result.outcome, approved=approved, expired=result.expired)
     return DecisionAnswer(
         message=result.message,
         expired=result.expired,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -40,18 +39,11 @@ def create_app(ctx: ServiceContext, *, start_workers: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        stop = asyncio.Event()
-        sender = None
         if start_workers:
-            pool.start()
-            if delivery is not None:  # notifications left from before a restart go out too
-                sender = asyncio.create_task(delivery.worker.run_forever(stop))
+            await pool.start()
         try:
             yield
         finally:
-            stop.set()
-            if sender is not None:
-                await sender
             await pool.stop()
 
     app = FastAPI(

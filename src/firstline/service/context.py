@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,6 +19,39 @@ from firstline.service.auth import Authenticator
 from firstline.service.metrics import ServiceMetrics
 from firstline.service.settings import ServeSettings
 from firstline.store.base import IncidentRepository, IntakeRepository
+
+
+class WorkSignal:
+    """ "There may be queued work": set from any thread (the HTTP loop, the ingest thread),
+    awaited by the workers on their own loop. Before the workers bind it, `set` is a no-op:
+    workers look at the queue when they start, and every `idle_poll_seconds` anyway."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._event: asyncio.Event | None = None
+
+    def bind(self) -> None:
+        """Called on the workers' loop, before they wait."""
+        with self._lock:
+            self._loop, self._event = asyncio.get_running_loop(), asyncio.Event()
+
+    def set(self) -> None:
+        with self._lock:
+            loop, event = self._loop, self._event
+        if loop is not None and event is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(event.set)
+
+    def clear(self) -> None:
+        if self._event is not None:
+            self._event.clear()
+
+    async def wait(self) -> None:
+        """Until set; on the workers' loop (they bound it with a timeout)."""
+        if self._event is None:
+            await asyncio.Event().wait()  # never set: the caller's timeout ends it
+        else:
+            await self._event.wait()
 
 
 class SubscriptionConfirmer(Protocol):
@@ -38,7 +72,7 @@ class ServiceContext:
     llm_usage: UsageLedger = field(default_factory=UsageLedger)
     """Model usage per incident in this process, exported on /metrics."""
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    work_available: asyncio.Event = field(default_factory=asyncio.Event)
+    work_available: WorkSignal = field(default_factory=WorkSignal)
     ingest_thread: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="firstline-ingest")
     )

@@ -25,7 +25,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 
-from firstline.graph.approvals import ApprovalError, Claim, apply_claim, claim_decision
+from firstline.graph.approvals import (
+    ApprovalError,
+    ApprovalResult,
+    Claim,
+    apply_claim,
+    claim_decision,
+)
 from firstline.notify.slack_interactions import SlackApproval, read_slack_approval
 from firstline.service.bodies import read_body
 from firstline.service.context import ServiceContext
@@ -94,10 +100,12 @@ def slack_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
         record = ctx.store.approval(click.incident_id)
         if record is None or record.round != click.round:
             return JSONResponse({"text": "this approval request is no longer open"})
-        claim = await claim_decision(
-            ctx.runner, click.incident_id, approved=click.approved,
-            by=f"slack:{click.user_id}",  # the signed user id, not a name they can change
-            comment=f"Slack user {click.user} in {click.channel}", channel="slack",
+        claim = await pool.call(
+            lambda: claim_decision(
+                ctx.runner, click.incident_id, approved=click.approved,
+                by=f"slack:{click.user_id}",  # the signed user id, not a name they can change
+                comment=f"Slack user {click.user} in {click.channel}", channel="slack",
+            )
         )  # fmt: skip
         task = asyncio.create_task(_resume(ctx, pool, click, claim))
         pending.add(task)
@@ -110,15 +118,19 @@ def slack_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
 async def _resume(
     ctx: ServiceContext, pool: WorkerPool, click: SlackApproval, claim: Claim
 ) -> None:
-    try:
+    async def resume() -> ApprovalResult:  # on the workers' loop, where runs are resumed
         result = await apply_claim(ctx.runner, claim)
+        pool.record_decision(
+            claim.incident_id, result.outcome, approved=claim.approved, expired=claim.expired
+        )
+        return result
+
+    try:
+        result = await pool.call(resume)
     except Exception as exc:  # the claim stands; the pool resumes it after a restart
         log.exception("resuming after a Slack decision failed", incident=claim.incident_id)
         await _reply(click, f"decision recorded, but resuming failed: {type(exc).__name__}")
         return
-    pool.record_decision(
-        claim.incident_id, result.outcome, approved=claim.approved, expired=claim.expired
-    )
     await _reply(click, f"{result.message}: {result.outcome.state.status.value}")
 
 

@@ -7,15 +7,23 @@ checkpoint; the action ledger keeps side effects from repeating.
 A store failure (busy or unavailable) never ends a worker: the run is given back to the
 queue without counting an attempt, once the store takes the write again, and continues
 from its checkpoint.
+
+Everything that runs the graph runs on the pool's own event loop, in a thread of its own:
+the investigations, the approval sweep, the resumes after a person's decision (`call`) and
+the notification delivery. Their SQLite writes are synchronous and may wait for a lock
+(another writer, a large delivery being stored); they must never hold up the server's
+loop, which answers probes and webhooks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
+from typing import TypeVar
 
 import structlog
 
@@ -29,6 +37,8 @@ from firstline.store.incidents import UnknownIncident
 from firstline.store.intake import QueueState
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 MAX_ATTEMPTS = 3
 MAX_BACKOFF_SECONDS = 30.0
@@ -58,9 +68,38 @@ class WorkerPool:
         self.sweep_interval_seconds = sweep_interval_seconds
         self._tasks: list[asyncio.Task[None]] = []
         self._startup: asyncio.Task[None] | None = None
+        self._sender: asyncio.Task[None] | None = None
+        self._stop_sending: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
         self.running: set[str] = set()
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Start the pool's loop in its own thread, and the workers on it."""
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="firstline-workers", daemon=True)
+        thread.start()
+        self._loop, self._thread = loop, thread
+        await self._on_loop(self._begin)
+
+    async def call(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Run graph work (resuming a run after a decision) on the pool's loop, where the
+        runner's checkpointer lives, and wait for it here. The work is shielded: a caller
+        that goes away does not cut a resumed run in half."""
+        if self._loop is None:  # not started (an app built without workers): run here
+            return await work()
+        return await asyncio.shield(self._on_loop(work))
+
+    async def _on_loop(self, work: Callable[[], Awaitable[T]]) -> T:
+        assert self._loop is not None
+
+        async def run() -> T:
+            return await work()
+
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(run(), self._loop))
+
+    async def _begin(self) -> None:
+        self.ctx.work_available.bind()
         requeued = self.ctx.intake.requeue_interrupted()
         if requeued:
             log.info("resuming interrupted investigations", incidents=len(requeued))
@@ -71,12 +110,30 @@ class WorkerPool:
             for n in range(self.ctx.settings.workers)
         ]
         self._tasks.append(asyncio.create_task(self._sweep(), name="firstline-approval-sweep"))
+        delivery = self.ctx.delivery
+        if delivery is not None and delivery.enabled:  # what was left before a restart too
+            self._stop_sending = asyncio.Event()
+            self._sender = asyncio.create_task(
+                delivery.worker.run_forever(self._stop_sending), name="firstline-delivery"
+            )
 
     @property
     def alive(self) -> bool:
         return bool(self._tasks) and not any(t.done() for t in self._tasks)
 
     async def stop(self) -> None:
+        """Stop the workers (a run cut here stays 'running' and is requeued at the next
+        start), let the delivery worker finish its round, then end the pool's loop."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        await self._on_loop(self._end)
+        loop.call_soon_threadsafe(loop.stop)
+        await asyncio.to_thread(thread.join)
+        loop.close()
+        self._loop = self._thread = None
+
+    async def _end(self) -> None:
         tasks = [*self._tasks, *([self._startup] if self._startup else [])]
         for task in tasks:
             task.cancel()
@@ -84,6 +141,10 @@ class WorkerPool:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        if self._sender is not None and self._stop_sending is not None:
+            self._stop_sending.set()
+            await self._sender
+            self._sender = None
 
     async def _work(self, number: int) -> None:
         while True:
