@@ -90,7 +90,12 @@ async def post_all(
                 index = queue.get_nowait()
                 started = time.perf_counter()
                 try:
-                    answer = await client.post(url, json=bodies[index])
+                    body = bodies[index]
+                    answer = await (  # bytes: already encoded (and Content-Type given)
+                        client.post(url, content=body)
+                        if isinstance(body, bytes)
+                        else client.post(url, json=body)
+                    )
                 except httpx.HTTPError:
                     result.errors += 1
                     continue

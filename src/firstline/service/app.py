@@ -62,8 +62,9 @@ def create_app(ctx: ServiceContext, *, start_workers: bool = True) -> FastAPI:
     app.include_router(slack_router(ctx, pool))
 
     @app.get("/healthz", response_model=Health, tags=["health"])
-    def healthz() -> Health:
-        """Liveness: the process answers."""
+    async def healthz() -> Health:
+        """Liveness: the process answers. On the loop itself (no worker thread to wait
+        for): it is the loop's health that a liveness probe asks about."""
         return Health(status="ok")
 
     @app.get(

@@ -123,7 +123,10 @@ async def _receive(
     if not await ctx.authenticator.webhook(vendor, request.headers, body):
         raise Problem(401, "unauthorized")
     check_content_type(request, also=also)
-    payload = decode_json(body)
+    # a delivery of thousands of alerts is megabytes of JSON: decoded off the loop
+    payload = (
+        decode_json(body) if len(body) < 65_536 else await asyncio.to_thread(decode_json, body)
+    )
     if vendor == "cloudwatch":
         confirmed = await _maybe_confirm(ctx, payload)
         if confirmed is not None:

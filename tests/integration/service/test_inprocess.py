@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -354,3 +355,38 @@ def test_a_claimed_decision_for_an_incident_started_from_the_cli_is_applied_at_s
             assert time.monotonic() < deadline, "the resumed run never published its state"
             time.sleep(0.1)
     assert len((ctx.store.snapshot(incident) or {})["action_results"]) == 1
+
+
+class _ThreadNoting:
+    """The bundle's executor, noting which thread each action was carried out on."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.threads: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def execute(self, action: Any, idempotency_key: str) -> Any:
+        self.threads.append(threading.current_thread().name)
+        return await self.inner.execute(action, idempotency_key)
+
+
+def test_a_decision_resumes_the_run_on_the_workers_loop_not_the_servers(tmp_path: Path) -> None:
+    """Runs write SQLite synchronously and may wait on a lock; they belong on the workers'
+    own loop and thread, so the server's loop keeps answering probes and webhooks (the
+    latency is measured by benchmarks/healthz_under_ingest.py)."""
+    with (
+        serve_in_thread(settings_for(tmp_path), scenario=BUNDLE) as (url, ctx),
+        httpx.Client(base_url=url, timeout=60) as client,
+    ):
+        incident = _open_incident(client)
+        _wait_status(client, incident, "awaiting_approval", queue="paused")
+        noting = _ThreadNoting(ctx.runner.context.executor)
+        ctx.runner.context = replace(ctx.runner.context, executor=noting)
+        answer = client.post(
+            f"/api/v1/incidents/{incident}/approve", json={"comment": "go"}, headers=API
+        )
+        assert answer.status_code == 200 and answer.json()["status"] == "resolved", answer.text
+        assert noting.threads == ["firstline-workers"], noting.threads
+        assert client.get("/readyz").status_code == 200
