@@ -62,9 +62,8 @@ def create_app(ctx: ServiceContext, *, start_workers: bool = True) -> FastAPI:
     app.include_router(slack_router(ctx, pool))
 
     @app.get("/healthz", response_model=Health, tags=["health"])
-    async def healthz() -> Health:
-        """Liveness: the process answers. On the loop itself (no worker thread to wait
-        for): it is the loop's health that a liveness probe asks about."""
+    async def healthz() -> Health:  # on the loop itself: its health is what liveness asks
+        """Liveness: the process answers."""
         return Health(status="ok")
 
     @app.get(
