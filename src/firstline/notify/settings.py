@@ -64,6 +64,14 @@ class SlackSettings(_Group):
     )
     api_url: str = Field(default="https://slack.com/api", description="Web API base URL.")
     timeout_seconds: float = Field(default=10.0, gt=0)
+    principals: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Slack user id -> firstline principal (the name API tokens and the policy's"
+            " approvers use), so one person is one principal on every channel. A user not"
+            " listed decides as slack:<user id>."
+        ),
+    )
 
     @property
     def enabled(self) -> bool:

@@ -69,6 +69,8 @@ class ServiceContext:
     confirmer: SubscriptionConfirmer
     delivery: Delivery | None = None
     slack_signing_secret: SecretStr | None = None
+    slack_principals: dict[str, str] = field(default_factory=dict)
+    """Slack user id -> principal (notify.slack.principals)."""
     llm_usage: UsageLedger = field(default_factory=UsageLedger)
     """Model usage per incident in this process, exported on /metrics."""
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)

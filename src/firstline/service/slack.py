@@ -103,7 +103,7 @@ def slack_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
         claim = await pool.call(
             lambda: claim_decision(
                 ctx.runner, click.incident_id, approved=click.approved,
-                by=f"slack:{click.user_id}",  # the signed user id, not a name they can change
+                by=slack_principal(ctx, click.user_id),
                 comment=f"Slack user {click.user} in {click.channel}", channel="slack",
             )
         )  # fmt: skip
@@ -113,6 +113,12 @@ def slack_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
         return JSONResponse({"text": f"{claim.message}; resuming"})
 
     return router
+
+
+def slack_principal(ctx: ServiceContext, user_id: str) -> str:
+    """Who decides: the principal the settings map this Slack user to, else slack:<id>.
+    Always from the signed user id, never from a display name the user can change."""
+    return ctx.slack_principals.get(user_id, f"slack:{user_id}")
 
 
 async def _resume(

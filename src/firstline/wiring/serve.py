@@ -97,6 +97,7 @@ async def open_service(
                 confirmer=confirmer or HttpSubscriptionConfirmer(),
                 delivery=rt.delivery,
                 slack_signing_secret=settings.notify.slack.signing_secret,
+                slack_principals=settings.notify.slack.principals,
                 llm_usage=LLM_USAGE,
             )
             yield ctx

@@ -22,6 +22,7 @@ from pydantic import SecretStr
 from firstline.notify.slack_interactions import slack_signature
 from firstline.scenarios.bundled import bundled_dir
 from firstline.service.settings import WebhookAuth
+from firstline.store.audit import AuditLog
 from tests.services.firstline_server import API_TOKEN, PRINCIPALS, WEBHOOK_TOKEN
 from tests.services.inprocess_server import serve_in_thread, settings_for
 from tests.unit.intake.test_sns_signature import (
@@ -192,10 +193,10 @@ def test_an_unanswered_approval_request_is_escalated_by_the_server(tmp_path: Pat
         assert "expired" in json.dumps(escalated["timeline"]).lower()
 
 
-def _slack_click(incident: str, round_: int, verb: str) -> bytes:
+def _slack_click(incident: str, round_: int, verb: str, user: str = "U024BE7LH") -> bytes:
     payload = {
         "type": "block_actions",
-        "user": {"id": "U024BE7LH", "username": "alice"},
+        "user": {"id": user, "username": "alice"},
         "channel": {"id": "C0FIRST", "name": "incidents"},
         "response_url": "http://127.0.0.1:9/not-slack",  # never called: not a Slack URL
         "actions": [{"action_id": f"firstline_{verb}:{incident}:{round_}", "type": "button"}],
@@ -390,3 +391,47 @@ def test_a_decision_resumes_the_run_on_the_workers_loop_not_the_servers(tmp_path
         assert answer.status_code == 200 and answer.json()["status"] == "resolved", answer.text
         assert noting.threads == ["firstline-workers"], noting.threads
         assert client.get("/readyz").status_code == 200
+
+
+def test_a_slack_user_mapped_to_a_principal_decides_as_that_principal(tmp_path: Path) -> None:
+    """notify.slack.principals maps a Slack user id to the principal the policy names: one
+    person, one principal on every channel. An unmapped user decides as slack:<id>, which
+    this policy does not name: refused (Slack is told why) and audited."""
+    secret = "8f742231b10e8888abcd99yyyzzz85a5"
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("approvers:\n  - principals: [alice]\n")
+    settings = settings_for(tmp_path)
+    slack = settings.notify.slack.model_copy(
+        update={"signing_secret": SecretStr(secret), "principals": {"U024BE7LH": "alice"}}
+    )
+    settings = settings.model_copy(
+        update={
+            "policy_file": policy,
+            "notify": settings.notify.model_copy(update={"slack": slack}),
+        }
+    )
+    with (
+        serve_in_thread(settings, scenario=BUNDLE) as (url, ctx),
+        httpx.Client(base_url=url, timeout=60) as client,
+    ):
+        incident = _open_incident(client)
+        _wait_status(client, incident, "awaiting_approval", queue="paused")
+        record = ctx.store.approval(incident)
+        assert record is not None
+        now = int(time.time())
+        stranger = _slack_click(incident, record.round, "approve", user="U0STRANGER")
+        refused = client.post(
+            "/slack/interactions", content=stranger, headers=_slack_headers(secret, stranger, now)
+        )
+        assert refused.status_code == 200 and "slack:U0STRANGER" in refused.json()["text"]
+        assert ctx.store.approval(incident).decided is False, "the request stays open"
+        body = _slack_click(incident, record.round, "approve")
+        valid = client.post(
+            "/slack/interactions", content=body, headers=_slack_headers(secret, body, now)
+        )
+        assert valid.status_code == 200, valid.text
+        _wait_status(client, incident, "resolved", queue="done")
+    approval = ctx.store.approval(incident)
+    assert approval is not None and approval.decided_by == "alice"
+    refusals = [r for r in AuditLog(ctx.store.path).records(incident) if r.kind == "refusal"]
+    assert [r.actor for r in refusals] == ["slack:U0STRANGER"]
