@@ -212,17 +212,21 @@ def _slack_headers(secret: str, body: bytes, at: int) -> dict[str, str]:
     }
 
 
+def _with_slack(settings: Any, secret: str, **slack: Any) -> Any:
+    """The settings with Slack's signing secret (and more Slack settings) set."""
+    changed = settings.notify.slack.model_copy(
+        update={"signing_secret": SecretStr(secret), **slack}
+    )
+    return settings.model_copy(
+        update={"notify": settings.notify.model_copy(update={"slack": changed})}
+    )
+
+
 def test_slack_buttons_need_a_valid_fresh_signature_and_then_resume_the_run(
     tmp_path: Path,
 ) -> None:
     secret = "8f742231b10e8888abcd99yyyzzz85a5"
-    settings = settings_for(tmp_path)
-    notify = settings.notify.model_copy(
-        update={
-            "slack": settings.notify.slack.model_copy(update={"signing_secret": SecretStr(secret)})
-        }
-    )
-    settings = settings.model_copy(update={"notify": notify})
+    settings = _with_slack(settings_for(tmp_path), secret)
     with (
         serve_in_thread(settings, scenario=BUNDLE) as (url, ctx),
         httpx.Client(base_url=url, timeout=60) as client,
@@ -400,15 +404,10 @@ def test_a_slack_user_mapped_to_a_principal_decides_as_that_principal(tmp_path: 
     secret = "8f742231b10e8888abcd99yyyzzz85a5"
     policy = tmp_path / "policy.yaml"
     policy.write_text("approvers:\n  - principals: [alice]\n")
-    settings = settings_for(tmp_path)
-    slack = settings.notify.slack.model_copy(
-        update={"signing_secret": SecretStr(secret), "principals": {"U024BE7LH": "alice"}}
-    )
-    settings = settings.model_copy(
-        update={
-            "policy_file": policy,
-            "notify": settings.notify.model_copy(update={"slack": slack}),
-        }
+    settings = _with_slack(
+        settings_for(tmp_path).model_copy(update={"policy_file": policy}),
+        secret,
+        principals={"U024BE7LH": "alice"},
     )
     with (
         serve_in_thread(settings, scenario=BUNDLE) as (url, ctx),
