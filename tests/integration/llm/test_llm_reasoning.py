@@ -121,7 +121,12 @@ async def test_garbage_output_falls_back_and_is_recorded(
 ) -> None:
     """Without constrained decoding and with 32 tokens to answer, the base model produces
     no usable JSON: two attempts, then the pattern engine's result."""
-    garbage = _llm(llm_server, json_mode="prompt", max_output_tokens=32, repair_attempts=1)
+    # The model must answer (twice) for its output to be judged: a generous deadline per
+    # call, as a CPU-loaded machine needs, so a timeout does not stand in for the garbage.
+    garbage = _llm(
+        llm_server, json_mode="prompt", max_output_tokens=32, repair_attempts=1,
+        timeout_seconds=180,
+    )  # fmt: skip
     state, notes = await _run(settings, OOM, _reasoner(ReasoningMode.LLM, garbage, UsageLedger()))
     events = [e.event for e in notes]
     assert any(e.startswith("llm fallback: invalid output after 2 attempt(s)") for e in events), (
