@@ -49,8 +49,6 @@ def load_configuration(settings: ClusterConnection) -> Any:
                 persist_config=False,  # never write refreshed tokens into the user's file
             )
     except (ConfigException, OSError, ValueError, KeyError) as exc:
-        if isinstance(exc, ClusterConfigError):
-            raise
         where = "in-cluster config" if settings.in_cluster else "kubeconfig"
         raise ClusterConfigError(one_line(f"{where}: {exc}")) from exc
     configuration.retries = False

@@ -13,13 +13,11 @@ from firstline.domain.alert import Alert, Severity, fingerprint_labels
 from firstline.domain.decision import Outcome
 from firstline.domain.evidence import (
     Deployment,
-    DeploymentEvidence,
-    EventEvidence,
+    Evidence,
     EvidenceSet,
     KubeEvent,
     LogEntry,
     LogEvidence,
-    PodEvidence,
     PodState,
     Provenance,
 )
@@ -30,6 +28,7 @@ from firstline.policy.decision import DecisionInput, decide
 from firstline.policy.schema import Mode, Policy
 from firstline.reasoning.base import ReasoningInput
 from firstline.reasoning.rules import PatternReasoner, build_context
+from tests.unit.patterns import builders_a as b
 
 REGISTRY = PatternRegistry.load()
 REASONER = PatternReasoner(REGISTRY)
@@ -68,16 +67,15 @@ def _evidence(
     workloads: list[Deployment] | None = None,
     lines: list[LogEntry] | None = None,
 ) -> EvidenceSet:
-    items: list[object] = []
-    if pods is not None:
-        items.append(PodEvidence(id="pods", provenance=PROV, pods=pods))
-    if events is not None:
-        items.append(EventEvidence(id="events", provenance=PROV, events=events))
-    if workloads is not None:
-        items.append(DeploymentEvidence(id="deployments", provenance=PROV, deployments=workloads))
+    """The kinds given, each as the item its source returns (ids pods, events, logs...)."""
+    items: list[Evidence] = [
+        build(*given)
+        for build, given in ((b.pods, pods), (b.events, events), (b.deployments, workloads))
+        if given is not None
+    ]
     if lines is not None:
         items.append(LogEvidence(id="logs", provenance=PROV, entries=lines))
-    return EvidenceSet.model_validate({"items": items})
+    return b.evidence(*items)
 
 
 def _pod(name: str = WEB_POD, owner: str = "web", **fields: object) -> PodState:

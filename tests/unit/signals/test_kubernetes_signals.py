@@ -10,20 +10,16 @@ from firstline.domain.alert import Alert, fingerprint_labels
 from firstline.domain.evidence import (
     Condition,
     Deployment,
-    DeploymentEvidence,
-    EventEvidence,
     EvidenceSet,
     KubeEvent,
     NodeCondition,
-    NodeEvidence,
     NodeState,
-    PodEvidence,
     PodState,
-    Provenance,
 )
 from firstline.domain.signal import Signal
 from firstline.signals.kubernetes import kubernetes_signals
 from firstline.signals.scope import resolve_scope
+from tests.unit.patterns import builders_a as b
 
 NOW = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
 NS = "shop"
@@ -81,36 +77,15 @@ def _evidence(
     workloads: list[Deployment] | None = None,
     nodes: list[NodeState] | None = None,
 ) -> EvidenceSet:
-    items: list[object] = []
-    if pods is not None:
-        items.append(
-            PodEvidence(
-                id="pods", provenance=Provenance(source="kubernetes", query="pods"), pods=pods
-            )
+    """The kinds given, each as the item the Kubernetes source returns (ids pods, events...)."""
+    items = [
+        build(*given)
+        for build, given in (
+            (b.pods, pods), (b.events, events), (b.deployments, workloads), (b.nodes, nodes)
         )
-    if events is not None:
-        items.append(
-            EventEvidence(
-                id="events",
-                provenance=Provenance(source="kubernetes", query="events"),
-                events=events,
-            )
-        )
-    if workloads is not None:
-        items.append(
-            DeploymentEvidence(
-                id="deployments",
-                provenance=Provenance(source="kubernetes", query="deployments"),
-                deployments=workloads,
-            )
-        )
-    if nodes is not None:
-        items.append(
-            NodeEvidence(
-                id="nodes", provenance=Provenance(source="kubernetes", query="nodes"), nodes=nodes
-            )
-        )
-    return EvidenceSet.model_validate({"items": items})
+        if given is not None
+    ]  # fmt: skip
+    return b.evidence(*items)
 
 
 def _signals(ev: EvidenceSet, alert: Alert = WEB_ALERT) -> list[Signal]:
