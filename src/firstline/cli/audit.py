@@ -50,13 +50,15 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
     audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
 
     def log() -> AuditLog:
-        path = settings().store.incidents_db
-        if not path.exists():
+        chosen = settings().store
+        path = chosen.incidents_db
+        if chosen.url is None and not path.exists():
             typer.echo(f"error: no incident store at {path}", err=True)
             raise typer.Exit(2)
         from firstline.store.audit import AuditLog
+        from firstline.store.open import open_database
 
-        return AuditLog(path)
+        return AuditLog(open_database(chosen))
 
     @audit_app.command("verify")
     def verify(

@@ -129,8 +129,9 @@ def incidents(
 
     def body() -> None:  # no event loop: listing is quick and synchronous
         from firstline.store.incidents import IncidentStore
+        from firstline.store.open import open_database
 
-        rows = IncidentStore(settings().store.incidents_db).list_incidents(limit)
+        rows = IncidentStore(open_database(settings().store)).list_incidents(limit)
         if as_json:
             emit_json([r.model_dump(mode="json") for r in rows])
         else:
@@ -149,8 +150,9 @@ def show(
         from firstline.cli import render
         from firstline.reporting.incident import incident_json, state_from_store
         from firstline.store.incidents import IncidentStore
+        from firstline.store.open import open_database
 
-        store = IncidentStore(settings().store.incidents_db)
+        store = IncidentStore(open_database(settings().store))
         state = state_from_store(store, incident_id)
         if as_json:
             emit_json(incident_json(state, store, None))
@@ -166,9 +168,10 @@ def sweep(as_json: JsonOpt = False) -> None:
     async def body() -> None:
         from firstline.graph.approvals import ApprovalError, submit_decision
         from firstline.store.incidents import IncidentStore
+        from firstline.store.open import open_database
         from firstline.wiring.runtime import open_runtime
 
-        store = IncidentStore(settings().store.incidents_db)
+        store = IncidentStore(open_database(settings().store))
         done: list[dict[str, Any]] = []
         for record in store.pending_approvals():
             async with open_runtime(settings(), incident_id=record.incident_id) as rt:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from firstline.store.settings import StoreSettings
     from firstline.wiring.settings import Settings
 
 
@@ -19,34 +20,28 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
         workers: Annotated[
             int | None, typer.Option(help="Investigations at once (serve.workers).")
         ] = None,
+        no_workers: Annotated[
+            bool,
+            typer.Option(
+                "--no-workers",
+                help="Intake and API only; `firstline worker` replicas investigate.",
+            ),
+        ] = False,
     ) -> None:
         """Receive alerts on /webhooks/{vendor}, investigate them, serve the incident API."""
-        import asyncio
+        _run_server(settings, "serve", host, port, workers, with_workers=not no_workers)
 
-        from firstline.wiring.serve import ServeConfigError, check_serve_settings, serve
-
-        chosen = settings()
-        given = {"host": host, "port": port, "workers": workers}
-        overrides = {k: v for k, v in given.items() if v is not None}
-        serve_settings = chosen.serve.model_validate({**chosen.serve.model_dump(), **overrides})
-        chosen = chosen.model_copy(update={"serve": serve_settings})
-        try:
-            check_serve_settings(chosen)
-        except ServeConfigError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from exc
-        typer.echo(
-            f"firstline serve: listening on http://{serve_settings.host}:{serve_settings.port}"
-            f" ({serve_settings.workers} workers, data in {chosen.store.data_dir})",
-            err=True,
-        )
-        try:
-            asyncio.run(serve(chosen))
-        except ServeConfigError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from exc
-        except KeyboardInterrupt:
-            pass
+    @app.command("worker")
+    def worker_command(
+        host: Annotated[str | None, typer.Option(help="Listen address (serve.host).")] = None,
+        port: Annotated[int, typer.Option(help="Port of /healthz, /readyz and /metrics.")] = 8081,
+        workers: Annotated[
+            int | None, typer.Option(help="Investigations at once (serve.workers).")
+        ] = None,
+    ) -> None:
+        """Investigate queued incidents, sweep approvals and deliver notifications, beside
+        any number of other workers on the same PostgreSQL store (store.url)."""
+        _run_server(settings, "worker", host, port, workers, with_workers=True)
 
     @app.command("openapi")
     def openapi_command() -> None:
@@ -72,3 +67,52 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
                     return create_app(ctx, start_workers=False).openapi()
 
         typer.echo(json.dumps(asyncio.run(spec()), indent=2, sort_keys=True))
+
+
+def _run_server(
+    settings: Callable[[], Settings],
+    role: str,
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    *,
+    with_workers: bool,
+) -> None:
+    import asyncio
+
+    from firstline.wiring.serve import ServeConfigError, check_serve_settings, serve
+
+    chosen = settings()
+    given = {"host": host, "port": port, "workers": workers}
+    overrides = {k: v for k, v in given.items() if v is not None}
+    serve_settings = chosen.serve.model_validate({**chosen.serve.model_dump(), **overrides})
+    chosen = chosen.model_copy(update={"serve": serve_settings})
+    try:
+        check_serve_settings(chosen)
+    except ServeConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    store = chosen.store
+    where = f"store {_store_location(store)}"
+    doing = f"{serve_settings.workers} workers" if with_workers else "no workers"
+    typer.echo(
+        f"firstline {role}: listening on http://{serve_settings.host}:{serve_settings.port}"
+        f" ({doing}, {where})",
+        err=True,
+    )
+    try:
+        asyncio.run(serve(chosen, workers=with_workers, worker_only=role == "worker"))
+    except ServeConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except KeyboardInterrupt:
+        pass
+
+
+def _store_location(store: StoreSettings) -> str:
+    url = store.postgres_url
+    if url is None:
+        return str(store.data_dir)
+    from firstline.store.postgres import redacted
+
+    return redacted(url)

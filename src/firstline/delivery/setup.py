@@ -18,6 +18,7 @@ from firstline.notify.routing import Router
 from firstline.notify.settings import VendorSettings
 from firstline.notify.slack import SlackNotifier
 from firstline.notify.webhook import WebhookNotifier
+from firstline.store.database import Database
 from firstline.store.incidents import IncidentStore
 from firstline.store.outbox import Outbox
 
@@ -50,7 +51,7 @@ class Delivery:
 
 def build_delivery(
     settings: VendorSettings,
-    incidents_db: Path,
+    incidents_db: Database | Path,
     clock: Callable[[], datetime],
     counters: DeliveryCounters | None = None,
     notifiers: list[VendorNotifier] | None = None,

@@ -28,10 +28,33 @@ class Health(BaseModel):
 
 
 def create_app(ctx: ServiceContext, *, start_workers: bool = True) -> FastAPI:
+    """Intake, the incident API and Slack; with `start_workers`, the investigation workers
+    too (`firstline serve`; `serve --no-workers` leaves them to `firstline worker`)."""
     pool = WorkerPool(ctx, sweep_interval_seconds=ctx.settings.approval_sweep_seconds)
+    app = _base_app(
+        ctx, pool, start_workers, "Alert intake webhooks and the incident API of firstline"
+        " (docs/api.md)."
+    )  # fmt: skip
+    install_handlers(app, retry_after_seconds=ctx.settings.retry_after_seconds)
+    app.include_router(webhook_router(ctx))
+    app.include_router(api_router(ctx, pool))
+    app.include_router(slack_router(ctx, pool))
+    _health_routes(app, ctx, pool, start_workers)
+    return app
 
+
+def create_worker_app(ctx: ServiceContext) -> FastAPI:
+    """`firstline worker`: the workers, with only health, readiness and /metrics."""
+    pool = WorkerPool(ctx, sweep_interval_seconds=ctx.settings.approval_sweep_seconds)
+    app = _base_app(ctx, pool, True, "A firstline worker: health and metrics only.")
+    _health_routes(app, ctx, pool, True)
+    return app
+
+
+def _base_app(ctx: ServiceContext, pool: WorkerPool, start_workers: bool, about: str) -> FastAPI:
     delivery = ctx.delivery if ctx.delivery is not None and ctx.delivery.enabled else None
     ctx.metrics.registry.register(LLMUsageCollector(ctx.llm_usage))
+    ctx.metrics.workers_alive.set_function(pool.live_workers)
     if delivery is not None:
         register_delivery_metrics(
             delivery.worker.counters, delivery.worker.outbox, ctx.metrics.registry
@@ -46,21 +69,15 @@ def create_app(ctx: ServiceContext, *, start_workers: bool = True) -> FastAPI:
         finally:
             await pool.stop()
 
-    app = FastAPI(
-        title="firstline",
-        version=__version__,
-        description="Alert intake webhooks and the incident API of firstline (docs/api.md).",
-        lifespan=lifespan,
-    )
+    app = FastAPI(title="firstline", version=__version__, description=about, lifespan=lifespan)
     # Paths are exact: an incident id that decodes to "/" (`%2F`) must be a 404, not a
     # redirect to the incident list; a trailing slash is a 404 too.
     app.router.redirect_slashes = False
     app.state.pool = pool
-    install_handlers(app, retry_after_seconds=ctx.settings.retry_after_seconds)
-    app.include_router(webhook_router(ctx))
-    app.include_router(api_router(ctx, pool))
-    app.include_router(slack_router(ctx, pool))
+    return app
 
+
+def _health_routes(app: FastAPI, ctx: ServiceContext, pool: WorkerPool, workers: bool) -> None:
     @app.get("/healthz", response_model=Health, tags=["health"])
     async def healthz() -> Health:  # on the loop itself: its health is what liveness asks
         """Liveness: the process answers."""
@@ -82,7 +99,7 @@ def create_app(ctx: ServiceContext, *, start_workers: bool = True) -> FastAPI:
             pass
         except Exception as exc:  # any other store failure means "do not send traffic here"
             return JSONResponse(Health(status="unready", detail=f"store: {exc}").model_dump(), 503)
-        if start_workers and not pool.alive:
+        if workers and not pool.alive:
             return JSONResponse(
                 Health(status="unready", detail="workers stopped").model_dump(), 503
             )
@@ -96,5 +113,3 @@ def create_app(ctx: ServiceContext, *, start_workers: bool = True) -> FastAPI:
     )
     def metrics() -> Response:
         return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-    return app

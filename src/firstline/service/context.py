@@ -74,6 +74,8 @@ class ServiceContext:
     llm_usage: UsageLedger = field(default_factory=UsageLedger)
     """Model usage per incident in this process, exported on /metrics."""
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    lease_seconds: float = 30.0
+    """How long a worker's claim on a run lasts without renewal (store.lease_seconds)."""
     work_available: WorkSignal = field(default_factory=WorkSignal)
     ingest_thread: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="firstline-ingest")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -57,11 +58,35 @@ class _AuditHead(Collector):
         yield info
 
 
+class _QueueAge(Collector):
+    """How long the longest-waiting queued incident has waited (0 when none): what says
+    the workers are not keeping up, or gone."""
+
+    def __init__(self, oldest: Callable[[], datetime | None]) -> None:
+        self.oldest = oldest
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "firstline_queue_oldest_queued_seconds",
+            "Age of the oldest queued incident, in seconds (0 when none is queued).",
+        )
+        try:
+            oldest = self.oldest()
+        except StoreError:
+            yield family
+            return
+        age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
+        family.add_metric([], max(age, 0.0))
+        yield family
+
+
 class ServiceMetrics:
     def __init__(
         self,
         queue_depth: Callable[[], dict[str, int]],
         audit_head: Callable[[], Head | None] | None = None,
+        *,
+        oldest_queued_at: Callable[[], datetime | None] | None = None,
     ) -> None:
         self.audit_head = audit_head
         """The audit chain's head, also logged after each run (workers.py)."""
@@ -90,6 +115,13 @@ class ServiceMetrics:
             "firstline_approval_decisions", "Approval decisions taken through the API.",
             ["result"], registry=self.registry,
         )  # fmt: skip
+        self.workers_alive = Gauge(
+            "firstline_workers_alive",
+            "Investigation workers running in this process (0 in a serve --no-workers).",
+            registry=self.registry,
+        )
         self.registry.register(_QueueDepth(queue_depth))
+        if oldest_queued_at is not None:
+            self.registry.register(_QueueAge(oldest_queued_at))
         if audit_head is not None:
             self.registry.register(_AuditHead(audit_head))

@@ -1,8 +1,10 @@
 """The worker pool: investigations from the durable queue, at most `workers` at once.
 
-A worker claims the oldest queued incident in a transaction, so no incident runs twice.
-After a restart, runs left 'running' go back to the queue and continue from their
-checkpoint; the action ledger keeps side effects from repeating.
+A worker claims the oldest queued incident in a transaction, with a lease it renews while
+the run goes on, so no incident runs twice, whichever replica claims it. A run whose
+worker died (its lease expired, or its process on this host is gone) is claimed again and
+continues from its checkpoint; the action ledger keeps side effects from repeating. A
+worker that finds its lease taken over stops its run: the new owner carries it on.
 
 A store failure (busy or unavailable) never ends a worker: the run is given back to the
 queue without counting an attempt, once the store takes the write again, and continues
@@ -35,6 +37,7 @@ from firstline.service.context import ServiceContext
 from firstline.store.errors import StoreError
 from firstline.store.incidents import UnknownIncident
 from firstline.store.intake import QueueState
+from firstline.store.leases import new_owner, owner_gone
 
 log = structlog.get_logger(__name__)
 
@@ -73,6 +76,8 @@ class WorkerPool:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self.running: set[str] = set()
+        self.owner = new_owner()
+        """This pool's name on the leases it holds."""
 
     async def start(self) -> None:
         """Start the pool's loop in its own thread, and the workers on it."""
@@ -100,7 +105,7 @@ class WorkerPool:
 
     async def _begin(self) -> None:
         self.ctx.work_available.bind()
-        requeued = self.ctx.intake.requeue_interrupted()
+        requeued = self.ctx.intake.requeue_interrupted(partial(owner_gone, me=self.owner))
         if requeued:
             log.info("resuming interrupted investigations", incidents=len(requeued))
         # one-shot, so kept out of the tasks whose ending would mean "not ready"
@@ -120,6 +125,12 @@ class WorkerPool:
     @property
     def alive(self) -> bool:
         return bool(self._tasks) and not any(t.done() for t in self._tasks)
+
+    def live_workers(self) -> int:
+        """Investigation workers still running (the sweep is not counted)."""
+        return sum(
+            1 for t in self._tasks if t.get_name().startswith("firstline-worker-") and not t.done()
+        )
 
     async def stop(self) -> None:
         """Stop the workers (a run cut here stays 'running' and is requeued at the next
@@ -149,7 +160,9 @@ class WorkerPool:
     async def _work(self, number: int) -> None:
         while True:
             try:
-                claimed = self.ctx.intake.claim_next(self.ctx.clock())
+                claimed = self.ctx.intake.claim_next(
+                    self.ctx.clock(), owner=self.owner, lease_seconds=self.lease_seconds
+                )
             except StoreError as exc:  # store locked or unavailable: back off
                 log.warning("queue claim failed; retrying", worker=number, error=str(exc))
                 await asyncio.sleep(self.idle_poll_seconds)
@@ -163,23 +176,56 @@ class WorkerPool:
                 continue
             incident_id, attempt = claimed
             self.running.add(incident_id)
+            run = asyncio.create_task(self._investigate(incident_id, attempt))
+            keeper = asyncio.create_task(self._keep_lease(incident_id, run))
             try:
-                await self._investigate(incident_id, attempt)
+                await run  # cancelling this worker (the pool stops) cancels the run too
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise
+                # only the run was cancelled: its lease was lost; take the next one
             finally:
+                keeper.cancel()
                 self.running.discard(incident_id)
+
+    @property
+    def lease_seconds(self) -> float:
+        return self.ctx.lease_seconds
+
+    async def _keep_lease(self, incident_id: str, run: asyncio.Task[None]) -> None:
+        """Renew the run's lease a few times per lease period; if another worker has taken
+        it over (this one was stalled or cut off from the store for longer than a lease),
+        stop the run here: carrying on would run the incident twice."""
+        while not run.done():
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                held = self.ctx.intake.renew(
+                    incident_id, self.ctx.clock(), owner=self.owner,
+                    lease_seconds=self.lease_seconds,
+                )  # fmt: skip
+            except StoreError as exc:  # cannot tell now; the next renewal may
+                log.warning("lease renewal failed", incident=incident_id, error=str(exc))
+                continue
+            if not held and not run.done():
+                log.warning("lease lost; another worker carries the run on", incident=incident_id)
+                run.cancel()
+                return
 
     async def _investigate(self, incident_id: str, attempt: int) -> None:
         try:
             outcome = await self._run(incident_id)
             self.record(incident_id, outcome)
         except asyncio.CancelledError:
-            raise  # shutting down: the row stays 'running' and is requeued at the next start
+            raise  # shutting down or lease lost: the row stays 'running' for whoever is next
         except Exception as exc:  # one bad incident must not stop the pool
             failure = store_failure(exc)
             if failure is not None:
                 log.warning("store failed during a run; retrying later",
                             incident=incident_id, error=str(failure))  # fmt: skip
-                await self._when_store_allows(partial(self.ctx.intake.release, incident_id))
+                await self._when_store_allows(
+                    partial(self.ctx.intake.release, incident_id, owner=self.owner)
+                )
                 self.ctx.work_available.set()
                 return
             log.exception("investigation failed", incident=incident_id, attempt=attempt)
@@ -188,14 +234,16 @@ class WorkerPool:
     def _failed(self, incident_id: str, attempt: int, exc: Exception) -> None:
         ctx = self.ctx
         if attempt < MAX_ATTEMPTS:
-            ctx.intake.set_queue_state(incident_id, QueueState.QUEUED, ctx.clock())
+            ctx.intake.set_queue_state(
+                incident_id, QueueState.QUEUED, ctx.clock(), owner=self.owner
+            )
             return
         ctx.store.update(
             incident_id,
             status=IncidentStatus.ESCALATED,
             summary=f"investigation failed {attempt} times: {type(exc).__name__}: {exc}",
         )
-        ctx.intake.set_queue_state(incident_id, QueueState.DONE, ctx.clock())
+        ctx.intake.set_queue_state(incident_id, QueueState.DONE, ctx.clock(), owner=self.owner)
         ctx.metrics.investigations.labels("failed").inc()
 
     async def _when_store_allows(self, write: Callable[[], None]) -> None:

@@ -6,40 +6,20 @@ execute" hold across processes. `action_details` adds, per key: the dry-run diff
 before execution, the undo the executor reported, what it touched, the reconcile verdict
 after a crash, and the one permitted re-run. The ledger also answers the question rate
 limits ask: which actions started since when, across all incidents. Both tables live in the
-incident store's SQLite file.
+incident store's database.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from firstline.domain.action import ActionStatus, RemediationAction
-from firstline.store.sqlite import SqliteStore
-
-ACTION_LOG_SCHEMA = """
-CREATE TABLE IF NOT EXISTS actions (
-  idempotency_key TEXT PRIMARY KEY,
-  incident_id TEXT NOT NULL REFERENCES incidents(id),
-  action TEXT NOT NULL,
-  status TEXT NOT NULL,
-  detail TEXT NOT NULL DEFAULT '',
-  started_at TEXT NOT NULL,
-  finished_at TEXT
-);
-CREATE TABLE IF NOT EXISTS action_details (
-  idempotency_key TEXT PRIMARY KEY,
-  dry_run TEXT,
-  undo TEXT,
-  report TEXT,
-  reconcile TEXT,
-  reruns INTEGER NOT NULL DEFAULT 0
-);
-"""
+from firstline.store.database import Row
+from firstline.store.tables import TableStore
 
 
 class LedgerEntry(BaseModel):
@@ -65,13 +45,14 @@ class ActionDetails(BaseModel):
     reruns: int = 0
 
 
+_DETAILS_ROW = "INSERT INTO action_details (idempotency_key) VALUES (?) ON CONFLICT DO NOTHING"
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-class ActionLog(SqliteStore):
-    schema = ACTION_LOG_SCHEMA
-
+class ActionLog(TableStore):
     # -- the ledger: one row per key ---------------------------------------------------------
     def entry(self, key: str) -> LedgerEntry | None:
         with self._connect() as db:
@@ -88,16 +69,13 @@ class ActionLog(SqliteStore):
 
     def begin_action(self, key: str, incident_id: str, action: RemediationAction) -> bool:
         """Record the action before it runs. False if any process recorded it already."""
-        try:
-            with self._connect() as db:
-                db.execute(
-                    "INSERT INTO actions (idempotency_key, incident_id, action, status,"
-                    " started_at) VALUES (?, ?, ?, 'started', ?)",
-                    (key, incident_id, action.model_dump_json(), _now()),
-                )
-        except sqlite3.IntegrityError:
-            return False
-        return True
+        with self._connect() as db:
+            cur = db.execute(
+                "INSERT INTO actions (idempotency_key, incident_id, action, status,"
+                " started_at) VALUES (?, ?, ?, 'started', ?) ON CONFLICT DO NOTHING",
+                (key, incident_id, action.model_dump_json(), _now()),
+            )
+            return cur.rowcount == 1
 
     def finish_action(self, key: str, status: ActionStatus, detail: str) -> None:
         with self._connect() as db:
@@ -121,8 +99,8 @@ class ActionLog(SqliteStore):
 
     # -- the details beside each key ---------------------------------------------------------
     def _set(self, key: str, column: str, value: str | None) -> None:
-        with self._connect() as db:
-            db.execute("INSERT OR IGNORE INTO action_details (idempotency_key) VALUES (?)", (key,))
+        with self._transaction() as db:
+            db.execute(_DETAILS_ROW, (key,))
             db.execute(
                 f"UPDATE action_details SET {column} = ? WHERE idempotency_key = ?", (value, key)
             )
@@ -142,8 +120,8 @@ class ActionLog(SqliteStore):
     def claim_rerun(self, key: str) -> bool:
         """The single re-run allowed after reconcile said 'not applied'. Atomic, so two
         processes resuming the same incident cannot both re-run it."""
-        with self._connect() as db:
-            db.execute("INSERT OR IGNORE INTO action_details (idempotency_key) VALUES (?)", (key,))
+        with self._transaction() as db:
+            db.execute(_DETAILS_ROW, (key,))
             cur = db.execute(
                 "UPDATE action_details SET reruns = reruns + 1"
                 " WHERE idempotency_key = ? AND reruns = 0",
@@ -168,7 +146,7 @@ class ActionLog(SqliteStore):
         )
 
 
-def _entry(row: sqlite3.Row) -> LedgerEntry:
+def _entry(row: Row) -> LedgerEntry:
     finished = row["finished_at"]
     return LedgerEntry(
         idempotency_key=row["idempotency_key"],

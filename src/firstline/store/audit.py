@@ -13,8 +13,8 @@ table or dropping it (firstline recreates it empty) is seen too. The head is als
 /metrics and logged by the server after each run: shipped elsewhere, it is an external anchor that
 `verify(anchor=...)` checks, which catches even a consistent rewrite of table and head.
 
-The table lives in the incident store's SQLite file. Triggers refuse UPDATE and DELETE, so
-firstline itself can only append; someone with write access to the file can drop the
+The table lives in the incident store's database. Triggers refuse UPDATE and DELETE, so
+firstline itself can only append; someone with write access to the database can drop the
 triggers, which is exactly what the chain is there to expose.
 """
 
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -32,41 +31,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from firstline.errors import InvalidValue
-from firstline.store.sqlite import SqliteStore, ensure_parent
+from firstline.store.database import Database, Dialect, Row
+from firstline.store.migrations import AUDIT_TABLES
+from firstline.store.tables import TableStore
 
 GENESIS = "0" * 64
-
-AUDIT_SCHEMA = """
-CREATE TABLE IF NOT EXISTS audit (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  at TEXT NOT NULL,
-  incident_id TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  actor TEXT NOT NULL,
-  details TEXT NOT NULL,
-  prev_hash TEXT NOT NULL,
-  hash TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS audit_incident ON audit (incident_id, seq);
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TABLE IF NOT EXISTS audit_head (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  count INTEGER NOT NULL,
-  hash TEXT NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS audit_head_no_delete BEFORE DELETE ON audit_head
-BEGIN SELECT RAISE(ABORT, 'the audit head cannot be removed'); END;
-"""
-
-# A store written before the head existed: the head starts from the chain as it is, once,
-# when its table is created (a later missing head row is reported, never recreated).
-_ADOPT_HEAD = """
-INSERT INTO audit_head (id, count, hash)
-SELECT 1, count(*), coalesce((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), ?) FROM audit
-"""
 
 
 class AuditKind(StrEnum):
@@ -167,20 +136,32 @@ def record_hash(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-class AuditLog(SqliteStore):
-    schema = AUDIT_SCHEMA
+_EXISTS = {
+    Dialect.SQLITE: "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'"
+    " AND name = 'audit'",
+    Dialect.POSTGRESQL: "SELECT count(*) AS n FROM pg_tables WHERE tablename = 'audit'"
+    " AND schemaname = current_schema()",
+}
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        ensure_parent(path)
+# The highest seq ever written: SQLite keeps it apart from the rows (so removing the
+# newest rows shows); PostgreSQL has no such record beside the table and the head.
+_HIGHEST = {
+    Dialect.SQLITE: "SELECT seq FROM sqlite_sequence WHERE name = 'audit'",
+    Dialect.POSTGRESQL: "SELECT coalesce(max(seq), 0) AS seq FROM audit",
+}
+
+
+class AuditLog(TableStore):
+    def __init__(self, where: Database | Path) -> None:
+        super().__init__(where)
+        # A dropped table comes back empty, so that verify() reports the loss against the
+        # head instead of every command failing on a missing table.
         with self._connect() as db:
-            fresh = not db.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_head'"
-            ).fetchone()
-        super().__init__(path)
-        if fresh:
-            with self._connect() as db:
-                db.execute(_ADOPT_HEAD, (GENESIS,))
+            present = db.execute(_EXISTS[self.db.dialect]).fetchone()["n"]
+        if not present:
+            with self._transaction() as db:
+                for statement in AUDIT_TABLES[self.db.dialect]:
+                    db.execute(statement)
 
     def head(self) -> Head | None:
         """The recorded head (None only if its row was removed behind firstline's back)."""
@@ -208,50 +189,43 @@ class AuditLog(SqliteStore):
         actor: str = "firstline",
         at: datetime | None = None,
     ) -> list[AuditRecord]:
-        """Append records in one transaction: all of them or none. BEGIN IMMEDIATE
-        serialises writers across processes, so two never chain onto the same predecessor."""
+        """Append records in one transaction: all of them or none. Writers are serialised
+        across processes and replicas, so two never chain onto the same predecessor."""
         stamp = (at or datetime.now(UTC)).isoformat()
         written: list[AuditRecord] = []
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                last = db.execute(
-                    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
-                ).fetchone()
-                seq, prev = (last["seq"], last["hash"]) if last else (0, GENESIS)
-                for kind, details in entries:
-                    # a JSON round trip, so what is hashed is exactly what verify() reads back
-                    clean = json.loads(json.dumps(details, default=str))
-                    seq += 1
-                    digest = record_hash(seq, stamp, incident_id, kind.value, actor, clean, prev)
-                    db.execute(
-                        "INSERT INTO audit (seq, at, incident_id, kind, actor, details,"
-                        " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (seq, stamp, incident_id, kind.value, actor, _canonical(clean), prev,
-                         digest),
-                    )  # fmt: skip
-                    written.append(
-                        AuditRecord(
-                            seq=seq,
-                            at=stamp,
-                            incident_id=incident_id,
-                            kind=kind.value,
-                            actor=actor,
-                            details=clean,
-                            prev_hash=prev,
-                            hash=digest,
-                        )
-                    )
-                    prev = digest
+        with self._transaction() as db:
+            self.db.serialize(db, "firstline.audit")
+            last = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, prev = (last["seq"], last["hash"]) if last else (0, GENESIS)
+            for kind, details in entries:
+                # a JSON round trip, so what is hashed is exactly what verify() reads back
+                clean = json.loads(json.dumps(details, default=str))
+                seq += 1
+                digest = record_hash(seq, stamp, incident_id, kind.value, actor, clean, prev)
                 db.execute(
-                    "INSERT INTO audit_head (id, count, hash) VALUES (1, ?, ?) ON CONFLICT (id)"
-                    " DO UPDATE SET count = excluded.count, hash = excluded.hash",
-                    (seq, prev),
+                    "INSERT INTO audit (seq, at, incident_id, kind, actor, details,"
+                    " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (seq, stamp, incident_id, kind.value, actor, _canonical(clean), prev,
+                     digest),
+                )  # fmt: skip
+                written.append(
+                    AuditRecord(
+                        seq=seq,
+                        at=stamp,
+                        incident_id=incident_id,
+                        kind=kind.value,
+                        actor=actor,
+                        details=clean,
+                        prev_hash=prev,
+                        hash=digest,
+                    )
                 )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+                prev = digest
+            db.execute(
+                "INSERT INTO audit_head (id, count, hash) VALUES (1, ?, ?) ON CONFLICT (id)"
+                " DO UPDATE SET count = excluded.count, hash = excluded.hash",
+                (seq, prev),
+            )
         return written
 
     def records(
@@ -272,7 +246,7 @@ class AuditLog(SqliteStore):
         then check the chain against its head record and, if given, an external anchor."""
         with self._connect() as db:
             rows = db.execute("SELECT * FROM audit ORDER BY seq").fetchall()
-            high = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").fetchone()
+            high = db.execute(_HIGHEST[self.db.dialect]).fetchone()
             head = db.execute("SELECT count, hash FROM audit_head WHERE id = 1").fetchone()
         prev, expected = GENESIS, 1
         hashes: list[str] = []
@@ -296,7 +270,7 @@ class AuditLog(SqliteStore):
 
 
 def _against_head(
-    records: int, prev: str, highest: int, head: sqlite3.Row | None
+    records: int, prev: str, highest: int, head: Row | None
 ) -> tuple[int, str] | None:
     """Where an intact chain disagrees with what was written: SQLite's own sequence and
     the head record (both in the file)."""
@@ -335,7 +309,7 @@ def _against_anchor(hashes: list[str], anchor: Head | None) -> tuple[int, str] |
     return None
 
 
-def _problem(row: sqlite3.Row, expected: int, prev: str) -> str:
+def _problem(row: Row, expected: int, prev: str) -> str:
     if row["seq"] != expected:
         return f"record {expected} is missing (next record is {row['seq']})"
     if row["prev_hash"] != prev:
@@ -358,7 +332,7 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _record(row: sqlite3.Row) -> AuditRecord:
+def _record(row: Row) -> AuditRecord:
     return AuditRecord(
         seq=row["seq"],
         at=row["at"],

@@ -1,10 +1,10 @@
-"""Ports: what firstline needs from durable storage, as protocols; the seam another
-database (PostgreSQL) plugs into.
+"""Ports: what firstline needs from durable storage, as protocols.
 
 The graph is handed objects of these shapes (graph/context.py) and never opens a database
-itself; the SQLite classes satisfy them structurally (IncidentStore in store/incidents.py,
+itself; the store classes satisfy them structurally (IncidentStore in store/incidents.py,
 IntakeStore in store/intake.py, AuditLog in store/audit.py, ActionLog in
-store/action_log.py), and wiring/runtime.py passes those in.
+store/action_log.py), on SQLite or PostgreSQL alike (store/database.py), and
+wiring/runtime.py passes those in.
 
 Every implementation raises, for a failure of the database itself, only StoreError kinds
 (store/errors.py: StoreBusy when it stays locked or saturated, StoreUnavailable when it
@@ -16,7 +16,7 @@ UnknownIncident where the method says so.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -190,20 +190,32 @@ class IntakeRepository(Protocol):
         """A delivery's alerts in one transaction, all or nothing."""
         ...
 
-    def claim_next(self, now: datetime) -> tuple[str, int] | None:
-        """The oldest queued incident, marked running, with its attempt number; no
-        incident is claimed twice."""
+    def claim_next(
+        self, now: datetime, *, owner: str = ..., lease_seconds: float = ...
+    ) -> tuple[str, int] | None:
+        """The next run, leased to `owner`, with its attempt number: one whose lease
+        expired, else the oldest queued; no replica claims what another is claiming."""
         ...
 
-    def set_queue_state(self, incident_id: str, state: QueueState, now: datetime) -> None: ...
+    def renew(
+        self, incident_id: str, now: datetime, *, owner: str, lease_seconds: float = ...
+    ) -> bool:
+        """Extend the lease; False once the run is not `owner`'s any more."""
+        ...
 
-    def release(self, incident_id: str) -> None:
+    def set_queue_state(
+        self, incident_id: str, state: QueueState, now: datetime, *, owner: str | None = ...
+    ) -> None: ...
+
+    def release(self, incident_id: str, *, owner: str | None = ...) -> None:
         """A claimed run back to the queue without counting the attempt."""
         ...
 
-    def requeue_interrupted(self) -> list[str]:
-        """After a restart: runs left running go back to the queue."""
+    def requeue_interrupted(self, gone: Callable[[str | None], bool] = ...) -> list[str]:
+        """At a worker's start: runs whose owner is known to be gone go back to the queue."""
         ...
+
+    def oldest_queued_at(self) -> datetime | None: ...
 
     def incidents_in(self, state: QueueState) -> list[str]: ...
 

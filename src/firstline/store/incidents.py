@@ -1,5 +1,5 @@
-"""SQLite store for incidents, timelines and approval decisions (the action ledger is
-beside it in the same file: store/action_log.py).
+"""The store of incidents, timelines and approval decisions (the action ledger is beside
+it in the same database: store/action_log.py).
 
 Every write is its own short transaction, so another process (a CLI approval, a worker)
 sees it at once. A uniqueness constraint, not an in-process lock, makes "first decision
@@ -9,7 +9,6 @@ wins" hold across processes.
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,44 +17,8 @@ from pydantic import BaseModel, ConfigDict
 
 from firstline.domain.incident import IncidentStatus, IncidentSummary, TimelineEntry
 from firstline.errors import NotFound
-from firstline.store.sqlite import SqliteStore
-
-INCIDENT_SCHEMA = """
-CREATE TABLE IF NOT EXISTS incidents (
-  id TEXT PRIMARY KEY,
-  alert_name TEXT NOT NULL,
-  fingerprint TEXT NOT NULL,
-  severity TEXT,
-  status TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  updated_at TEXT NOT NULL,
-  summary TEXT NOT NULL DEFAULT '',
-  scenario_path TEXT,
-  snapshot TEXT
-);
-CREATE TABLE IF NOT EXISTS timeline (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  incident_id TEXT NOT NULL REFERENCES incidents(id),
-  key TEXT NOT NULL,
-  at TEXT NOT NULL,
-  stage TEXT NOT NULL,
-  event TEXT NOT NULL,
-  detail TEXT NOT NULL DEFAULT '',
-  UNIQUE (incident_id, key)
-);
-CREATE TABLE IF NOT EXISTS approvals (
-  incident_id TEXT NOT NULL REFERENCES incidents(id),
-  round INTEGER NOT NULL,
-  requested_at TEXT NOT NULL,
-  expires_at TEXT NOT NULL,
-  decided_at TEXT,
-  approved INTEGER,
-  decided_by TEXT,
-  channel TEXT,
-  comment TEXT,
-  PRIMARY KEY (incident_id, round)
-);
-"""
+from firstline.store.database import Row
+from firstline.store.tables import TableStore
 
 
 class UnknownIncident(NotFound, LookupError):
@@ -91,9 +54,7 @@ def _ts(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-class IncidentStore(SqliteStore):
-    schema = INCIDENT_SCHEMA
-
+class IncidentStore(TableStore):
     # -- incidents -----------------------------------------------------------------------
     def create(
         self,
@@ -151,7 +112,7 @@ class IncidentStore(SqliteStore):
                 ),
             )
 
-    def _row(self, incident_id: str) -> sqlite3.Row:
+    def _row(self, incident_id: str) -> Row:
         with self._connect() as db:
             row = db.execute("SELECT * FROM incidents WHERE id = ?", (incident_id,)).fetchone()
         if row is None:
@@ -184,8 +145,8 @@ class IncidentStore(SqliteStore):
         """Idempotent: an entry whose key is already stored is ignored (resumed nodes re-run)."""
         with self._connect() as db:
             db.executemany(
-                "INSERT OR IGNORE INTO timeline (incident_id, key, at, stage, event, detail)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO timeline (incident_id, key, at, stage, event, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [
                     (incident_id, e.key, e.at.isoformat(), e.stage, e.event, e.detail)
                     for e in entries
@@ -213,8 +174,8 @@ class IncidentStore(SqliteStore):
         The flag says whether this call created it."""
         with self._connect() as db:
             cur = db.execute(
-                "INSERT OR IGNORE INTO approvals (incident_id, round, requested_at, expires_at)"
-                " VALUES (?, ?, ?, ?)",
+                "INSERT INTO approvals (incident_id, round, requested_at, expires_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (incident_id, round_, requested_at.isoformat(), expires_at.isoformat()),
             )
         record = self.approval(incident_id, round_)
@@ -271,7 +232,7 @@ class IncidentStore(SqliteStore):
         return [_approval(r) for r in rows]
 
 
-def _summary(row: sqlite3.Row) -> IncidentSummary:
+def _summary(row: Row) -> IncidentSummary:
     return IncidentSummary(
         id=row["id"],
         alert_name=row["alert_name"],
@@ -283,7 +244,7 @@ def _summary(row: sqlite3.Row) -> IncidentSummary:
     )
 
 
-def _approval(row: sqlite3.Row) -> ApprovalRecord:
+def _approval(row: Row) -> ApprovalRecord:
     approved = row["approved"]
     return ApprovalRecord(
         incident_id=row["incident_id"],

@@ -1,6 +1,6 @@
 """Received alerts, their grouping into incidents, and the durable investigation queue.
 
-One SQLite transaction per webhook delivery: every alert of the batch is deduplicated,
+One transaction per webhook delivery: every alert of the batch is deduplicated,
 grouped and committed before the server answers 2xx, so a crash after the answer loses
 nothing. WAL with synchronous=NORMAL survives a killed process (the case that matters for
 an acknowledged webhook); `durable_fsync=True` adds an fsync per commit for power loss.
@@ -15,10 +15,7 @@ Rules (docs/intake.md):
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -26,43 +23,9 @@ from pathlib import Path
 
 from firstline.domain.alert import Alert, AlertStatus
 from firstline.domain.incident import IncidentStatus, new_incident_id
-from firstline.store.errors import StoreUnavailable, typed_errors
-from firstline.store.incidents import INCIDENT_SCHEMA
-from firstline.store.sqlite import ensure_parent
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS alerts (
-  fingerprint TEXT PRIMARY KEY,
-  source TEXT NOT NULL,
-  name TEXT NOT NULL,
-  status TEXT NOT NULL,
-  group_key TEXT NOT NULL,
-  incident_id TEXT,
-  first_seen TEXT NOT NULL,
-  last_seen TEXT NOT NULL,
-  receipts INTEGER NOT NULL DEFAULT 1,
-  alert TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS alerts_incident ON alerts (incident_id, status);
-CREATE TABLE IF NOT EXISTS alert_groups (
-  incident_id TEXT PRIMARY KEY,
-  group_key TEXT NOT NULL,
-  opened_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS alert_groups_key ON alert_groups (group_key, opened_at);
-CREATE TABLE IF NOT EXISTS work_queue (
-  incident_id TEXT PRIMARY KEY,
-  state TEXT NOT NULL,
-  enqueued_at TEXT NOT NULL,
-  claimed_at TEXT,
-  attempts INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS work_queue_state ON work_queue (state, enqueued_at);
-CREATE TABLE IF NOT EXISTS heartbeat (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  at TEXT NOT NULL
-);
-"""
+from firstline.store.database import Connection, Database, Row, SqliteDatabase
+from firstline.store.leases import DEFAULT_LEASE_SECONDS, LOCAL_OWNER
+from firstline.store.tables import TableStore
 
 # An incident absorbs new alerts of its group until it is over: escalated and recommended
 # incidents are in people's hands but not over (they close once every alert resolved), so
@@ -104,68 +67,34 @@ class IngestResult:
         return sum(1 for o in self.outcomes if o is outcome)
 
 
-class IntakeStore:
-    """Thread-confined connections (one per thread), reused across calls for speed.
+class IntakeStore(TableStore):
+    """On SQLite, one connection per thread, reused across calls for speed.
 
     Every method raises StoreBusy or StoreUnavailable (store/errors.py) when the database
-    fails; a connection that failed as unavailable is dropped, so the next call reopens the
-    file and the store recovers on its own once the file is writable again."""
+    fails; the store recovers on its own once the database can be written again."""
 
     def __init__(
-        self, path: Path, *, busy_timeout_seconds: float = 5.0, durable_fsync: bool = False
+        self,
+        where: Database | Path,
+        *,
+        busy_timeout_seconds: float = 5.0,
+        durable_fsync: bool = False,
     ) -> None:
-        self.path = path
-        self.busy_timeout_ms = int(busy_timeout_seconds * 1000)
-        self.durable_fsync = durable_fsync
-        self._local = threading.local()
-        ensure_parent(path)
-        # the incidents and timeline tables are IncidentStore's (same file); intake writes
-        # rows in them so that one transaction covers alert, incident and queue entry
-        with self._typed():
-            self._db().executescript(INCIDENT_SCHEMA + _SCHEMA)
-
-    def _db(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=True)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(f"PRAGMA synchronous={'FULL' if self.durable_fsync else 'NORMAL'}")
-            db.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
-            self._local.db = db
-        return db
+        if isinstance(where, Path):
+            where = SqliteDatabase(
+                where,
+                busy_timeout_seconds=busy_timeout_seconds,
+                durable_fsync=durable_fsync,
+                per_thread=True,
+            )
+        super().__init__(where)
 
     def close(self) -> None:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
+        self.db.close()
 
-    @contextmanager
-    def _typed(self) -> Iterator[None]:
-        try:
-            with typed_errors():
-                yield
-        except StoreUnavailable:
-            self.close()  # a fresh connection next time, once the file is usable again
-            raise
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._typed():
-            db = self._db()
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:  # SQLite may have rolled back already (disk full)
-                    db.execute("ROLLBACK")
-                raise
-
-    def _rows(self, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
-        with self._typed():
-            return self._db().execute(sql, args).fetchall()
+    def _rows(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
+        with self._connect() as db:
+            return list(db.execute(sql, args).fetchall())
 
     # -- ingest ------------------------------------------------------------------------------
     def ingest(
@@ -183,6 +112,8 @@ class IntakeStore:
         incidents: list[str] = []
         stamp = now.isoformat()
         with self._transaction() as db:
+            # replicas storing deliveries of one group at once would each open an incident
+            self.db.serialize(db, *(f"firstline.group.{key}" for key in group_keys))
             batch = _Delivery(db, stamp, now - group_window)
             for alert, group_key in zip(alerts, group_keys, strict=True):
                 outcome, incident = batch.ingest(alert, group_key)
@@ -192,56 +123,113 @@ class IntakeStore:
         return IngestResult(outcomes, incidents)
 
     # -- queue ---------------------------------------------------------------------------------
-    def claim_next(self, now: datetime) -> tuple[str, int] | None:
-        """The oldest queued incident, marked running; with its attempt number."""
+    def claim_next(
+        self,
+        now: datetime,
+        *,
+        owner: str = LOCAL_OWNER,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> tuple[str, int] | None:
+        """The next incident to investigate, leased to `owner` until now + lease_seconds,
+        with its attempt number: first a run whose worker stopped renewing its lease (it
+        died, or lost the store), then the oldest queued one. A replica never claims a row
+        another one is claiming (SKIP LOCKED on PostgreSQL, the write lock on SQLite)."""
+        stamp = now.isoformat()
         with self._transaction() as db:
-            row = db.execute(
-                "SELECT incident_id FROM work_queue WHERE state = 'queued'"
-                " ORDER BY enqueued_at LIMIT 1"
-            ).fetchone()
+            row = (
+                db.execute(
+                    "SELECT incident_id FROM work_queue WHERE state = 'running'"
+                    " AND lease_until IS NOT NULL AND lease_until <= ?"
+                    " ORDER BY lease_until LIMIT 1" + self.db.skip_locked,
+                    (stamp,),
+                ).fetchone()
+                or db.execute(
+                    "SELECT incident_id FROM work_queue WHERE state = 'queued'"
+                    " ORDER BY enqueued_at LIMIT 1" + self.db.skip_locked
+                ).fetchone()
+            )
             if row is None:
                 return None
             cur = db.execute(
-                "UPDATE work_queue SET state = 'running', claimed_at = ?, attempts = attempts + 1"
+                "UPDATE work_queue SET state = 'running', claimed_at = ?,"
+                " attempts = attempts + 1, lease_owner = ?, lease_until = ?"
                 " WHERE incident_id = ? RETURNING attempts",
-                (now.isoformat(), row["incident_id"]),
+                (stamp, owner, _until(now, lease_seconds), row["incident_id"]),
             )
             attempts = int(cur.fetchone()["attempts"])
         return row["incident_id"], attempts
 
-    def set_queue_state(self, incident_id: str, state: QueueState, now: datetime) -> None:
+    def renew(
+        self,
+        incident_id: str,
+        now: datetime,
+        *,
+        owner: str,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> bool:
+        """Extend `owner`'s lease on a running incident; False once it is not theirs any
+        more (it expired and another worker took the run over, or the run ended)."""
+        with self._connect() as db:
+            cur = db.execute(
+                "UPDATE work_queue SET lease_until = ? WHERE incident_id = ?"
+                " AND state = 'running' AND lease_owner = ?",
+                (_until(now, lease_seconds), incident_id, owner),
+            )
+            return cur.rowcount == 1
+
+    def set_queue_state(
+        self, incident_id: str, state: QueueState, now: datetime, *, owner: str | None = None
+    ) -> None:
         """Record where a run stopped; a concluded run whose alerts have all resolved in the
-        meantime is closed at once."""
+        meantime is closed at once. With `owner`, only while the run is still theirs: a
+        worker whose lease was taken over records nothing."""
         # A run only becomes 'paused' from 'running': an approval may already have resumed
         # it to the end (through the API) before the worker got round to recording the pause.
         guard = " AND state = 'running'" if state is QueueState.PAUSED else ""
+        args: tuple[object, ...] = (state.value, incident_id)
+        if owner is not None:
+            guard += " AND lease_owner = ?"
+            args = (*args, owner)
         with self._transaction() as db:
-            db.execute(
-                f"UPDATE work_queue SET state = ? WHERE incident_id = ?{guard}",
-                (state.value, incident_id),
+            cur = db.execute(
+                "UPDATE work_queue SET state = ?, lease_owner = NULL, lease_until = NULL"
+                f" WHERE incident_id = ?{guard}",
+                args,
             )
-            if state is QueueState.DONE:
+            if state is QueueState.DONE and cur.rowcount == 1:
                 _close_if_all_resolved(db, incident_id, now.isoformat())
 
-    def release(self, incident_id: str) -> None:
+    def release(self, incident_id: str, *, owner: str | None = None) -> None:
         """Give a claimed run back to the queue without counting the attempt: it stopped
         because the store failed, not because of the incident."""
+        guard, args = ("", (incident_id,)) if owner is None else (" AND lease_owner = ?", (
+            incident_id, owner))  # fmt: skip
         with self._transaction() as db:
             db.execute(
-                "UPDATE work_queue SET state = 'queued', attempts = max(attempts - 1, 0)"
-                " WHERE incident_id = ? AND state = 'running'",
-                (incident_id,),
+                "UPDATE work_queue SET state = 'queued', lease_owner = NULL, lease_until = NULL,"
+                " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END"
+                f" WHERE incident_id = ? AND state = 'running'{guard}",
+                args,
             )
 
-    def requeue_interrupted(self) -> list[str]:
-        """After a restart: runs that were in progress when the process died go back to the
-        queue (their checkpoints let them continue where they stopped)."""
+    def requeue_interrupted(self, gone: Callable[[str | None], bool] = lambda _: True) -> list[str]:
+        """At a worker's start: runs whose worker is known to be gone go back to the queue
+        at once (their checkpoints let them continue where they stopped). Which owners are
+        gone is `gone`'s answer (store/leases.py: a process of this host that no longer
+        runs); every other run is taken over when its lease expires."""
         with self._transaction() as db:
             rows = db.execute(
-                "UPDATE work_queue SET state = 'queued' WHERE state = 'running'"
-                " RETURNING incident_id"
+                "SELECT incident_id, lease_owner FROM work_queue WHERE state = 'running'"
+                + self.db.skip_locked
             ).fetchall()
-        return [r["incident_id"] for r in rows]
+            back = [r["incident_id"] for r in rows if gone(r["lease_owner"])]
+            if back:
+                db.executemany(
+                    "UPDATE work_queue SET state = 'queued', lease_owner = NULL,"
+                    " lease_until = NULL WHERE incident_id = ? AND state = 'running'",
+                    [(incident,) for incident in back],
+                )
+        return back
 
     def incidents_in(self, state: QueueState) -> list[str]:
         rows = self._rows(
@@ -261,6 +249,11 @@ class IntakeStore:
         return (rows[0]["state"], int(rows[0]["attempts"])) if rows else None
 
     # -- reads ---------------------------------------------------------------------------------
+    def oldest_queued_at(self) -> datetime | None:
+        """When the longest-waiting queued incident was queued (the queue-age gauge)."""
+        rows = self._rows("SELECT min(enqueued_at) AS at FROM work_queue WHERE state = 'queued'")
+        return datetime.fromisoformat(rows[0]["at"]) if rows and rows[0]["at"] else None
+
     def alerts_of(self, incident_id: str) -> list[Alert]:
         rows = self._rows(
             "SELECT alert FROM alerts WHERE incident_id = ? ORDER BY first_seen, rowid",
@@ -293,12 +286,16 @@ class IntakeStore:
             )
 
 
+def _until(now: datetime, lease_seconds: float) -> str:
+    return (now + timedelta(seconds=lease_seconds)).isoformat()
+
+
 class _Delivery:
     """One delivery's transaction. Group lookups are cached for the batch, and the alerts
     that joined an incident are summarised in one timeline entry per incident, so an alert
     storm costs a few statements per alert, not a dozen."""
 
-    def __init__(self, db: sqlite3.Connection, stamp: str, window_start: datetime) -> None:
+    def __init__(self, db: Connection, stamp: str, window_start: datetime) -> None:
         self.db = db
         self.stamp = stamp
         self.window_start = window_start
@@ -358,9 +355,9 @@ class _Delivery:
 
 
 def _resolve(
-    db: sqlite3.Connection,
+    db: Connection,
     alert: Alert,
-    row: sqlite3.Row | None,
+    row: Row | None,
     group_key: str,
     stamp: str,
     body: str,
@@ -390,7 +387,7 @@ def _resolve(
     return Outcome.RESOLVED, incident
 
 
-def _close_if_all_resolved(db: sqlite3.Connection, incident: str, stamp: str) -> Outcome | None:
+def _close_if_all_resolved(db: Connection, incident: str, stamp: str) -> Outcome | None:
     """Close an incident whose alerts have all resolved: self-resolved when it was still
     queued, closed when its investigation had already escalated or recommended. A run in
     progress or waiting for approval is left alone: verification or a person decides."""
@@ -420,7 +417,7 @@ def _close_if_all_resolved(db: sqlite3.Connection, incident: str, stamp: str) ->
 
 
 def _set_status(
-    db: sqlite3.Connection, incident: str, status: IncidentStatus, stamp: str, why: str
+    db: Connection, incident: str, status: IncidentStatus, stamp: str, why: str
 ) -> None:
     db.execute(
         "UPDATE incidents SET status = ?, updated_at = ?, summary = ? WHERE id = ?",
@@ -429,9 +426,7 @@ def _set_status(
     _timeline(db, incident, f"intake.{status.value}", stamp, status.value.replace("_", "-"), why)
 
 
-def _open_incident_of_group(
-    db: sqlite3.Connection, group_key: str, window_start: datetime
-) -> str | None:
+def _open_incident_of_group(db: Connection, group_key: str, window_start: datetime) -> str | None:
     row = db.execute(
         "SELECT g.incident_id FROM alert_groups g JOIN incidents i ON i.id = g.incident_id"
         f" WHERE g.group_key = ? AND g.opened_at >= ? AND i.status NOT IN ({_OVER_SQL})"
@@ -441,7 +436,7 @@ def _open_incident_of_group(
     return row["incident_id"] if row else None
 
 
-def _new_incident(db: sqlite3.Connection, alert: Alert, group_key: str, stamp: str) -> str:
+def _new_incident(db: Connection, alert: Alert, group_key: str, stamp: str) -> str:
     incident = new_incident_id(datetime.fromisoformat(stamp))
     db.execute(
         "INSERT INTO incidents (id, alert_name, fingerprint, status, created_at, updated_at)"
@@ -463,12 +458,10 @@ def _new_incident(db: sqlite3.Connection, alert: Alert, group_key: str, stamp: s
     return incident
 
 
-def _timeline(
-    db: sqlite3.Connection, incident: str, key: str, stamp: str, event: str, detail: str
-) -> None:
+def _timeline(db: Connection, incident: str, key: str, stamp: str, event: str, detail: str) -> None:
     db.execute(
-        "INSERT OR IGNORE INTO timeline (incident_id, key, at, stage, event, detail)"
-        " VALUES (?, ?, ?, 'intake', ?, ?)",
+        "INSERT INTO timeline (incident_id, key, at, stage, event, detail)"
+        " VALUES (?, ?, ?, 'intake', ?, ?) ON CONFLICT DO NOTHING",
         (incident, key, stamp, event, detail),
     )
 

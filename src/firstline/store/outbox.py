@@ -13,36 +13,13 @@ vendor's dedup key makes the repeat harmless).
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from firstline.store.sqlite import SqliteStore
-
-OUTBOX_SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  incident_id TEXT NOT NULL,
-  notifier TEXT NOT NULL,
-  event_key TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  dedup_key TEXT NOT NULL,
-  payload TEXT NOT NULL,
-  status TEXT NOT NULL DEFAULT 'pending',
-  attempts INTEGER NOT NULL DEFAULT 0,
-  created_at TEXT NOT NULL,
-  next_attempt_at TEXT NOT NULL,
-  last_error TEXT NOT NULL DEFAULT '',
-  delivered_at TEXT,
-  receipt TEXT NOT NULL DEFAULT '{}',
-  lease_owner TEXT,
-  lease_until TEXT,
-  UNIQUE (incident_id, notifier, event_key)
-);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at);
-"""
+from firstline.store.database import Row
+from firstline.store.tables import TableStore
 
 
 class OutboxStatus(StrEnum):
@@ -74,9 +51,7 @@ def _iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-class Outbox(SqliteStore):
-    schema = OUTBOX_SCHEMA
-
+class Outbox(TableStore):
     def enqueue(
         self,
         *,
@@ -91,8 +66,9 @@ class Outbox(SqliteStore):
         """Add the row once; False if this event was already queued (a re-run node)."""
         with self._connect() as db:
             cur = db.execute(
-                "INSERT OR IGNORE INTO outbox (incident_id, notifier, event_key, kind, dedup_key,"
-                " payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO outbox (incident_id, notifier, event_key, kind, dedup_key, payload,"
+                " created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (incident_id, notifier, event_key, kind, dedup_key, payload, _iso(now), _iso(now)),
             )
             return cur.rowcount == 1
@@ -102,26 +78,21 @@ class Outbox(SqliteStore):
     ) -> list[OutboxRow]:
         """Lease the rows that are due and first in their chain."""
         until = _iso(now + timedelta(seconds=lease_seconds))
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                rows = db.execute(
-                    "SELECT * FROM outbox o WHERE o.status = 'pending'"
-                    " AND o.next_attempt_at <= ?"
-                    " AND (o.lease_until IS NULL OR o.lease_until <= ?)"
-                    " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.incident_id = o.incident_id"
-                    "   AND e.notifier = o.notifier AND e.id < o.id AND e.status = 'pending')"
-                    " ORDER BY o.next_attempt_at, o.id LIMIT ?",
-                    (_iso(now), _iso(now), limit),
-                ).fetchall()
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT * FROM outbox o WHERE o.status = 'pending'"
+                " AND o.next_attempt_at <= ?"
+                " AND (o.lease_until IS NULL OR o.lease_until <= ?)"
+                " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.incident_id = o.incident_id"
+                "   AND e.notifier = o.notifier AND e.id < o.id AND e.status = 'pending')"
+                " ORDER BY o.next_attempt_at, o.id LIMIT ?" + self.db.skip_locked,
+                (_iso(now), _iso(now), limit),
+            ).fetchall()
+            if rows:
                 db.executemany(
                     "UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id = ?",
                     [(owner, until, r["id"]) for r in rows],
                 )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
         return [_row(r) for r in rows]
 
     def mark_delivered(
@@ -170,20 +141,23 @@ class Outbox(SqliteStore):
     def counts(self) -> dict[str, int]:
         """Rows per status, e.g. for a 'pending notifications' gauge."""
         with self._connect() as db:
-            found = dict(
-                db.execute("SELECT status, count(*) FROM outbox GROUP BY status").fetchall()
-            )
+            found = {
+                r["status"]: r["n"]
+                for r in db.execute(
+                    "SELECT status, count(*) AS n FROM outbox GROUP BY status"
+                ).fetchall()
+            }
         return {s.value: int(found.get(s.value, 0)) for s in OutboxStatus}
 
     def next_due_at(self) -> datetime | None:
         with self._connect() as db:
             row = db.execute(
-                "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'"
+                "SELECT min(next_attempt_at) AS due FROM outbox WHERE status = 'pending'"
             ).fetchone()
-        return datetime.fromisoformat(row[0]) if row and row[0] else None
+        return datetime.fromisoformat(row["due"]) if row and row["due"] else None
 
 
-def _row(r: sqlite3.Row) -> OutboxRow:
+def _row(r: Row) -> OutboxRow:
     return OutboxRow(
         id=r["id"],
         incident_id=r["incident_id"],

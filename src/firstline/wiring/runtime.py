@@ -41,8 +41,9 @@ from firstline.sources.prometheus.adapter import PrometheusBackend
 from firstline.sources.replay import ReplaySource
 from firstline.store.action_log import ActionLog
 from firstline.store.audit import AuditLog
-from firstline.store.checkpoints import sqlite_checkpointer
+from firstline.store.checkpoints import open_checkpointer
 from firstline.store.incidents import IncidentStore
+from firstline.store.open import open_database
 from firstline.wiring.settings import Settings
 
 LLM_USAGE = UsageLedger()
@@ -137,13 +138,14 @@ async def open_runtime(
     """Everything one run needs. On the way out, queued vendor notifications are delivered
     (for up to 30 s; what is left goes out from `firstline serve` or the next command),
     unless the caller runs its own delivery worker (`drain_notifications=False`)."""
-    store = IncidentStore(settings.store.incidents_db)
+    database = open_database(settings.store)
+    store = IncidentStore(database)
     if incident_id is not None:
         store.summary(incident_id)  # fail fast on an unknown id
         scenario = scenario or store.scenario_path(incident_id)
-    # the audit log and the action ledger share the incident store's database file
-    audit = AuditLog(settings.store.incidents_db)
-    ledger = ActionLog(settings.store.incidents_db)
+    # the audit log and the action ledger share the incident store's database
+    audit = AuditLog(database)
+    ledger = ActionLog(database)
     bundle = load_bundle(scenario) if scenario is not None else None
     world = _replayed_world(bundle, ledger, incident_id) if bundle else None
     source: EvidenceSource = (
@@ -152,7 +154,7 @@ async def open_runtime(
     chosen_executor: Executor = executor or (
         ReplayExecutor(world) if world else build_live_executor(settings)
     )
-    delivery = build_delivery(settings.notify, settings.store.incidents_db, utc_now)
+    delivery = build_delivery(settings.notify, database, utc_now)
     registry = registry or PatternRegistry.load(settings.patterns_dir)
     policy = build_policy(settings, mode)
     pinned = bundle.now if bundle else None
@@ -180,7 +182,7 @@ async def open_runtime(
         gather_budget_seconds=settings.sources.budget_seconds,
         grouped_alerts=grouped_alerts,
     )
-    async with sqlite_checkpointer(settings.store.checkpoints_db, checkpoint_types()) as saver:
+    async with open_checkpointer(settings.store, checkpoint_types()) as saver:
         yield Runtime(
             settings=settings,
             store=store,

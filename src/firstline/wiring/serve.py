@@ -13,12 +13,13 @@ import uvicorn
 
 from firstline.errors import InvalidInput
 from firstline.intake.registry import PARSERS
-from firstline.service.app import create_app
+from firstline.service.app import create_app, create_worker_app
 from firstline.service.auth import Authenticator, HttpSnsCertificates, SnsCertificates
 from firstline.service.context import ServiceContext, SubscriptionConfirmer
 from firstline.service.metrics import ServiceMetrics
 from firstline.store.audit import AuditLog
 from firstline.store.intake import IntakeStore
+from firstline.store.open import open_database
 from firstline.wiring.runtime import LLM_USAGE, open_runtime
 from firstline.wiring.settings import Settings
 
@@ -73,9 +74,12 @@ async def open_service(
     check_serve_settings(settings)
     serve = settings.serve
     intake = IntakeStore(
-        settings.store.incidents_db,
-        busy_timeout_seconds=serve.store_busy_timeout_seconds,
-        durable_fsync=serve.durable_fsync,
+        open_database(
+            settings.store,
+            per_thread=True,
+            busy_timeout_seconds=serve.store_busy_timeout_seconds,
+            durable_fsync=serve.durable_fsync,
+        )
     )
     ctx: ServiceContext | None = None
     try:
@@ -92,13 +96,16 @@ async def open_service(
                 runner=rt.runner,
                 authenticator=Authenticator(serve, certificates or HttpSnsCertificates()),
                 metrics=ServiceMetrics(
-                    intake.queue_depth, AuditLog(settings.store.incidents_db).head
+                    intake.queue_depth,
+                    AuditLog(intake.db).head,
+                    oldest_queued_at=intake.oldest_queued_at,
                 ),
                 confirmer=confirmer or HttpSubscriptionConfirmer(),
                 delivery=rt.delivery,
                 slack_signing_secret=settings.notify.slack.signing_secret,
                 slack_principals=settings.notify.slack.principals,
                 llm_usage=LLM_USAGE,
+                lease_seconds=settings.store.lease_seconds,
             )
             yield ctx
     finally:
@@ -107,9 +114,11 @@ async def open_service(
         intake.close()
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, *, workers: bool = True, worker_only: bool = False) -> None:
+    """`firstline serve` (intake and API, with workers unless `workers` is off), or with
+    `worker_only` `firstline worker` (workers, health and metrics) on serve.host:port."""
     async with open_service(settings) as ctx:
-        app = create_app(ctx)
+        app = create_worker_app(ctx) if worker_only else create_app(ctx, start_workers=workers)
         # Everything loaded so far (modules, schemas, the compiled graph) lives as long as
         # the process: moved out of the collector's sight, a full collection scans only
         # what requests and runs made since. Without it, one full collection during a

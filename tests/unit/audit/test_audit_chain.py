@@ -254,7 +254,8 @@ def test_a_store_from_before_the_head_adopts_its_chain_once(tmp_path: Path) -> N
     path = tmp_path / "incidents.sqlite"
     log = AuditLog(path)
     log.append("inc-1", AuditKind.DECISION, {"outcome": "escalate"})
-    _script(path, "DROP TABLE audit_head")  # as a store written by an older firstline
+    # as a store written by an older firstline: no head, and no record of migrations
+    _script(path, "DROP TABLE audit_head", "DROP TABLE schema_migrations")
     assert AuditLog(path).verify().ok
     head = AuditLog(path).head()
     assert head is not None and head.count == 1

@@ -44,7 +44,8 @@ def test_a_read_only_store_is_unavailable_and_the_store_recovers_by_itself(
     tmp_path: Path,
 ) -> None:
     intake = IntakeStore(tmp_path / "incidents.sqlite")
-    intake._db().execute("PRAGMA query_only = ON")  # this connection can no longer write
+    with intake.db.connect() as kept:  # the thread's connection, which can no longer write
+        kept.execute("PRAGMA query_only = ON")
     with pytest.raises(StoreUnavailable) as caught:
         _ingest(intake, "p-1")
     assert caught.value.status == 503

@@ -1,0 +1,172 @@
+"""The database under every store: SQLite (the embedded default) or PostgreSQL.
+
+The stores write one SQL text for both, in the subset the two share: qmark (`?`)
+parameters, `ON CONFLICT ... DO NOTHING/UPDATE`, `RETURNING`, ISO-8601 UTC timestamps
+stored as text (they sort as time), rows read by column name. What differs is said once,
+here: how a transaction starts and serialises writers (`transaction`, `serialize`), and
+how a claim skips rows another replica holds (`skip_locked`).
+
+Each store method is one transaction, or one autocommit statement. A failure of the
+database itself raises only StoreError kinds (store/errors.py), never a driver's error.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+
+from firstline.store.errors import StoreUnavailable, typed_errors
+
+Row = Mapping[str, Any]
+"""A row, read by column name (sqlite3.Row and psycopg's dict rows both are)."""
+
+
+class Dialect(StrEnum):
+    SQLITE = "sqlite"
+    POSTGRESQL = "postgresql"
+
+
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Connection(Protocol):
+    def execute(self, sql: str, args: Sequence[object] = ..., /) -> Cursor: ...
+
+    def executemany(self, sql: str, args: Iterable[Sequence[object]], /) -> Any: ...
+
+
+class Database(Protocol):
+    dialect: Dialect
+    location: str
+    """Where it is, for messages and for schema bookkeeping (no password)."""
+
+    def connect(self) -> AbstractContextManager[Connection]:
+        """A connection in autocommit mode: each statement is its own transaction."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """One transaction, committed when the block ends, rolled back if it raises.
+        Writers that `serialize` on the same key inside it run one after the other."""
+        ...
+
+    def serialize(self, db: Connection, *keys: str) -> None:
+        """Inside a transaction: wait until no other transaction holds any of these keys,
+        then hold them until this one ends."""
+        ...
+
+    @property
+    def skip_locked(self) -> str:
+        """The clause a claiming SELECT ends with, so that two replicas never claim the
+        same row and neither waits for the other."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def ensure_parent(path: Path) -> None:
+    """The database file's directory exists; StoreUnavailable if it cannot be made."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreUnavailable(
+            f"the store is unavailable (cannot create {path.parent}: {exc.strerror or exc})", exc
+        ) from exc
+
+
+class SqliteDatabase:
+    """One SQLite file, in WAL mode, so readers and one writer work side by side.
+
+    `per_thread` keeps one connection per thread (the intake's hot path); otherwise each
+    block opens and closes its own, which is what a CLI command or a rarely used store
+    wants. `BEGIN IMMEDIATE` takes the write lock when a transaction starts, so every
+    transaction is serialised against every other writer: `serialize` has nothing to add.
+    A connection that failed as unavailable is dropped, so the store recovers on its own
+    once the file can be written again."""
+
+    dialect = Dialect.SQLITE
+    skip_locked = ""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        busy_timeout_seconds: float = 30.0,
+        durable_fsync: bool = False,
+        per_thread: bool = False,
+    ) -> None:
+        self.path = path
+        self.location = str(path)
+        self.busy_timeout_ms = int(busy_timeout_seconds * 1000)
+        self.durable_fsync = durable_fsync
+        self.per_thread = per_thread
+        self._local = threading.local()
+        ensure_parent(path)
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            self.path,
+            timeout=self.busy_timeout_ms / 1000,
+            isolation_level=None,
+            check_same_thread=True,
+        )
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={'FULL' if self.durable_fsync else 'NORMAL'}")
+        db.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
+        return db
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        try:
+            with typed_errors():
+                if not self.per_thread:
+                    db = self._open()
+                    try:
+                        yield db
+                    finally:
+                        db.close()
+                    return
+                kept: sqlite3.Connection | None = getattr(self._local, "db", None)
+                if kept is None:
+                    kept = self._local.db = self._open()
+                yield kept
+        except StoreUnavailable:
+            self.close()  # a fresh connection next time, once the file is usable again
+            raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self.connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:  # SQLite may have rolled back already (disk full)
+                    db.execute("ROLLBACK")
+                raise
+
+    def serialize(self, db: Connection, *keys: str) -> None:
+        """BEGIN IMMEDIATE holds the database's one write lock already."""
+
+    def close(self) -> None:
+        kept: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if kept is not None:
+            kept.close()
+            self._local.db = None
+
+
+def as_database(where: Database | Path) -> Database:
+    """A store built from a bare path (tests, older callers) gets its own SQLite file."""
+    return SqliteDatabase(where) if isinstance(where, Path) else where

@@ -1,0 +1,226 @@
+"""The store's schema, as numbered migrations applied once, in order, by every process
+that opens a database.
+
+Why not yoyo or Alembic: both guard concurrent migrations with a lock row that a process
+killed mid-migration leaves behind, and every later start then refuses to run until
+someone removes it by hand; firstline is built to survive `kill -9`. Here a migration runs
+inside the database's own transaction, under its own write lock (SQLite's BEGIN
+IMMEDIATE, a PostgreSQL advisory lock), so a killed process leaves nothing applied and
+nothing locked, and replicas starting together apply each migration exactly once.
+
+A migration is never edited once released; a change of schema is a new one. Each holds
+one statement list per dialect. The first is written with IF NOT EXISTS, so that a
+database made before migrations existed (by `CREATE ... IF NOT EXISTS` on open) upgrades
+in place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from firstline.store.database import Connection, Database, Dialect
+
+
+@dataclass(frozen=True)
+class AddColumn:
+    """A column added only where it is missing (SQLite has no ADD COLUMN IF NOT EXISTS),
+    so that a database whose migration record was lost still upgrades."""
+
+    table: str
+    column: str
+    type: str
+
+
+Step = str | AddColumn
+
+
+@dataclass(frozen=True)
+class Migration:
+    id: str
+    sqlite: tuple[Step, ...]
+    postgresql: tuple[Step, ...]
+
+    def statements(self, dialect: Dialect) -> tuple[Step, ...]:
+        return self.sqlite if dialect is Dialect.SQLITE else self.postgresql
+
+
+def _tables(*, serial: str, rowid: str) -> tuple[str, ...]:
+    """The first schema, in the text both dialects share but for two column types."""
+    return (
+        "CREATE TABLE IF NOT EXISTS incidents (id TEXT PRIMARY KEY, alert_name TEXT NOT NULL,"
+        " fingerprint TEXT NOT NULL, severity TEXT, status TEXT NOT NULL,"
+        " created_at TEXT NOT NULL, updated_at TEXT NOT NULL, summary TEXT NOT NULL DEFAULT '',"
+        " scenario_path TEXT, snapshot TEXT)",
+        f"CREATE TABLE IF NOT EXISTS timeline (seq {serial},"
+        " incident_id TEXT NOT NULL REFERENCES incidents(id), key TEXT NOT NULL,"
+        " at TEXT NOT NULL, stage TEXT NOT NULL, event TEXT NOT NULL,"
+        " detail TEXT NOT NULL DEFAULT '', UNIQUE (incident_id, key))",
+        "CREATE TABLE IF NOT EXISTS approvals (incident_id TEXT NOT NULL REFERENCES"
+        " incidents(id), round INTEGER NOT NULL, requested_at TEXT NOT NULL,"
+        " expires_at TEXT NOT NULL, decided_at TEXT, approved INTEGER, decided_by TEXT,"
+        " channel TEXT, comment TEXT, PRIMARY KEY (incident_id, round))",
+        f"CREATE TABLE IF NOT EXISTS alerts (fingerprint TEXT PRIMARY KEY{rowid},"
+        " source TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL,"
+        " group_key TEXT NOT NULL, incident_id TEXT, first_seen TEXT NOT NULL,"
+        " last_seen TEXT NOT NULL, receipts INTEGER NOT NULL DEFAULT 1, alert TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS alerts_incident ON alerts (incident_id, status)",
+        "CREATE TABLE IF NOT EXISTS alert_groups (incident_id TEXT PRIMARY KEY,"
+        " group_key TEXT NOT NULL, opened_at TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS alert_groups_key ON alert_groups (group_key, opened_at)",
+        "CREATE TABLE IF NOT EXISTS work_queue (incident_id TEXT PRIMARY KEY,"
+        " state TEXT NOT NULL, enqueued_at TEXT NOT NULL, claimed_at TEXT,"
+        " attempts INTEGER NOT NULL DEFAULT 0)",
+        "CREATE INDEX IF NOT EXISTS work_queue_state ON work_queue (state, enqueued_at)",
+        "CREATE TABLE IF NOT EXISTS heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1),"
+        " at TEXT NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS outbox (id {serial}, incident_id TEXT NOT NULL,"
+        " notifier TEXT NOT NULL, event_key TEXT NOT NULL, kind TEXT NOT NULL,"
+        " dedup_key TEXT NOT NULL, payload TEXT NOT NULL,"
+        " status TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,"
+        " created_at TEXT NOT NULL, next_attempt_at TEXT NOT NULL,"
+        " last_error TEXT NOT NULL DEFAULT '', delivered_at TEXT,"
+        " receipt TEXT NOT NULL DEFAULT '{}', lease_owner TEXT, lease_until TEXT,"
+        " UNIQUE (incident_id, notifier, event_key))",
+        "CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at)",
+        "CREATE TABLE IF NOT EXISTS audit_head (id INTEGER PRIMARY KEY CHECK (id = 1),"
+        " count INTEGER NOT NULL, hash TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS actions (idempotency_key TEXT PRIMARY KEY,"
+        " incident_id TEXT NOT NULL REFERENCES incidents(id), action TEXT NOT NULL,"
+        " status TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '', started_at TEXT NOT NULL,"
+        " finished_at TEXT)",
+        "CREATE TABLE IF NOT EXISTS action_details (idempotency_key TEXT PRIMARY KEY,"
+        " dry_run TEXT, undo TEXT, report TEXT, reconcile TEXT,"
+        " reruns INTEGER NOT NULL DEFAULT 0)",
+    )
+
+
+# A store written before the head existed: the head starts from the chain as it is, once.
+_ADOPT_HEAD = (
+    "INSERT INTO audit_head (id, count, hash) SELECT 1, count(*),"
+    " coalesce((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), '" + "0" * 64 + "')"
+    " FROM audit WHERE NOT EXISTS (SELECT 1 FROM audit_head)"
+)
+
+
+def _audit(seq: str) -> tuple[str, ...]:
+    return (
+        f"CREATE TABLE IF NOT EXISTS audit (seq {seq}, at TEXT NOT NULL,"
+        " incident_id TEXT NOT NULL, kind TEXT NOT NULL, actor TEXT NOT NULL,"
+        " details TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS audit_incident ON audit (incident_id, seq)",
+    )
+
+
+_SQLITE_APPEND_ONLY = (
+    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_head_no_delete BEFORE DELETE ON audit_head"
+    " BEGIN SELECT RAISE(ABORT, 'the audit head cannot be removed'); END",
+)
+
+_PG_APPEND_ONLY = (
+    "CREATE OR REPLACE FUNCTION firstline_refuse() RETURNS trigger LANGUAGE plpgsql AS"
+    " $$ BEGIN RAISE EXCEPTION '%', TG_ARGV[0]; END $$",
+    "CREATE OR REPLACE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit FOR EACH ROW"
+    " EXECUTE FUNCTION firstline_refuse('the audit log is append-only')",
+    "CREATE OR REPLACE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit FOR EACH STATEMENT"
+    " EXECUTE FUNCTION firstline_refuse('the audit log is append-only')",
+    "CREATE OR REPLACE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head FOR EACH ROW"
+    " EXECUTE FUNCTION firstline_refuse('the audit head cannot be removed')",
+)
+
+AUDIT_TABLES = {
+    # also what AuditLog recreates, empty, when the table was dropped (store/audit.py)
+    Dialect.SQLITE: (*_audit("INTEGER PRIMARY KEY AUTOINCREMENT"), *_SQLITE_APPEND_ONLY),
+    Dialect.POSTGRESQL: (*_audit("BIGINT PRIMARY KEY"), *_PG_APPEND_ONLY),
+}
+
+_LEASES = (
+    AddColumn("work_queue", "lease_owner", "TEXT"),
+    AddColumn("work_queue", "lease_until", "TEXT"),
+    "CREATE INDEX IF NOT EXISTS work_queue_lease ON work_queue (state, lease_until)",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "0001_initial",
+        sqlite=(
+            *_tables(serial="INTEGER PRIMARY KEY AUTOINCREMENT", rowid=""),
+            *AUDIT_TABLES[Dialect.SQLITE],
+            _ADOPT_HEAD,
+        ),
+        postgresql=(
+            *_tables(
+                serial="BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+                # alerts keep their arrival order, as SQLite's rowid does
+                rowid=", rowid BIGINT GENERATED ALWAYS AS IDENTITY",
+            ),
+            *AUDIT_TABLES[Dialect.POSTGRESQL],
+            _ADOPT_HEAD,
+        ),
+    ),
+    Migration("0002_queue_leases", sqlite=_LEASES, postgresql=_LEASES),
+)
+
+_LEDGER = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+)
+
+
+def ensure_schema(db: Database) -> None:
+    """Apply what this database lacks. A database that is up to date is only read (two
+    small queries), so a CLI command on a read-only store still works."""
+    if _applied_count(db) != len(MIGRATIONS):
+        _apply(db)
+
+
+_LEDGER_EXISTS = {
+    Dialect.SQLITE: "SELECT count(*) AS n FROM sqlite_master"
+    " WHERE type = 'table' AND name = 'schema_migrations'",
+    Dialect.POSTGRESQL: "SELECT count(*) AS n FROM pg_tables"
+    " WHERE tablename = 'schema_migrations' AND schemaname = current_schema()",
+}
+
+
+def _applied_count(db: Database) -> int:
+    """Migrations recorded as applied; -1 before the first."""
+    with db.connect() as conn:
+        if not conn.execute(_LEDGER_EXISTS[db.dialect]).fetchone()["n"]:
+            return -1
+        return int(conn.execute("SELECT count(*) AS n FROM schema_migrations").fetchone()["n"])
+
+
+def _apply(db: Database) -> None:
+    from datetime import UTC, datetime
+
+    with db.transaction() as conn:
+        db.serialize(conn, "firstline.schema")
+        conn.execute(_LEDGER)
+        done = {r["id"] for r in conn.execute("SELECT id FROM schema_migrations").fetchall()}
+        for migration in MIGRATIONS:
+            if migration.id in done:
+                continue
+            for step in migration.statements(db.dialect):
+                _run(db, conn, step)
+            conn.execute(
+                "INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)",
+                (migration.id, datetime.now(UTC).isoformat()),
+            )
+
+
+_COLUMNS = {
+    Dialect.SQLITE: "SELECT name FROM pragma_table_info(?)",
+    Dialect.POSTGRESQL: "SELECT column_name AS name FROM information_schema.columns"
+    " WHERE table_name = ? AND table_schema = current_schema()",
+}
+
+
+def _run(db: Database, conn: Connection, step: Step) -> None:
+    if isinstance(step, str):
+        conn.execute(step)
+        return
+    present = {r["name"] for r in conn.execute(_COLUMNS[db.dialect], (step.table,)).fetchall()}
+    if step.column not in present:
+        conn.execute(f"ALTER TABLE {step.table} ADD COLUMN {step.column} {step.type}")
