@@ -334,7 +334,7 @@ class _Delivery:
             " first_seen, last_seen, alert) VALUES (?, ?, ?, 'firing', ?, ?, ?, ?, ?)"
             " ON CONFLICT (fingerprint) DO UPDATE SET status = 'firing',"
             " incident_id = excluded.incident_id, group_key = excluded.group_key,"
-            " last_seen = excluded.last_seen, receipts = receipts + 1, alert = excluded.alert",
+            " last_seen = excluded.last_seen, receipts = alerts.receipts + 1, alert = excluded.alert",
             (alert.fingerprint, alert.source, alert.name, group_key, incident, stamp, stamp, body),
         )
         return outcome, incident
