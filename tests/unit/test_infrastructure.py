@@ -16,6 +16,7 @@ from firstline.patterns.registry import PatternLoadError, PatternRegistry
 from firstline.scenarios.loader import ScenarioError, discover, load_bundle
 from firstline.sources.promql import escape_label_value, render_template
 from firstline.store.action_log import ActionLog
+from firstline.store.database import Database
 from firstline.store.incidents import IncidentStore, UnknownIncident
 from firstline.wiring.settings import SettingsError, load_settings
 from tests.conftest import OOM, SCENARIOS
@@ -79,24 +80,24 @@ def test_discover_on_an_empty_folder(tmp_path: Path) -> None:
         discover(tmp_path)
 
 
-def _store(tmp_path: Path) -> IncidentStore:
-    store = IncidentStore(tmp_path / "s.sqlite")
+def _store(database: Database) -> IncidentStore:
+    store = IncidentStore(database)
     store.create("inc-1", "X", "fp", None)
     return store
 
 
-def test_unknown_incident(tmp_path: Path) -> None:
+def test_unknown_incident(database: Database) -> None:
     with pytest.raises(UnknownIncident, match="inc-2"):
-        _store(tmp_path).summary("inc-2")
+        _store(database).summary("inc-2")
 
 
-def test_action_keys_are_claimed_once_across_threads(tmp_path: Path) -> None:
-    store = _store(tmp_path)
+def test_action_keys_are_claimed_once_across_threads(database: Database) -> None:
+    store = _store(database)
     wins: list[bool] = []
     act = action()
 
     def claim() -> None:
-        wins.append(ActionLog(store.path).begin_action("k1", "inc-1", act))
+        wins.append(ActionLog(database).begin_action("k1", "inc-1", act))
 
     threads = [threading.Thread(target=claim) for _ in range(8)]
     for t in threads:
@@ -104,14 +105,14 @@ def test_action_keys_are_claimed_once_across_threads(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert sorted(wins) == [False] * 7 + [True]
-    ledger = ActionLog(store.path)
+    ledger = ActionLog(database)
     ledger.finish_action("k1", ActionStatus.SUCCEEDED, "done")
     entry = ledger.entry("k1")
     assert entry is not None and entry.status == "succeeded" and entry.finished_at
 
 
-def test_first_approval_decision_wins(tmp_path: Path) -> None:
-    store = _store(tmp_path)
+def test_first_approval_decision_wins(database: Database) -> None:
+    store = _store(database)
     now = datetime.now(UTC)
     record, created = store.open_approval("inc-1", 1, now, now + timedelta(hours=1))
     again, created_again = store.open_approval("inc-1", 1, now + timedelta(minutes=5), now)
@@ -123,10 +124,10 @@ def test_first_approval_decision_wins(tmp_path: Path) -> None:
     assert decided is not None and decided.decided_by == "a" and decided.approved
 
 
-def test_timeline_appends_are_idempotent(tmp_path: Path) -> None:
+def test_timeline_appends_are_idempotent(database: Database) -> None:
     from firstline.domain.incident import TimelineEntry
 
-    store = _store(tmp_path)
+    store = _store(database)
     entry = TimelineEntry(key="0001-x", at=datetime.now(UTC), stage="x", event="e")
     store.append_timeline("inc-1", [entry])
     store.append_timeline("inc-1", [entry])

@@ -15,7 +15,7 @@ Rules (docs/intake.md):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -90,7 +90,10 @@ class IntakeStore(TableStore):
         super().__init__(where)
 
     def close(self) -> None:
-        self.db.close()
+        """Let go of this thread's SQLite connection. A PostgreSQL pool belongs to whoever
+        opened it (store/open.py shares one per process) and stays open."""
+        if isinstance(self.db, SqliteDatabase):
+            self.db.close()
 
     def _rows(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
         with self._connect() as db:
@@ -114,7 +117,7 @@ class IntakeStore(TableStore):
         with self._transaction() as db:
             # replicas storing deliveries of one group at once would each open an incident
             self.db.serialize(db, *(f"firstline.group.{key}" for key in group_keys))
-            batch = _Delivery(db, stamp, now - group_window)
+            batch = _Delivery(db, stamp, now - group_window, alerts, group_keys)
             for alert, group_key in zip(alerts, group_keys, strict=True):
                 outcome, incident = batch.ingest(alert, group_key)
                 outcomes.append(outcome)
@@ -291,53 +294,72 @@ def _until(now: datetime, lease_seconds: float) -> str:
 
 
 class _Delivery:
-    """One delivery's transaction. Group lookups are cached for the batch, and the alerts
-    that joined an incident are summarised in one timeline entry per incident, so an alert
-    storm costs a few statements per alert, not a dozen."""
+    """One delivery's transaction, in few statements whatever its size: what is known of
+    its alerts and of its groups' open incidents is read in one query each, and the writes
+    of firing alerts are collected and sent together (one executemany per table, which
+    psycopg pipelines). A resolved alert may close an incident, which depends on every
+    write before it, so the collected writes go out before it is handled, one by one.
+    The alerts that joined an incident are summarised in one timeline entry per incident."""
 
-    def __init__(self, db: Connection, stamp: str, window_start: datetime) -> None:
+    def __init__(
+        self,
+        db: Connection,
+        stamp: str,
+        window_start: datetime,
+        alerts: Sequence[Alert],
+        group_keys: Sequence[str],
+    ) -> None:
         self.db = db
         self.stamp = stamp
-        self.window_start = window_start
-        self.groups: dict[str, str | None] = {}
+        self.known = _known_alerts(db, [a.fingerprint for a in alerts])
+        self.groups = _open_incidents(db, set(group_keys), window_start)
         self.joined: dict[str, list[Alert]] = {}
+        self.writes: dict[str, list[tuple[object, ...]]] = {sql: [] for sql in _WRITE_ORDER}
 
     def ingest(self, alert: Alert, group_key: str) -> tuple[Outcome, str | None]:
-        db, stamp = self.db, self.stamp
-        row = db.execute(
-            "SELECT status, incident_id FROM alerts WHERE fingerprint = ?", (alert.fingerprint,)
-        ).fetchone()
-        body = alert.model_dump_json()
+        stamp, body = self.stamp, alert.model_dump_json()
+        known = self.known.get(alert.fingerprint)
         if alert.status is AlertStatus.RESOLVED:
-            return _resolve(db, alert, row, group_key, stamp, body)
-        if row is not None and row["status"] == AlertStatus.FIRING.value:
+            self.flush()
+            row = self.db.execute(
+                "SELECT status, incident_id FROM alerts WHERE fingerprint = ?",
+                (alert.fingerprint,),
+            ).fetchone()
+            outcome, incident = _resolve(self.db, alert, row, group_key, stamp, body)
+            self.known[alert.fingerprint] = (AlertStatus.RESOLVED.value, incident)
+            return outcome, incident
+        if known is not None and known[0] == AlertStatus.FIRING.value:
             # A repeat (Alertmanager re-sends firing alerts every group/repeat interval): an
             # update, never a second investigation, even when the incident already concluded.
-            db.execute(
-                "UPDATE alerts SET last_seen = ?, receipts = receipts + 1, alert = ?"
-                " WHERE fingerprint = ?",
-                (stamp, body, alert.fingerprint),
-            )
-            return Outcome.UPDATED, row["incident_id"]
-        if group_key not in self.groups:
-            self.groups[group_key] = _open_incident_of_group(db, group_key, self.window_start)
-        incident = self.groups[group_key]
+            self.writes[_REPEAT].append((stamp, body, alert.fingerprint))
+            return Outcome.UPDATED, known[1]
+        incident = self.groups.get(group_key)
         outcome = Outcome.JOINED
         if incident is None:
-            incident = _new_incident(db, alert, group_key, stamp)
+            incident = self._new_incident(alert, group_key)
             self.groups[group_key] = incident
             outcome = Outcome.NEW_INCIDENT
         else:
             self.joined.setdefault(incident, []).append(alert)
-        db.execute(
-            "INSERT INTO alerts (fingerprint, source, name, status, group_key, incident_id,"
-            " first_seen, last_seen, alert) VALUES (?, ?, ?, 'firing', ?, ?, ?, ?, ?)"
-            " ON CONFLICT (fingerprint) DO UPDATE SET status = 'firing',"
-            " incident_id = excluded.incident_id, group_key = excluded.group_key,"
-            " last_seen = excluded.last_seen, receipts = alerts.receipts + 1, alert = excluded.alert",
-            (alert.fingerprint, alert.source, alert.name, group_key, incident, stamp, stamp, body),
+        self.writes[_UPSERT].append(
+            (alert.fingerprint, alert.source, alert.name, group_key, incident, stamp, stamp, body)
         )
+        self.known[alert.fingerprint] = (AlertStatus.FIRING.value, incident)
         return outcome, incident
+
+    def _new_incident(self, alert: Alert, group_key: str) -> str:
+        stamp = self.stamp
+        incident = new_incident_id(datetime.fromisoformat(stamp))
+        self.writes[_INCIDENT].append(
+            (incident, alert.name, alert.fingerprint, IncidentStatus.OPEN.value, stamp, stamp)
+        )
+        self.writes[_GROUP].append((incident, group_key, stamp))
+        self.writes[_QUEUE].append((incident, stamp))
+        self.writes[_TIMELINE].append(
+            (incident, "intake.received", stamp, "alert received",
+             f"{alert.name} from {alert.source} {_label_text(alert)}")
+        )  # fmt: skip
+        return incident
 
     def record_joins(self) -> None:
         for incident, alerts in self.joined.items():
@@ -348,10 +370,81 @@ class _Delivery:
                 if len(alerts) == 1
                 else f"{len(alerts)} related alerts joined"
             )
-            _timeline(
-                self.db, incident, f"intake.joined.{alerts[0].fingerprint}.{self.stamp}",
-                self.stamp, event, shown + more,
+            self.writes[_TIMELINE].append(
+                (incident, f"intake.joined.{alerts[0].fingerprint}.{self.stamp}", self.stamp,
+                 event, shown + more)
             )  # fmt: skip
+        self.joined = {}
+        self.flush()
+
+    def flush(self) -> None:
+        for sql in _WRITE_ORDER:  # incidents before the rows that name them
+            rows = self.writes[sql]
+            if rows:
+                self.db.executemany(sql, rows)
+                rows.clear()
+
+
+_INCIDENT = (
+    "INSERT INTO incidents (id, alert_name, fingerprint, status, created_at, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+_GROUP = "INSERT INTO alert_groups (incident_id, group_key, opened_at) VALUES (?, ?, ?)"
+_QUEUE = "INSERT INTO work_queue (incident_id, state, enqueued_at) VALUES (?, 'queued', ?)"
+_UPSERT = (
+    "INSERT INTO alerts (fingerprint, source, name, status, group_key, incident_id,"
+    " first_seen, last_seen, alert) VALUES (?, ?, ?, 'firing', ?, ?, ?, ?, ?)"
+    " ON CONFLICT (fingerprint) DO UPDATE SET status = 'firing',"
+    " incident_id = excluded.incident_id, group_key = excluded.group_key,"
+    " last_seen = excluded.last_seen, receipts = alerts.receipts + 1, alert = excluded.alert"
+)
+_REPEAT = (
+    "UPDATE alerts SET last_seen = ?, receipts = receipts + 1, alert = ? WHERE fingerprint = ?"
+)
+_TIMELINE = (
+    "INSERT INTO timeline (incident_id, key, at, stage, event, detail)"
+    " VALUES (?, ?, ?, 'intake', ?, ?) ON CONFLICT DO NOTHING"
+)
+_WRITE_ORDER = (_INCIDENT, _GROUP, _QUEUE, _UPSERT, _REPEAT, _TIMELINE)
+_CHUNK = 500  # parameters per IN (...) list, well under either database's limit
+
+
+def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _known_alerts(db: Connection, fingerprints: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+    found: dict[str, tuple[str, str | None]] = {}
+    for chunk in _chunks(list(dict.fromkeys(fingerprints))):
+        marks = ", ".join("?" * len(chunk))
+        for row in db.execute(
+            f"SELECT fingerprint, status, incident_id FROM alerts WHERE fingerprint IN ({marks})",
+            chunk,
+        ).fetchall():
+            found[row["fingerprint"]] = (row["status"], row["incident_id"])
+    return found
+
+
+def _open_incidents(
+    db: Connection, group_keys: set[str], window_start: datetime
+) -> dict[str, str | None]:
+    """Each group's newest incident opened within the window and not over yet."""
+    found: dict[str, tuple[str, str]] = {}
+    for chunk in _chunks(sorted(group_keys)):
+        marks = ", ".join("?" * len(chunk))
+        rows = db.execute(
+            "SELECT g.group_key, g.incident_id, g.opened_at FROM alert_groups g"
+            " JOIN incidents i ON i.id = g.incident_id"
+            f" WHERE g.group_key IN ({marks}) AND g.opened_at >= ?"
+            f" AND i.status NOT IN ({_OVER_SQL})",
+            (*chunk, window_start.isoformat()),
+        ).fetchall()
+        for row in rows:
+            best = found.get(row["group_key"])
+            if best is None or row["opened_at"] > best[0]:
+                found[row["group_key"]] = (row["opened_at"], row["incident_id"])
+    return {key: found[key][1] if key in found else None for key in group_keys}
 
 
 def _resolve(
@@ -424,38 +517,6 @@ def _set_status(
         (status.value, stamp, why, incident),
     )
     _timeline(db, incident, f"intake.{status.value}", stamp, status.value.replace("_", "-"), why)
-
-
-def _open_incident_of_group(db: Connection, group_key: str, window_start: datetime) -> str | None:
-    row = db.execute(
-        "SELECT g.incident_id FROM alert_groups g JOIN incidents i ON i.id = g.incident_id"
-        f" WHERE g.group_key = ? AND g.opened_at >= ? AND i.status NOT IN ({_OVER_SQL})"
-        " ORDER BY g.opened_at DESC LIMIT 1",
-        (group_key, window_start.isoformat()),
-    ).fetchone()
-    return row["incident_id"] if row else None
-
-
-def _new_incident(db: Connection, alert: Alert, group_key: str, stamp: str) -> str:
-    incident = new_incident_id(datetime.fromisoformat(stamp))
-    db.execute(
-        "INSERT INTO incidents (id, alert_name, fingerprint, status, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (incident, alert.name, alert.fingerprint, IncidentStatus.OPEN.value, stamp, stamp),
-    )
-    db.execute(
-        "INSERT INTO alert_groups (incident_id, group_key, opened_at) VALUES (?, ?, ?)",
-        (incident, group_key, stamp),
-    )
-    db.execute(
-        "INSERT INTO work_queue (incident_id, state, enqueued_at) VALUES (?, 'queued', ?)",
-        (incident, stamp),
-    )
-    _timeline(
-        db, incident, "intake.received", stamp, "alert received",
-        f"{alert.name} from {alert.source} {_label_text(alert)}",
-    )  # fmt: skip
-    return incident
 
 
 def _timeline(db: Connection, incident: str, key: str, stamp: str, event: str, detail: str) -> None:

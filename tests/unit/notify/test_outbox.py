@@ -1,10 +1,10 @@
-"""The outbox table on a real SQLite file: chains, leases, receipts."""
+"""The outbox table on a real SQLite file and a real PostgreSQL: chains, leases, receipts."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
+from firstline.store.database import Database
 from firstline.store.outbox import Outbox, OutboxStatus
 
 T0 = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
@@ -15,16 +15,16 @@ def _add(outbox: Outbox, incident: str, notifier: str, event: str) -> bool:
                           dedup_key=f"k-{incident}", payload="{}", now=T0)  # fmt: skip
 
 
-def test_one_row_per_incident_notifier_and_event(tmp_path: Path) -> None:
-    outbox = Outbox(tmp_path / "db.sqlite")
+def test_one_row_per_incident_notifier_and_event(database: Database) -> None:
+    outbox = Outbox(database)
     assert _add(outbox, "a", "pagerduty", "escalation")
     assert not _add(outbox, "a", "pagerduty", "escalation")
     assert _add(outbox, "a", "slack", "escalation")
     assert outbox.counts() == {"pending": 2, "delivered": 0, "failed": 0}
 
 
-def test_only_the_head_of_each_chain_is_due_and_leases_exclude(tmp_path: Path) -> None:
-    outbox = Outbox(tmp_path / "db.sqlite")
+def test_only_the_head_of_each_chain_is_due_and_leases_exclude(database: Database) -> None:
+    outbox = Outbox(database)
     _add(outbox, "a", "pagerduty", "trigger")
     _add(outbox, "a", "pagerduty", "resolve")
     _add(outbox, "b", "pagerduty", "trigger")
@@ -44,8 +44,8 @@ def test_only_the_head_of_each_chain_is_due_and_leases_exclude(tmp_path: Path) -
     assert [r.incident_id for r in later] == ["b"] and later[0].attempts == 1
 
 
-def test_an_expired_lease_lets_another_worker_retry(tmp_path: Path) -> None:
-    outbox = Outbox(tmp_path / "db.sqlite")
+def test_an_expired_lease_lets_another_worker_retry(database: Database) -> None:
+    outbox = Outbox(database)
     _add(outbox, "a", "slack", "escalation")
     (row,) = outbox.claim_due(now=T0, owner="dead", lease_seconds=30, limit=10)
     assert (
@@ -62,13 +62,13 @@ def test_an_expired_lease_lets_another_worker_retry(tmp_path: Path) -> None:
     assert outbox.rows()[0].status is OutboxStatus.FAILED
 
 
-def test_delivery_metrics_in_prometheus_terms(tmp_path: Path) -> None:
+def test_delivery_metrics_in_prometheus_terms(database: Database) -> None:
     from prometheus_client import CollectorRegistry, generate_latest
 
     from firstline.delivery.metrics import DeliveryCounters
     from firstline.delivery.prometheus import register_delivery_metrics
 
-    outbox = Outbox(tmp_path / "db.sqlite")
+    outbox = Outbox(database)
     _add(outbox, "a", "slack", "escalation")
     counters = DeliveryCounters()
     registry = CollectorRegistry()

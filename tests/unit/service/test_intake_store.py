@@ -1,4 +1,5 @@
-"""Dedup, grouping, self-resolution and the durable queue, on a real SQLite file."""
+"""Dedup, grouping, self-resolution and the durable queue with its leases, on a real SQLite
+file and a real PostgreSQL (tests/stores.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from ulid import ULID
 from firstline.domain.alert import Alert, AlertStatus, fingerprint_labels
 from firstline.domain.incident import IncidentStatus, new_incident_id
 from firstline.intake.grouping import group_key
+from firstline.store.database import Database
 from firstline.store.incidents import IncidentStore
 from firstline.store.intake import IntakeStore, Outcome, QueueState
 
@@ -29,9 +31,8 @@ def alert(pod: str = "checkout-1", *, name: str = "HighErrorRate", status: str =
 
 
 @pytest.fixture
-def stores(tmp_path: Path) -> tuple[IntakeStore, IncidentStore]:
-    path = tmp_path / "incidents.sqlite"
-    return IntakeStore(path), IncidentStore(path)
+def stores(database: Database) -> tuple[IntakeStore, IncidentStore]:
+    return IntakeStore(database), IncidentStore(database)
 
 
 def ingest(intake: IntakeStore, *alerts: Alert, at: datetime = T0) -> list[Outcome]:
@@ -149,17 +150,52 @@ def test_claims_are_oldest_first_and_exclusive(stores: tuple[IntakeStore, Incide
 
 
 def test_runs_interrupted_by_a_crash_are_requeued(
-    stores: tuple[IntakeStore, IncidentStore], tmp_path: Path
+    stores: tuple[IntakeStore, IncidentStore], database: Database
 ) -> None:
     intake, _ = stores
     ingest(intake, alert())
     claimed = intake.claim_next(T0)
     assert claimed is not None
     intake.close()
-    restarted = IntakeStore(tmp_path / "incidents.sqlite")
+    restarted = IntakeStore(database)
     assert restarted.requeue_interrupted() == [claimed[0]]
     again = restarted.claim_next(T0)
     assert again == (claimed[0], 2), "the same incident, second attempt"
+
+
+def test_a_lease_is_renewed_by_its_owner_only_and_taken_over_once_expired(
+    stores: tuple[IntakeStore, IncidentStore],
+) -> None:
+    intake, _ = stores
+    ingest(intake, alert())
+    claimed = intake.claim_next(T0, owner="a/1/x", lease_seconds=30)
+    assert claimed is not None
+    incident = claimed[0]
+    assert intake.renew(incident, T0 + timedelta(seconds=20), owner="a/1/x", lease_seconds=30)
+    assert not intake.renew(incident, T0, owner="b/2/y"), "not b's lease"
+    # renewed at +20 s for 30 s: still held at +49 s, expired at +50 s
+    assert intake.claim_next(T0 + timedelta(seconds=49), owner="b/2/y") is None
+    taken = intake.claim_next(T0 + timedelta(seconds=50), owner="b/2/y", lease_seconds=30)
+    assert taken == (incident, 2), "the expired run, on its second attempt"
+    assert not intake.renew(incident, T0 + timedelta(seconds=51), owner="a/1/x")
+    # the first owner's late bookkeeping changes nothing; the new owner's does
+    intake.set_queue_state(incident, QueueState.DONE, T0, owner="a/1/x")
+    assert intake.queue_entry(incident) == ("running", 2)
+    intake.set_queue_state(incident, QueueState.DONE, T0, owner="b/2/y")
+    assert intake.queue_entry(incident) == ("done", 2)
+
+
+def test_only_runs_of_owners_known_to_be_gone_are_requeued_at_start(
+    stores: tuple[IntakeStore, IncidentStore],
+) -> None:
+    intake, _ = stores
+    ingest(intake, alert(service="one"), alert(service="two"))
+    mine = intake.claim_next(T0, owner="host-a/1/old")
+    theirs = intake.claim_next(T0, owner="host-b/7/n")
+    assert mine is not None and theirs is not None
+    back = intake.requeue_interrupted(lambda owner: owner is not None and owner.startswith("host-a/"))
+    assert back == [mine[0]]
+    assert intake.queue_entry(theirs[0]) == ("running", 1), "left to its lease"
 
 
 def test_a_failed_batch_stores_nothing(stores: tuple[IntakeStore, IncidentStore]) -> None:
