@@ -101,7 +101,7 @@ def _subject(service_account: str, namespace: str) -> list[dict[str, str]]:
 
 
 def _binding(kind: str, name: str, namespace: str | None, subjects: Any) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name}
+    meta: dict[str, Any] = {"name": name, "labels": {"app.kubernetes.io/name": "firstline"}}
     if namespace is not None:
         meta["namespace"] = namespace
     role_kind = "Role" if kind == "RoleBinding" else "ClusterRole"
