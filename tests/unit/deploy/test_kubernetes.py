@@ -4,6 +4,7 @@ renders from the kustomization, and what the serve and worker Deployments run.""
 from __future__ import annotations
 
 import copy
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -134,3 +135,14 @@ def test_every_firstline_variable_names_a_setting() -> None:
         env = manifests.container(manifests.deployment(objects, component)).get("env", [])
         names = {e["name"] for e in env if e["name"].startswith("FIRSTLINE_")}
         assert names <= known, names - known
+
+
+def test_the_manifests_in_docs_deploy_md_are_valid() -> None:
+    """docs/deploy.md's examples (the PostgreSQL StatefulSet, ...) pass the same strict
+    schema check, so a copied example applies."""
+    text = (KUBERNETES.parents[1] / "docs" / "deploy.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)
+    objects = [o for block in blocks for o in yaml.safe_load_all(block) if o and "apiVersion" in o]
+    assert {o["kind"] for o in objects} >= {"StatefulSet", "Service"}
+    for obj in objects:
+        manifests.validate_strict(obj)
