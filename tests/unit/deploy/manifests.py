@@ -97,6 +97,15 @@ def secret_refs(deploy: Obj) -> dict[str, tuple[str, str]]:
     }
 
 
+def check_rbac(objects: list[Obj]) -> None:
+    """Least privilege: Secrets only by name, and no wildcard anywhere."""
+    for role in [o for o in objects if o["kind"] in {"Role", "ClusterRole"}]:
+        for rule in role["rules"]:
+            assert "*" not in rule["verbs"] and "*" not in rule["resources"], rule
+            if "secrets" in rule["resources"]:
+                assert rule.get("resourceNames"), f"{role['metadata']['name']}: every Secret"
+
+
 def check_all(objects: list[Obj]) -> None:
     """Everything the plain manifests and the chart must both satisfy."""
     for obj in objects:
@@ -139,6 +148,7 @@ def check_all(objects: list[Obj]) -> None:
         budgets = find(objects, "PodDisruptionBudget", component)
         assert len(budgets) == 1
         assert budgets[0]["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    check_rbac(objects)
     config = {o["metadata"]["name"] for o in find(objects, "ConfigMap")}
     for deploy in (serve, worker):
         for volume in deploy["spec"]["template"]["spec"]["volumes"]:

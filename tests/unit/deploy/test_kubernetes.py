@@ -96,6 +96,11 @@ def test_a_broken_manifest_fails_the_checks() -> None:
         change(manifests.container(manifests.deployment(broken, "serve")))
         with pytest.raises(AssertionError):
             manifests.check_all(broken)
+    every_secret = copy.deepcopy(objects)
+    role = next(o for o in every_secret if o["kind"] == "ClusterRole")
+    role["rules"].append({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]})
+    with pytest.raises(AssertionError, match="every Secret"):
+        manifests.check_all(every_secret)
 
 
 def _config_file(name: str, tmp_path: Path) -> Path:
