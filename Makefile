@@ -68,11 +68,13 @@ $(QRYN_DIR)/.installed:
 	  && cp -r node_modules/qryn/patches . && npx --no-install patch-package
 	touch $@
 
-# Regenerate requirements.lock from a clean resolution of pyproject.toml.
+# Regenerate requirements.lock from a clean resolution of pyproject.toml, and from it the
+# image's requirements-runtime.lock (the runtime closure only).
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet '.[dev,llm-server]'
 	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^firstline' > requirements.lock
+	.lock-venv/bin/python deploy/docker/runtime_lock.py   # requirements-runtime.lock, for the image
 	rm -rf .lock-venv
 
 clean:

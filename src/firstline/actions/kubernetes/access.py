@@ -9,6 +9,7 @@ enforces RBAC on the real request. An explicit "denied" refuses in both modes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import structlog
@@ -32,16 +33,30 @@ class AccessVerdict:
 
 
 async def check_access(
-    api: KubernetesApi, action: RemediationAction, mode: RbacCheck
+    api: KubernetesApi,
+    action: RemediationAction,
+    mode: RbacCheck,
+    *,
+    certificate_secrets: tuple[str, ...] = (),
+    names: Mapping[str, str] | None = None,
 ) -> AccessVerdict:
+    """`names`: the object a permission not on the target asks for, by resource (the TLS
+    Secret of a renewal), so a grant limited by `resourceNames` is checked for that name."""
     verdict = AccessVerdict()
     target = action.target
-    for permission in required_permissions(action.type, target.kind.lower()):
-        what = f"{permission.verb} {permission.resource}" + (
-            f" in {target.namespace}" if permission.namespaced and target.namespace else ""
+    others = names or {}
+    permissions = required_permissions(
+        action.type, target.kind.lower(), certificate_secrets=certificate_secrets
+    )
+    for permission in permissions:
+        name = target.name if permission.on_target else others.get(permission.resource)
+        what = (
+            f"{permission.verb} {permission.resource}"
+            + (f" {name}" if name and not permission.on_target else "")
+            + (f" in {target.namespace}" if permission.namespaced and target.namespace else "")
         )
         try:
-            status = await api.may(permission, target.namespace, target.name)
+            status = await api.may(permission, target.namespace, name)
         except KubernetesActionError as exc:
             if exc.status not in _UNSUPPORTED:
                 verdict.problems.append(f"RBAC check for {what} failed: {exc}")

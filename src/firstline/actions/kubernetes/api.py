@@ -202,7 +202,8 @@ class KubernetesApi:
         return await self._run(call, fetch)
 
     async def may(self, permission: Permission, namespace: str | None, name: str | None) -> Obj:
-        """The API server's SelfSubjectAccessReview status for one permission (raw)."""
+        """The API server's SelfSubjectAccessReview status for one permission (raw); `name`
+        is the object asked about (None: any object of the resource)."""
         resource, _, sub = permission.resource.partition("/")
         call = "POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 
@@ -213,7 +214,7 @@ class KubernetesApi:
                 subresource=sub or None,
                 verb=permission.verb,
                 namespace=namespace if permission.namespaced else None,
-                name=name if permission.on_target else None,
+                name=name,
             )
             body = kubernetes.client.V1SelfSubjectAccessReview(
                 spec=kubernetes.client.V1SelfSubjectAccessReviewSpec(resource_attributes=attributes)

@@ -46,6 +46,13 @@ def plan_renew(ctx: PlanContext) -> Plan:
     secret = (ctx.live.get("spec") or {}).get("secretName")
     if not secret:
         return refuse(ctx, "the Certificate names no spec.secretName")
+    if secret not in ctx.settings.certificate_secrets:
+        named = ", ".join(ctx.settings.certificate_secrets) or "none"
+        return refuse(
+            ctx,
+            f"the Certificate's Secret {secret} is not one firstline may read "
+            f"(actions.kubernetes.certificate_secrets: {named})",
+        )
     report: dict[str, str | int | float | bool | list[str]] = {"secret": str(secret)}
     current = issuing(ctx.live)
     if current is not None and current.get("status") == "True":

@@ -180,7 +180,15 @@ class KubernetesExecutor:
         if plan.no_change:
             return Preflight(ok=True, no_change=True)
         try:
-            access = await check_access(self.api, action, self.settings.rbac_check)
+            access = await check_access(
+                self.api,
+                action,
+                self.settings.rbac_check,
+                certificate_secrets=self.settings.certificate_secrets,
+                names={SECRET.plural: str(plan.report["secret"])}
+                if "secret" in plan.report
+                else {},
+            )
         except KubernetesActionError as exc:
             return Preflight(ok=False, problems=[f"RBAC check failed: {exc}"])
         return Preflight(ok=not access.problems, problems=access.problems)

@@ -30,7 +30,9 @@ class Permission:
     verb: str
     namespaced: bool = True
     on_target: bool = True
-    """The request names the target object (False: a listing of the namespace)."""
+    """The request names the target object (False: another object, or a listing)."""
+    resource_names: tuple[str, ...] = ()
+    """The only objects it may name (RBAC `resourceNames`); empty: any object."""
 
 
 def _on(resource: Resource, *verbs: str, sub: str = "") -> list[Permission]:
@@ -38,8 +40,15 @@ def _on(resource: Resource, *verbs: str, sub: str = "") -> list[Permission]:
     return [Permission(resource.group, plural, verb, resource.namespaced) for verb in verbs]
 
 
-def required_permissions(action_type: ActionType, kind: str) -> list[Permission]:
-    """Every (group, resource, verb) the executor uses for this action on this kind."""
+def required_permissions(
+    action_type: ActionType, kind: str, *, certificate_secrets: Iterable[str] = ()
+) -> list[Permission]:
+    """Every (group, resource, verb) the executor uses for this action on this kind.
+
+    Certificate renewal reads the TLS Secret its Certificate names, and only the Secrets
+    in `certificate_secrets` (settings: `actions.kubernetes.certificate_secrets`): `get`
+    limited to those names, or no Secret access at all when none is named.
+    """
     target = TARGET_KINDS[kind]
     if action_type is ActionType.DELETE_POD:
         return _on(POD, "get", "delete")
@@ -47,30 +56,44 @@ def required_permissions(action_type: ActionType, kind: str) -> list[Permission]
         listing = Permission(REPLICASET.group, REPLICASET.plural, "list", on_target=False)
         return [*_on(DEPLOYMENT, "get", "patch"), listing]
     if action_type is ActionType.ROTATE_CERTIFICATE:
-        secret = Permission(SECRET.group, SECRET.plural, "get", on_target=False)
-        return [*_on(CERTIFICATE, "get", "patch"), *_on(CERTIFICATE, "patch", sub="status"), secret]
+        certificate = [*_on(CERTIFICATE, "get", "patch"), *_on(CERTIFICATE, "patch", sub="status")]
+        names = tuple(sorted(set(certificate_secrets)))
+        if not names:
+            return certificate
+        secret = Permission(
+            SECRET.group, SECRET.plural, "get", on_target=False, resource_names=names
+        )
+        return [*certificate, secret]
     return _on(target, "get", "patch")
 
 
-def all_permissions(actions: Iterable[ActionType | str]) -> list[Permission]:
+def all_permissions(
+    actions: Iterable[ActionType | str], *, certificate_secrets: Iterable[str] = ()
+) -> list[Permission]:
+    secrets = tuple(certificate_secrets)
     found = {
         permission
         for action in map(ActionType, actions)
         for kind in ACTION_KINDS[action]
-        for permission in required_permissions(action, kind)
+        for permission in required_permissions(action, kind, certificate_secrets=secrets)
     }
     return sorted(found)
 
 
 def _rules(permissions: Iterable[Permission]) -> list[dict[str, Any]]:
-    """One rule per (group, resource), verbs merged and sorted, for a stable manifest."""
-    verbs: dict[tuple[str, str], set[str]] = {}
+    """One rule per (group, resource, resourceNames), verbs merged and sorted, for a stable
+    manifest; `resourceNames` only where the permission is limited to named objects."""
+    verbs: dict[tuple[str, str, tuple[str, ...]], set[str]] = {}
     for p in permissions:
-        verbs.setdefault((p.group, p.resource), set()).add(p.verb)
-    return [
-        {"apiGroups": [group], "resources": [resource], "verbs": sorted(granted)}
-        for (group, resource), granted in sorted(verbs.items())
-    ]
+        verbs.setdefault((p.group, p.resource, p.resource_names), set()).add(p.verb)
+    rules: list[dict[str, Any]] = []
+    for (group, resource, names), granted in sorted(verbs.items()):
+        rule: dict[str, Any] = {"apiGroups": [group], "resources": [resource]}
+        if names:
+            rule["resourceNames"] = list(names)
+        rule["verbs"] = sorted(granted)
+        rules.append(rule)
+    return rules
 
 
 def _subject(service_account: str, namespace: str) -> list[dict[str, str]]:
@@ -78,7 +101,7 @@ def _subject(service_account: str, namespace: str) -> list[dict[str, str]]:
 
 
 def _binding(kind: str, name: str, namespace: str | None, subjects: Any) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name}
+    meta: dict[str, Any] = {"name": name, "labels": {"app.kubernetes.io/name": "firstline"}}
     if namespace is not None:
         meta["namespace"] = namespace
     role_kind = "Role" if kind == "RoleBinding" else "ClusterRole"
@@ -110,15 +133,19 @@ def rbac_manifests(
     service_account: str = "firstline",
     service_account_namespace: str = "firstline",
     name: str = "firstline-remediation",
+    certificate_secrets: Iterable[str] = (),
 ) -> list[dict[str, Any]]:
     """Roles and bindings granting exactly what the enabled actions use.
+
+    Secrets are granted only by name: `get` on the TLS Secrets in `certificate_secrets`
+    (for rotate_certificate), and nothing on Secrets when none is named.
 
     With `namespaces`, namespaced permissions go into one Role + RoleBinding per namespace
     and only cluster-scoped ones (nodes) into a ClusterRole; without, everything goes into
     one ClusterRole. SelfSubjectAccessReview needs no grant: every authenticated identity
     may create one (the built-in system:basic-user role).
     """
-    permissions = all_permissions(enabled_actions)
+    permissions = all_permissions(enabled_actions, certificate_secrets=certificate_secrets)
     cluster_wide = [p for p in permissions if not p.namespaced]
     namespaced = [p for p in permissions if p.namespaced]
     subjects = _subject(service_account, service_account_namespace)

@@ -43,6 +43,12 @@ class KubernetesActionSettings(ClusterConnection):
         default=(),
         description="Namespaces actions may touch; empty means any. Nodes are cluster-wide.",
     )
+    certificate_secrets: tuple[str, ...] = Field(
+        default=(),
+        description="TLS Secrets rotate_certificate may read (the spec.secretName of the "
+        "Certificates it renews). RBAC grants get on exactly these names; none named means "
+        "no Secret access, and a renewal is refused.",
+    )
     min_replicas: int = Field(default=1, ge=0, description="Never scale below this.")
     max_replicas: int = Field(default=20, ge=1, description="Never scale above this.")
     max_scale_factor: float = Field(

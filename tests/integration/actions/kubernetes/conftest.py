@@ -93,6 +93,7 @@ def make_executor(kubeconfig: Path) -> Iterator[MakeExecutor]:
             "context": "emulated",
             "timeout_seconds": 5.0,
             "certificate_wait_seconds": 5.0,
+            "certificate_secrets": ("web-tls",),  # the TLS Secret of the cases' Certificate
             "poll_interval_seconds": 0.05,
             **overrides,
         }

@@ -5,13 +5,16 @@ writing a real X.509 certificate (made with `cryptography`) into the TLS Secret.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
+from firstline.actions.kubernetes.rbac import rbac_manifests
 from firstline.domain.action import ActionType
 from tests.integration.actions.kubernetes.builders import EXPIRING, certificate, tls_secret
 from tests.integration.actions.kubernetes.cases import KEY, _certs, act
 from tests.integration.actions.kubernetes.conftest import Cluster, MakeExecutor
+from tests.integration.actions.kubernetes.emulator import Authorizer
 
 pytestmark = pytest.mark.integration
 RENEW = act(ActionType.ROTATE_CERTIFICATE, "certificate", "web")
@@ -100,3 +103,61 @@ async def test_a_certificate_without_a_secret_name_is_refused(
     cluster.add(cert, tls_secret("web-tls", EXPIRING, serial=1))
     preflight = await make_executor().preflight(RENEW)
     assert preflight.problems == ["the Certificate names no spec.secretName"]
+
+
+async def test_a_certificate_whose_secret_is_not_named_in_settings_is_refused(
+    cluster: Cluster, make_executor: MakeExecutor
+) -> None:
+    cluster.add(certificate("web", "other-tls"), tls_secret("other-tls", EXPIRING, serial=1))
+    preflight = await make_executor().preflight(RENEW)
+    assert preflight.problems == [
+        "the Certificate's Secret other-tls is not one firstline may read "
+        "(actions.kubernetes.certificate_secrets: web-tls)"
+    ]
+    assert not any(resource == "secrets" for _, _, resource, _ in cluster.emulator.seen)
+
+
+def rbac_authorizer(manifests: list[dict[str, Any]]) -> Authorizer:
+    """Decide a review as Kubernetes' RBAC authorizer does with these rules: a rule with
+    `resourceNames` allows a request only for an object it names, never a nameless one."""
+    rules = [r for m in manifests if m["kind"] in {"Role", "ClusterRole"} for r in m["rules"]]
+
+    def decide(attributes: dict[str, Any]) -> bool:
+        resource = attributes.get("resource", "")
+        if attributes.get("subresource"):
+            resource = f"{resource}/{attributes['subresource']}"
+        return any(
+            attributes.get("group", "") in rule["apiGroups"]
+            and resource in rule["resources"]
+            and attributes.get("verb") in rule["verbs"]
+            and ("resourceNames" not in rule or attributes.get("name") in rule["resourceNames"])
+            for rule in rules
+        )
+
+    return decide
+
+
+@pytest.mark.parametrize(
+    ("named", "problems"),
+    [
+        (("web-tls",), []),
+        ((), ["RBAC: firstline may not get secrets web-tls in shop (no RBAC policy matched)"]),
+        (
+            ("other-tls",),
+            ["RBAC: firstline may not get secrets web-tls in shop (no RBAC policy matched)"],
+        ),
+    ],
+)
+async def test_preflight_asks_for_the_named_secret_that_the_manifests_grant(
+    cluster: Cluster,
+    make_executor: MakeExecutor,
+    named: tuple[str, ...],
+    problems: list[str],
+) -> None:
+    """The generated rules (Secrets only by name) under an RBAC-like authorizer: preflight
+    asks about the one TLS Secret it reads, so a grant by name is enough and is needed."""
+    cluster.add(*_certs())
+    manifests = rbac_manifests([ActionType.ROTATE_CERTIFICATE], certificate_secrets=named)
+    cluster.emulator.authorizer = rbac_authorizer(manifests)
+    preflight = await make_executor().preflight(RENEW)
+    assert preflight.problems == problems

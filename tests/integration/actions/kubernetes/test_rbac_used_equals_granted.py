@@ -52,9 +52,13 @@ async def test_each_action_uses_exactly_what_its_manifest_grants(
         if resource != "selfsubjectaccessreviews"
     }
     kind = case.action.target.kind
-    needed = {(p.group, p.resource, p.verb) for p in required_permissions(case.action.type, kind)}
+    secrets = ("web-tls",)  # what make_executor names in certificate_secrets
+    needed = {
+        (p.group, p.resource, p.verb)
+        for p in required_permissions(case.action.type, kind, certificate_secrets=secrets)
+    }
     assert used == needed
-    assert used <= granted_by(rbac_manifests([case.action.type]))
+    assert used <= granted_by(rbac_manifests([case.action.type], certificate_secrets=secrets))
 
 
 def test_manifests_grant_nothing_beyond_the_enabled_actions() -> None:
@@ -67,12 +71,18 @@ def test_manifests_grant_nothing_beyond_the_enabled_actions() -> None:
     everything = granted_by(rbac_manifests(KUBERNETES_ACTIONS))
     assert {verb for _, _, verb in everything} == {"get", "patch", "list", "delete"}
     assert ("", "secrets", "list") not in everything and ("", "pods", "patch") not in everything
+    assert ("", "secrets", "get") not in everything  # no Secret is named: no Secret access
 
 
 @pytest.mark.parametrize(
-    ("file", "namespaces"),
-    [("clusterrole.yaml", ()), ("namespaced-example.yaml", ("shop", "payments"))],
+    ("file", "namespaces", "secrets"),
+    [
+        ("clusterrole.yaml", (), ()),
+        ("namespaced-example.yaml", ("shop", "payments"), ("shop-tls", "payments-tls")),
+    ],
 )
-def test_the_shipped_manifests_match_the_generator(file: str, namespaces: tuple[str, ...]) -> None:
+def test_the_shipped_manifests_match_the_generator(
+    file: str, namespaces: tuple[str, ...], secrets: tuple[str, ...]
+) -> None:
     shipped = list(yaml.safe_load_all((DEPLOY / file).read_text()))
-    assert shipped == rbac_manifests(KUBERNETES_ACTIONS, namespaces)
+    assert shipped == rbac_manifests(KUBERNETES_ACTIONS, namespaces, certificate_secrets=secrets)

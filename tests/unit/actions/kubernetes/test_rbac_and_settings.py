@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from firstline.actions.catalog import make_action
@@ -71,3 +74,42 @@ def test_a_node_target_ignores_an_alert_namespace_but_not_its_parameters() -> No
 def test_unreadable_tls_secrets_say_why(secret: dict[str, object] | None, reason: str) -> None:
     found = read_tls_secret(secret)
     assert isinstance(found, str) and found.startswith(reason)
+
+
+def _secret_rules(manifests: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [
+        rule
+        for m in manifests
+        if m["kind"] in {"Role", "ClusterRole"}
+        for rule in m["rules"]  # type: ignore[attr-defined]
+        if "secrets" in rule["resources"]
+    ]
+
+
+def test_certificate_renewal_reads_only_the_secrets_named_and_none_when_none_is() -> None:
+    assert _secret_rules(rbac_manifests(["rotate_certificate"])) == []
+    assert _secret_rules(rbac_manifests(["rotate_certificate"], ["shop"])) == []
+    named = rbac_manifests(["rotate_certificate"], certificate_secrets=["web-tls", "api-tls"])
+    assert _secret_rules(named) == [
+        {
+            "apiGroups": [""],
+            "resources": ["secrets"],
+            "resourceNames": ["api-tls", "web-tls"],
+            "verbs": ["get"],
+        }
+    ]
+    # Naming Secrets grants nothing to actions that read none.
+    assert _secret_rules(rbac_manifests(["restart"], certificate_secrets=["web-tls"])) == []
+
+
+@pytest.mark.parametrize("file", ["clusterrole.yaml", "namespaced-example.yaml"])
+def test_no_shipped_rule_grants_secrets_without_resource_names(file: str) -> None:
+    path = Path(__file__).parents[4] / "deploy" / "rbac" / file
+    manifests = list(yaml.safe_load_all(path.read_text()))
+    assert all("resourceNames" in rule for rule in _secret_rules(manifests))
+    assert all(
+        rule.get("resources") != ["*"] and rule.get("verbs") != ["*"]
+        for m in manifests
+        if m["kind"] in {"Role", "ClusterRole"}
+        for rule in m["rules"]
+    )
