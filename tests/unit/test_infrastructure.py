@@ -92,7 +92,7 @@ def test_unknown_incident(database: Database) -> None:
 
 
 def test_action_keys_are_claimed_once_across_threads(database: Database) -> None:
-    store = _store(database)
+    _store(database)
     wins: list[bool] = []
     act = action()
 

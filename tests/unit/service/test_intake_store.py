@@ -4,7 +4,6 @@ file and a real PostgreSQL (tests/stores.py)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from ulid import ULID
