@@ -31,6 +31,8 @@ CREATE TABLE IF NOT EXISTS actions (
   started_at TEXT NOT NULL,
   finished_at TEXT
 );
+CREATE INDEX IF NOT EXISTS actions_incident ON actions (incident_id, started_at);
+CREATE INDEX IF NOT EXISTS actions_started ON actions (started_at);
 CREATE TABLE IF NOT EXISTS action_details (
   idempotency_key TEXT PRIMARY KEY,
   dry_run TEXT,

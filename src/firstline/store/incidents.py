@@ -33,6 +33,11 @@ CREATE TABLE IF NOT EXISTS incidents (
   scenario_path TEXT,
   snapshot TEXT
 );
+-- the lists: newest first, with and without a status filter; retention and compaction
+-- find closed incidents by (status, updated_at)
+CREATE INDEX IF NOT EXISTS incidents_created ON incidents (created_at);
+CREATE INDEX IF NOT EXISTS incidents_status_created ON incidents (status, created_at);
+CREATE INDEX IF NOT EXISTS incidents_status_updated ON incidents (status, updated_at);
 CREATE TABLE IF NOT EXISTS timeline (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   incident_id TEXT NOT NULL REFERENCES incidents(id),
@@ -43,6 +48,7 @@ CREATE TABLE IF NOT EXISTS timeline (
   detail TEXT NOT NULL DEFAULT '',
   UNIQUE (incident_id, key)
 );
+CREATE INDEX IF NOT EXISTS timeline_incident ON timeline (incident_id, seq);
 CREATE TABLE IF NOT EXISTS approvals (
   incident_id TEXT NOT NULL REFERENCES incidents(id),
   round INTEGER NOT NULL,
@@ -55,7 +61,12 @@ CREATE TABLE IF NOT EXISTS approvals (
   comment TEXT,
   PRIMARY KEY (incident_id, round)
 );
+CREATE INDEX IF NOT EXISTS approvals_pending ON approvals (decided_at, expires_at);
 """
+
+
+# what an IncidentSummary is built from: never the snapshot (tens of KB a row)
+SUMMARY_COLUMNS = "id, alert_name, severity, status, created_at, updated_at, summary"
 
 
 class UnknownIncident(NotFound, LookupError):
@@ -159,7 +170,13 @@ class IncidentStore(SqliteStore):
         return row  # type: ignore[no-any-return]
 
     def summary(self, incident_id: str) -> IncidentSummary:
-        return _summary(self._row(incident_id))
+        with self._connect() as db:
+            row = db.execute(
+                f"SELECT {SUMMARY_COLUMNS} FROM incidents WHERE id = ?", (incident_id,)
+            ).fetchone()
+        if row is None:
+            raise UnknownIncident(incident_id)
+        return _summary(row)
 
     def snapshot(self, incident_id: str) -> dict[str, Any]:
         raw = self._row(incident_id)["snapshot"]
@@ -175,7 +192,8 @@ class IncidentStore(SqliteStore):
         where, args = ("WHERE status = ?", (status.value, limit)) if status else ("", (limit,))
         with self._connect() as db:
             rows = db.execute(
-                f"SELECT * FROM incidents {where} ORDER BY created_at DESC LIMIT ?", args
+                f"SELECT {SUMMARY_COLUMNS} FROM incidents {where} ORDER BY created_at DESC LIMIT ?",
+                args,
             ).fetchall()
         return [_summary(r) for r in rows]
 
@@ -193,7 +211,7 @@ class IncidentStore(SqliteStore):
             )
 
     def timeline(self, incident_id: str) -> list[TimelineEntry]:
-        self._row(incident_id)
+        self.summary(incident_id)  # UnknownIncident, without reading the snapshot
         with self._connect() as db:
             rows = db.execute(
                 "SELECT * FROM timeline WHERE incident_id = ? ORDER BY seq", (incident_id,)

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS alerts (
   alert TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS alerts_incident ON alerts (incident_id, status);
+CREATE INDEX IF NOT EXISTS alerts_incident_seen ON alerts (incident_id, first_seen);
 CREATE TABLE IF NOT EXISTS alert_groups (
   incident_id TEXT PRIMARY KEY,
   group_key TEXT NOT NULL,

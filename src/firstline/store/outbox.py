@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS outbox (
   UNIQUE (incident_id, notifier, event_key)
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at);
+CREATE INDEX IF NOT EXISTS outbox_incident ON outbox (incident_id, id);
 """
 
 
