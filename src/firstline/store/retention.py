@@ -217,31 +217,38 @@ async def compact_checkpoints(
 ) -> tuple[list[str], list[str], bool]:
     """Delete the checkpoints of finished runs: (deleted, kept, more left)."""
     cutoff = (now - timedelta(seconds=settings.checkpoint_grace_seconds)).isoformat()
+    # ids first, snapshots a chunk at a time: memory stays bounded whatever the backlog
     rows = intake._rows(
         *_limited(
-            f"SELECT id, updated_at, snapshot FROM incidents WHERE status IN"
-            f" ({_marks(FINISHED)}) AND updated_at < ? AND NOT EXISTS (SELECT 1 FROM"
-            " checkpoint_compactions c WHERE c.incident_id = incidents.id"
-            " AND c.updated_at = incidents.updated_at)",
+            f"SELECT id, updated_at FROM incidents WHERE status IN ({_marks(FINISHED)})"
+            " AND updated_at < ? AND NOT EXISTS (SELECT 1 FROM checkpoint_compactions c"
+            " WHERE c.incident_id = incidents.id AND c.updated_at = incidents.updated_at)",
             (*FINISHED, cutoff),
             limit,
         )
     )
+    seen = {r["id"]: r["updated_at"] for r in rows}
     deleted: list[str] = []
     kept: list[str] = []
-    for row in rows:
-        (deleted if _run_finished(row["snapshot"]) else kept).append(row["id"])
-    if not dry_run:
-        for incident_id in deleted:
+    for chunk in _chunks(list(seen)):
+        snapshots = intake._rows(
+            f"SELECT id, snapshot FROM incidents WHERE id IN ({_marks(chunk)})", chunk
+        )
+        finished = [r["id"] for r in snapshots if _run_finished(r["snapshot"])]
+        done = set(finished)
+        deleted += finished
+        kept += [i for i in chunk if i not in done]
+        if dry_run:
+            continue
+        for incident_id in finished:
             await checkpointer.adelete_thread(incident_id)
-        seen = {r["id"]: r["updated_at"] for r in rows}
         with intake._transaction() as db:
             db.executemany(
                 "INSERT INTO checkpoint_compactions (incident_id, updated_at, compacted_at,"
                 " kept) VALUES (?, ?, ?, ?) ON CONFLICT (incident_id) DO UPDATE SET"
                 " updated_at = excluded.updated_at, compacted_at = excluded.compacted_at,"
                 " kept = excluded.kept",
-                [(i, seen[i], now.isoformat(), int(i in kept)) for i in seen],
+                [(i, seen[i], now.isoformat(), int(i not in done)) for i in chunk],
             )
     return deleted, kept, limit is not None and len(rows) >= limit
 
@@ -291,35 +298,45 @@ async def delete_expired(
     more = limit is not None and len(ids) >= limit
     if dry_run:
         return _count_rows(intake, ids), more
+    expired = Expired()
+    for chunk in _chunks(ids):  # one short transaction per chunk: intake waits less
+        await _delete_incidents(intake, checkpointer, chunk, cutoff, expired)
+    return expired, more
+
+
+async def _delete_incidents(
+    intake: IntakeStore,
+    checkpointer: BaseCheckpointSaver[Any],
+    ids: list[str],
+    cutoff: str,
+    expired: Expired,
+) -> None:
     # checkpoints first: a crash after this leaves rows that the next run deletes; the other
     # way round would leave threads no incident names any more
     for incident_id in ids:
         await checkpointer.adelete_thread(incident_id)
-    expired = Expired()
     with intake._transaction() as db:
-        for chunk in _chunks(ids):
-            # again inside the transaction: only what still qualifies now is deleted
-            still = [
-                r["id"]
-                for r in db.execute(
-                    _EXPIRED + f" AND id IN ({_marks(chunk)})", (*OVER, cutoff, *chunk)
-                ).fetchall()
-            ]
-            if not still:
-                continue
-            expired.incidents += still
-            expired.audit_records += _audit_count(db, still)
-            cur = db.execute(
-                f"UPDATE alerts SET incident_id = NULL WHERE incident_id IN ({_marks(still)})"
-                " AND status = 'firing'",
-                still,
-            )
-            expired.alerts_detached += cur.rowcount
-            for table, column, extra in _ROWS:
-                cur = db.execute("DELETE " + _rows_of(table, column, extra, still), still)
-                if table != _BOOKKEEPING:
-                    expired.rows[table] = expired.rows.get(table, 0) + cur.rowcount
-    return expired, more
+        # again inside the transaction: only what still qualifies now is deleted
+        still = [
+            r["id"]
+            for r in db.execute(
+                _EXPIRED + f" AND id IN ({_marks(ids)})", (*OVER, cutoff, *ids)
+            ).fetchall()
+        ]
+        if not still:
+            return
+        expired.incidents += still
+        expired.audit_records += _audit_count(db, still)
+        cur = db.execute(
+            f"UPDATE alerts SET incident_id = NULL WHERE incident_id IN ({_marks(still)})"
+            " AND status = 'firing'",
+            still,
+        )
+        expired.alerts_detached += cur.rowcount
+        for table, column, extra in _ROWS:
+            cur = db.execute("DELETE " + _rows_of(table, column, extra, still), still)
+            if table != _BOOKKEEPING:
+                expired.rows[table] = expired.rows.get(table, 0) + cur.rowcount
 
 
 def _rows_of(table: str, column: str, extra: str, ids: Sequence[str]) -> str:
