@@ -213,7 +213,8 @@ def http_timings(data_dir: Path, rounds: int) -> dict[str, list[float]]:
             answer = client.get(f"{url}/api/v1/incidents", params={"limit": 50}, headers=headers)
             assert answer.status_code == 200 and len(answer.json()) == 50, answer.text[:200]
 
-        return {"GET /api/v1/incidents?limit=50": timed(get, rounds)}
+        # a longer warm-up: the workers finish their start-up (decided approvals) first
+        return {"GET /api/v1/incidents?limit=50": timed(get, rounds, warmup=50)}
 
 
 # -- disk per escalated incident -------------------------------------------------------------

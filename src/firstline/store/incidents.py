@@ -34,10 +34,10 @@ CREATE TABLE IF NOT EXISTS incidents (
   snapshot TEXT
 );
 -- the lists: newest first, with and without a status filter; retention and compaction
--- find closed incidents by (status, updated_at)
+-- find closed incidents by (status, updated_at), covering their id
 CREATE INDEX IF NOT EXISTS incidents_created ON incidents (created_at);
 CREATE INDEX IF NOT EXISTS incidents_status_created ON incidents (status, created_at);
-CREATE INDEX IF NOT EXISTS incidents_status_updated ON incidents (status, updated_at);
+CREATE INDEX IF NOT EXISTS incidents_status_updated ON incidents (status, updated_at, id);
 CREATE TABLE IF NOT EXISTS timeline (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   incident_id TEXT NOT NULL REFERENCES incidents(id),

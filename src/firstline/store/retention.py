@@ -72,9 +72,16 @@ CREATE TABLE IF NOT EXISTS checkpoint_compactions (
   compacted_at TEXT NOT NULL,
   kept INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX IF NOT EXISTS checkpoint_compactions_updated
+  ON checkpoint_compactions (updated_at);
 """
 """Incidents whose checkpoints were looked at, as of the incident's `updated_at`: deleted,
 or kept because the run can still continue. Looked at again only when the incident changes."""
+
+WATERMARK_MARGIN = timedelta(hours=1)
+"""Compaction looks only at incidents changed since the newest one it has seen, less this
+(clocks of different processes; a change always moves `updated_at` forward), so a call
+costs what changed since the last, not every incident there is."""
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -167,7 +174,9 @@ def ensure_schema(intake: IntakeStore) -> None:
     for store in (Outbox, ActionLog, AuditLog):
         store(intake.path)
     with intake._transaction() as db:
-        db.execute(COMPACTION_SCHEMA)
+        for statement in COMPACTION_SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
 
 
 async def compact(
@@ -217,13 +226,19 @@ async def compact_checkpoints(
 ) -> tuple[list[str], list[str], bool]:
     """Delete the checkpoints of finished runs: (deleted, kept, more left)."""
     cutoff = (now - timedelta(seconds=settings.checkpoint_grace_seconds)).isoformat()
-    # ids first, snapshots a chunk at a time: memory stays bounded whatever the backlog
+    (newest,) = intake._rows("SELECT max(updated_at) AS at FROM checkpoint_compactions")
+    floor = ""  # before every ISO timestamp: the first call looks at everything
+    if newest["at"]:
+        floor = (datetime.fromisoformat(newest["at"]) - WATERMARK_MARGIN).isoformat()
+    # ids first, snapshots a chunk at a time: memory stays bounded whatever the backlog;
+    # oldest first, so that what a batch limit leaves is above the watermark
     rows = intake._rows(
         *_limited(
             f"SELECT id, updated_at FROM incidents WHERE status IN ({_marks(FINISHED)})"
-            " AND updated_at < ? AND NOT EXISTS (SELECT 1 FROM checkpoint_compactions c"
-            " WHERE c.incident_id = incidents.id AND c.updated_at = incidents.updated_at)",
-            (*FINISHED, cutoff),
+            " AND updated_at >= ? AND updated_at < ? AND NOT EXISTS (SELECT 1 FROM"
+            " checkpoint_compactions c WHERE c.incident_id = incidents.id"
+            " AND c.updated_at = incidents.updated_at) ORDER BY updated_at",
+            (*FINISHED, floor, cutoff),
             limit,
         )
     )
