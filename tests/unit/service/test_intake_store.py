@@ -4,7 +4,6 @@ file and a real PostgreSQL (tests/stores.py)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from ulid import ULID
@@ -193,7 +192,9 @@ def test_only_runs_of_owners_known_to_be_gone_are_requeued_at_start(
     mine = intake.claim_next(T0, owner="host-a/1/old")
     theirs = intake.claim_next(T0, owner="host-b/7/n")
     assert mine is not None and theirs is not None
-    back = intake.requeue_interrupted(lambda owner: owner is not None and owner.startswith("host-a/"))
+    back = intake.requeue_interrupted(
+        lambda owner: owner is not None and owner.startswith("host-a/")
+    )
     assert back == [mine[0]]
     assert intake.queue_entry(theirs[0]) == ("running", 1), "left to its lease"
 
