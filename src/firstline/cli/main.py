@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from firstline.cli import audit, capture, detection, serve
+from firstline.cli import audit, capture, detection, serve, store
 from firstline.cli.check import check
 from firstline.cli.common import G, run, settings
 from firstline.cli.evaluate import eval_command
@@ -55,6 +55,7 @@ app.command("eval")(eval_command)
 app.command()(demo)
 detection.register(app)
 audit.register(app, settings)
+store.register(app, settings)
 serve.register(app, settings)
 capture.register(app)
 

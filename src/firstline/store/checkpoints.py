@@ -94,6 +94,9 @@ async def sqlite_checkpointer(path: Path, types: Iterable[type]) -> AsyncIterato
     async with AsyncExitStack() as stack:
         with typed_errors():
             conn = await stack.enter_async_context(aiosqlite.connect(str(path), timeout=30))
+            # before anything is written: a new file returns the pages compaction frees
+            # (store/retention.py); on an existing file this is a no-op until a VACUUM
+            await conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA busy_timeout=30000")
         saver = TypedSqliteSaver(conn, serde=serializer(types))

@@ -20,6 +20,9 @@ from firstline.errors import NotFound
 from firstline.store.database import Row
 from firstline.store.tables import TableStore
 
+# what an IncidentSummary is built from: never the snapshot (tens of KB a row)
+SUMMARY_COLUMNS = "id, alert_name, severity, status, created_at, updated_at, summary"
+
 
 class UnknownIncident(NotFound, LookupError):
     """No incident has this id (HTTP 404)."""
@@ -120,7 +123,13 @@ class IncidentStore(TableStore):
         return row  # type: ignore[no-any-return]
 
     def summary(self, incident_id: str) -> IncidentSummary:
-        return _summary(self._row(incident_id))
+        with self._connect() as db:
+            row = db.execute(
+                f"SELECT {SUMMARY_COLUMNS} FROM incidents WHERE id = ?", (incident_id,)
+            ).fetchone()
+        if row is None:
+            raise UnknownIncident(incident_id)
+        return _summary(row)
 
     def snapshot(self, incident_id: str) -> dict[str, Any]:
         raw = self._row(incident_id)["snapshot"]
@@ -136,7 +145,8 @@ class IncidentStore(TableStore):
         where, args = ("WHERE status = ?", (status.value, limit)) if status else ("", (limit,))
         with self._connect() as db:
             rows = db.execute(
-                f"SELECT * FROM incidents {where} ORDER BY created_at DESC LIMIT ?", args
+                f"SELECT {SUMMARY_COLUMNS} FROM incidents {where} ORDER BY created_at DESC LIMIT ?",
+                args,
             ).fetchall()
         return [_summary(r) for r in rows]
 
@@ -154,7 +164,7 @@ class IncidentStore(TableStore):
             )
 
     def timeline(self, incident_id: str) -> list[TimelineEntry]:
-        self._row(incident_id)
+        self.summary(incident_id)  # UnknownIncident, without reading the snapshot
         with self._connect() as db:
             rows = db.execute(
                 "SELECT * FROM timeline WHERE incident_id = ? ORDER BY seq", (incident_id,)

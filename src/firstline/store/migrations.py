@@ -143,6 +143,20 @@ _LEASES = (
     "CREATE INDEX IF NOT EXISTS work_queue_lease ON work_queue (state, lease_until)",
 )
 
+# An index for every list the API and CLI serve (tests/unit/store/test_query_plans.py); the
+# (status, updated_at, id) one is how retention and compaction find incidents that are over.
+_LIST_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS incidents_created ON incidents (created_at)",
+    "CREATE INDEX IF NOT EXISTS incidents_status_created ON incidents (status, created_at)",
+    "CREATE INDEX IF NOT EXISTS incidents_status_updated ON incidents (status, updated_at, id)",
+    "CREATE INDEX IF NOT EXISTS timeline_incident ON timeline (incident_id, seq)",
+    "CREATE INDEX IF NOT EXISTS approvals_pending ON approvals (decided_at, expires_at)",
+    "CREATE INDEX IF NOT EXISTS alerts_incident_seen ON alerts (incident_id, first_seen)",
+    "CREATE INDEX IF NOT EXISTS outbox_incident ON outbox (incident_id, id)",
+    "CREATE INDEX IF NOT EXISTS actions_incident ON actions (incident_id, started_at)",
+    "CREATE INDEX IF NOT EXISTS actions_started ON actions (started_at)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         "0001_initial",
@@ -162,6 +176,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration("0002_queue_leases", sqlite=_LEASES, postgresql=_LEASES),
+    Migration("0003_list_indexes", sqlite=_LIST_INDEXES, postgresql=_LIST_INDEXES),
 )
 
 _LEDGER = (

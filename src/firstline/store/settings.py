@@ -1,5 +1,6 @@
-"""Where the store keeps incidents, audit and checkpoints: SQLite files in `data_dir`
-(the embedded default), or one PostgreSQL database shared by every replica (`url`)."""
+"""Where the store keeps incidents, audit and checkpoints (SQLite files in `data_dir`, the
+embedded default, or one PostgreSQL database shared by every replica: `url`), and how long
+it keeps them."""
 
 from __future__ import annotations
 
@@ -46,6 +47,25 @@ class StoreSettings(BaseModel):
     @property
     def postgres_url(self) -> str | None:
         return self.url.get_secret_value() if self.url is not None else None
+
+    retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Delete an incident that is over (resolved, dismissed, self-resolved, closed) this"
+            " many days after it last changed, with its timeline, alerts, queue row, approvals,"
+            " sent notifications, action ledger and checkpoints; the audit trail is kept."
+            " None (the default) keeps incidents forever (docs/storage.md)."
+        ),
+    )
+    checkpoint_grace_seconds: float = Field(
+        default=300,
+        ge=0,
+        description=(
+            "A finished run's checkpoints are deleted this long after its incident last"
+            " changed (its final state stays in the incident's snapshot)."
+        ),
+    )
 
     @property
     def incidents_db(self) -> Path:

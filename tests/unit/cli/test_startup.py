@@ -42,7 +42,7 @@ def test_help_imports_no_graph_server_or_numpy() -> None:
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
 
 
-@pytest.mark.parametrize("command", ["investigate", "detect", "serve", "capture", "eval"])
+@pytest.mark.parametrize("command", ["investigate", "detect", "serve", "capture", "eval", "store"])
 def test_a_commands_help_imports_no_graph_server_or_numpy(command: str) -> None:
     assert not loaded_by(command, "--help") & set(HEAVY)
 
