@@ -102,6 +102,8 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
                 "FIRSTLINE_NOTIFY__PAGERDUTY__ROUTING_KEY": ROUTING_KEY,
                 "FIRSTLINE_NOTIFY__PAGERDUTY__URL": f"{vendor.url}/v2/enqueue",
                 "FIRSTLINE_NOTIFY__CONSOLE": "false",
+                # the outbox's lease is its own setting (default 120 s), not store.lease_seconds
+                "FIRSTLINE_NOTIFY__DELIVERY__LEASE_SECONDS": str(LEASE_SECONDS),
             }
             yield Setup(url, vendor, env, effects)
     finally:
@@ -256,8 +258,13 @@ def test_three_replicas_survive_two_kill_9s_and_do_everything_once(setup: Setup)
             if s.json()["event_action"] == "trigger"
         )  # fmt: skip
         assert set(triggers) == {f"firstline-{i['id']}" for i in incidents}, "all paged"
-        assert set(triggers.values()) == {1}, "at most one trigger per dedup_key"
-        assert vendor.pd_pages_opened == GROUPS
+        # A replica killed after PagerDuty's 202 and before it marked the row delivered
+        # leaves the row to be sent again when its lease expires (docs/notifications.md: at
+        # least once, under one dedup_key): a second trigger for the same key, which
+        # PagerDuty folds into the open page. Only the two kills can cause one.
+        repeated = {k: n for k, n in triggers.items() if n > 1}
+        assert len(repeated) <= 2 * 20 and set(repeated.values()) <= {2}, repeated  # batch_size
+        assert vendor.pd_pages_opened == GROUPS, "no incident paged twice"
 
         # -- the takeover happened -------------------------------------------------------
         (victim,) = query(url, "SELECT attempts FROM work_queue WHERE incident_id = %s",
@@ -267,7 +274,8 @@ def test_three_replicas_survive_two_kill_9s_and_do_everything_once(setup: Setup)
             f"\nstorm {stormed:.1f}s ({result.errors} failed tries retried, {len(retried)} alerts"
             f" stored twice-delivered), all settled {settled:.1f}s; first kill at"
             f" {killed['storm_at']} alerts stored; second kill mid-action: {killed['mid_action']};"
-            f" {len(reconciled)} actions reconciled after a takeover"
+            f" {len(reconciled)} actions reconciled after a takeover; {len(repeated)} PagerDuty"
+            " triggers repeated after a kill (same dedup_key)"
         )
     finally:
         for replica in replicas:
