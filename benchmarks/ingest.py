@@ -31,7 +31,7 @@ from tests.services.process import Service
 from tests.services.prometheus import start_alertmanager
 
 
-def _start_alertmanager(workdir: Path) -> tuple[Service, str]:
+def start_peer_alertmanager(workdir: Path) -> tuple[Service, str]:
     return start_alertmanager(
         workdir,
         "route:\n  receiver: none\n  group_by: [alertname, namespace, service]\n"
@@ -44,7 +44,7 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def _for_alertmanager(batches: list[dict[str, Any]]) -> list[Any]:
+def for_alertmanager(batches: list[dict[str, Any]]) -> list[Any]:
     """/api/v2/alerts takes a bare list of alerts and computes fingerprints itself."""
     return [
         [{k: v for k, v in a.items() if k != "fingerprint"} for a in b["alerts"]] for b in batches
@@ -78,13 +78,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch)
         firstline = start_firstline(workdir)
-        alertmanager, am_url = _start_alertmanager(workdir)
+        alertmanager, am_url = start_peer_alertmanager(workdir)
         try:
             with console.status("warming up both servers"):
                 warm = webhook_batches(storm_alerts(200, 2, prefix="warm"), args.batch)
                 asyncio.run(post_all(f"{firstline.url}/webhooks/alertmanager", warm,
                                      headers=firstline.webhook_headers))  # fmt: skip
-                asyncio.run(post_all(f"{am_url}/api/v2/alerts", _for_alertmanager(warm)))
+                asyncio.run(post_all(f"{am_url}/api/v2/alerts", for_alertmanager(warm)))
             for round_ in range(args.rounds):
                 batches = webhook_batches(
                     storm_alerts(args.alerts, args.groups, prefix=f"bench{round_}"), args.batch
@@ -100,7 +100,7 @@ def main() -> int:
                             )))  # fmt: skip
                         else:
                             theirs_runs.append(asyncio.run(post_all(
-                                f"{am_url}/api/v2/alerts", _for_alertmanager(batches),
+                                f"{am_url}/api/v2/alerts", for_alertmanager(batches),
                                 concurrency=args.concurrency,
                             )))  # fmt: skip
             with sqlite3.connect(firstline.data_dir / "incidents.sqlite") as db:

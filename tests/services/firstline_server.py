@@ -56,6 +56,8 @@ def start_firstline(
     port: int | None = None,
     env: dict[str, str] | None = None,
     name: str = "firstline-serve",
+    timeout: float = 60.0,
+    command: tuple[str, ...] = ("serve",),
 ) -> FirstlineServer:
     port = port or free_port()
     data_dir = data_dir or workdir / "data"
@@ -72,9 +74,9 @@ def start_firstline(
     }
     service = Service(
         name,
-        [sys.executable, "-m", "firstline", "serve"],
+        [sys.executable, "-m", "firstline", *command],
         workdir,
         http_ok(f"{url}/readyz"),
         env=settings_env,
-    ).start(timeout=60)
+    ).start(timeout=timeout)
     return FirstlineServer(service=service, url=url, data_dir=data_dir)
