@@ -162,9 +162,9 @@ async def _attempt(
         return result(ActionStatus.REFUSED, f"preflight: {problem}")
     if checked.no_change:
         detail = f"{NO_OP}: the target is already in the wanted state; nothing executed"
-        if rerun:
-            ctx.ledger.finish_action(key, ActionStatus.SUCCEEDED, detail)
         _audit(ctx, state, AuditKind.ACTION, base | {"result": NO_OP, "detail": detail})
+        if rerun:  # after the audit record, as in _run
+            ctx.ledger.finish_action(key, ActionStatus.SUCCEEDED, detail)
         return result(ActionStatus.SUCCEEDED, detail)
     _audit(ctx, state, AuditKind.DRY_RUN, base | {"diff": diff})
     if rerun:
@@ -189,7 +189,9 @@ async def _run(
     except Exception as exc:  # executor failures are results, not crashes
         outcome = ExecutionOutcome(ok=False, detail=f"{type(exc).__name__}: {exc}")
     status = ActionStatus.SUCCEEDED if outcome.ok else ActionStatus.FAILED
-    ctx.ledger.finish_action(key, status, outcome.detail)
+    # The audit record goes before the ledger is marked finished: a process killed between
+    # the two leaves the entry 'started', so whoever resumes reconciles it (and audits that).
+    # The other order let a kill leave a finished action that no audit record names.
     ctx.ledger.record_outcome(key, outcome.undo, dict(outcome.report))
     _audit(
         ctx,
@@ -206,6 +208,7 @@ async def _run(
             "report": outcome.report,
         },
     )
+    ctx.ledger.finish_action(key, status, outcome.detail)
     return result(status, outcome.detail)
 
 
@@ -299,6 +302,6 @@ async def _undo_one(
     except Exception as exc:
         outcome = ExecutionOutcome(ok=False, detail=f"{type(exc).__name__}: {exc}")
     status = ActionStatus.SUCCEEDED if outcome.ok else ActionStatus.FAILED
-    ctx.ledger.finish_action(key, status, outcome.detail)
     _audit(ctx, state, AuditKind.UNDO, base | {"result": status.value, "detail": outcome.detail})
+    ctx.ledger.finish_action(key, status, outcome.detail)  # after the audit, as in _run
     return f"{event}: {status.value}", f"{undo.describe()}: {outcome.detail}"
