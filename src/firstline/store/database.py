@@ -12,10 +12,12 @@ database itself raises only StoreError kinds (store/errors.py), never a driver's
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
@@ -72,6 +74,49 @@ class Database(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ManyRows:
+    """An INSERT of many rows in one statement per chunk: a round trip and a plan per few
+    hundred rows instead of per row. SQLite takes `VALUES (...), (...)`; PostgreSQL takes
+    one text array per column through `unnest`, so the statement text never changes with
+    the number of rows (psycopg's parsing of a long, varying text cost more than the
+    database's work). Every parameter is text."""
+
+    head: str
+    """Up to and excluding VALUES: `INSERT INTO t (a, b)`."""
+    row: str
+    """One row's placeholders, literals allowed: `(?, 'queued', ?)`."""
+    tail: str = ""
+    """After the rows: `ON CONFLICT ...`. With DO UPDATE, no two rows may share a key."""
+
+    @property
+    def width(self) -> int:
+        return self.row.count("?")
+
+    def _unnest(self) -> str:
+        columns = [f"c{n}" for n in range(self.width)]
+        picked = iter(columns)
+        select = re.sub(r"\?", lambda _: f"u.{next(picked)}", self.row.strip()[1:-1])
+        arrays = ", ".join("?::text[]" for _ in columns)
+        return (
+            f"{self.head} SELECT {select} FROM unnest({arrays}) AS u({', '.join(columns)})"
+            f"{self.tail}"
+        )
+
+    def write(self, db: Connection, dialect: Dialect, rows: Sequence[Sequence[object]]) -> None:
+        if dialect is Dialect.POSTGRESQL:
+            db.execute(self._unnest(), [list(column) for column in zip(*rows, strict=True)])
+            return
+        per = max(1, _PARAMETERS_PER_STATEMENT // max(1, self.width))
+        for start in range(0, len(rows), per):
+            chunk = rows[start : start + per]
+            values = ", ".join([self.row] * len(chunk))
+            db.execute(f"{self.head} VALUES {values}{self.tail}", [v for r in chunk for v in r])
+
+
+_PARAMETERS_PER_STATEMENT = 900  # well under SQLite's and PostgreSQL's limits
 
 
 def ensure_parent(path: Path) -> None:

@@ -23,7 +23,14 @@ from pathlib import Path
 
 from firstline.domain.alert import Alert, AlertStatus
 from firstline.domain.incident import IncidentStatus, new_incident_id
-from firstline.store.database import Connection, Database, Row, SqliteDatabase
+from firstline.store.database import (
+    Connection,
+    Database,
+    Dialect,
+    ManyRows,
+    Row,
+    SqliteDatabase,
+)
 from firstline.store.leases import DEFAULT_LEASE_SECONDS, LOCAL_OWNER
 from firstline.store.tables import TableStore
 
@@ -117,7 +124,7 @@ class IntakeStore(TableStore):
         with self._transaction() as db:
             # replicas storing deliveries of one group at once would each open an incident
             self.db.serialize(db, *(f"firstline.group.{key}" for key in group_keys))
-            batch = _Delivery(db, stamp, now - group_window, alerts, group_keys)
+            batch = _Delivery(db, self.db.dialect, stamp, now - group_window, alerts, group_keys)
             for alert, group_key in zip(alerts, group_keys, strict=True):
                 outcome, incident = batch.ingest(alert, group_key)
                 outcomes.append(outcome)
@@ -304,17 +311,21 @@ class _Delivery:
     def __init__(
         self,
         db: Connection,
+        dialect: Dialect,
         stamp: str,
         window_start: datetime,
         alerts: Sequence[Alert],
         group_keys: Sequence[str],
     ) -> None:
         self.db = db
+        self.dialect = dialect
         self.stamp = stamp
         self.known = _known_alerts(db, [a.fingerprint for a in alerts])
         self.groups = _open_incidents(db, set(group_keys), window_start)
         self.joined: dict[str, list[Alert]] = {}
-        self.writes: dict[str, list[tuple[object, ...]]] = {sql: [] for sql in _WRITE_ORDER}
+        self.writes: dict[ManyRows | str, list[tuple[object, ...]]] = {
+            statement: [] for statement in _WRITE_ORDER
+        }
 
     def ingest(self, alert: Alert, group_key: str) -> tuple[Outcome, str | None]:
         stamp, body = self.stamp, alert.model_dump_json()
@@ -378,32 +389,40 @@ class _Delivery:
         self.flush()
 
     def flush(self) -> None:
-        for sql in _WRITE_ORDER:  # incidents before the rows that name them
-            rows = self.writes[sql]
-            if rows:
-                self.db.executemany(sql, rows)
-                rows.clear()
+        for statement in _WRITE_ORDER:  # incidents before the rows that name them
+            rows = self.writes[statement]
+            if not rows:
+                continue
+            if isinstance(statement, ManyRows):
+                statement.write(self.db, self.dialect, rows)
+            else:
+                self.db.executemany(statement, rows)
+            rows.clear()
 
 
-_INCIDENT = (
-    "INSERT INTO incidents (id, alert_name, fingerprint, status, created_at, updated_at)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
+_INCIDENT = ManyRows(
+    "INSERT INTO incidents (id, alert_name, fingerprint, status, created_at, updated_at)",
+    "(?, ?, ?, ?, ?, ?)",
 )
-_GROUP = "INSERT INTO alert_groups (incident_id, group_key, opened_at) VALUES (?, ?, ?)"
-_QUEUE = "INSERT INTO work_queue (incident_id, state, enqueued_at) VALUES (?, 'queued', ?)"
-_UPSERT = (
+_GROUP = ManyRows("INSERT INTO alert_groups (incident_id, group_key, opened_at)", "(?, ?, ?)")
+_QUEUE = ManyRows("INSERT INTO work_queue (incident_id, state, enqueued_at)", "(?, 'queued', ?)")
+# one row per fingerprint per flush: a firing alert seen again in the same delivery is a
+# repeat, collected apart, so DO UPDATE never meets the same key twice in one statement
+_UPSERT = ManyRows(
     "INSERT INTO alerts (fingerprint, source, name, status, group_key, incident_id,"
-    " first_seen, last_seen, alert) VALUES (?, ?, ?, 'firing', ?, ?, ?, ?, ?)"
+    " first_seen, last_seen, alert)",
+    "(?, ?, ?, 'firing', ?, ?, ?, ?, ?)",
     " ON CONFLICT (fingerprint) DO UPDATE SET status = 'firing',"
     " incident_id = excluded.incident_id, group_key = excluded.group_key,"
-    " last_seen = excluded.last_seen, receipts = alerts.receipts + 1, alert = excluded.alert"
+    " last_seen = excluded.last_seen, receipts = alerts.receipts + 1, alert = excluded.alert",
 )
 _REPEAT = (
     "UPDATE alerts SET last_seen = ?, receipts = receipts + 1, alert = ? WHERE fingerprint = ?"
 )
-_TIMELINE = (
-    "INSERT INTO timeline (incident_id, key, at, stage, event, detail)"
-    " VALUES (?, ?, ?, 'intake', ?, ?) ON CONFLICT DO NOTHING"
+_TIMELINE = ManyRows(
+    "INSERT INTO timeline (incident_id, key, at, stage, event, detail)",
+    "(?, ?, ?, 'intake', ?, ?)",
+    " ON CONFLICT DO NOTHING",
 )
 _WRITE_ORDER = (_INCIDENT, _GROUP, _QUEUE, _UPSERT, _REPEAT, _TIMELINE)
 _CHUNK = 500  # parameters per IN (...) list, well under either database's limit
