@@ -49,19 +49,17 @@ def start_replicas(
 ) -> list[FirstlineServer]:
     """`count` `firstline serve` processes, each with workers and its own data directory,
     on whatever store `env` names (FIRSTLINE_STORE__URL for one shared PostgreSQL)."""
-    # The first alone (it migrates the empty database), the others side by side. Three
-    # started at the same moment on an empty database sometimes never listen (seen about one
-    # start in three, every process waiting inside open_service); see the scale test's notes.
-    first = start_firstline(workdir, data_dir=workdir / f"{name}-0", env=env, name=f"{name}-0",
-                            timeout=timeout)  # fmt: skip
-    with ThreadPoolExecutor(max_workers=max(1, count - 1)) as pool:
+    # All at once, as a Deployment starts them: on an empty database they race to migrate
+    # (a deadlock through LangGraph's CREATE INDEX CONCURRENTLY once hung every one of them;
+    # test_replicas_start_together covers it).
+    with ThreadPoolExecutor(max_workers=count) as pool:
         starting = [
             pool.submit(start_firstline, workdir, data_dir=workdir / f"{name}-{n}", env=env,
                         name=f"{name}-{n}", timeout=timeout)
-            for n in range(1, count)
+            for n in range(count)
         ]  # fmt: skip
         wait(starting)
-    replicas = [first, *(f.result() for f in starting if f.exception() is None)]
+    replicas = [f.result() for f in starting if f.exception() is None]
     failed = [e for f in starting if (e := f.exception()) is not None]
     if failed:
         for replica in replicas:

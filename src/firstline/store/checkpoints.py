@@ -7,6 +7,7 @@ checkpoint file is told apart from a bug by the StoreError in its exception chai
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import (
     AbstractAsyncContextManager,
@@ -28,7 +29,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from firstline.store.database import ensure_parent
-from firstline.store.errors import typed_errors
+from firstline.store.errors import StoreBusy, typed_errors
 from firstline.store.postgres import typed_pg_errors
 from firstline.store.settings import StoreSettings
 
@@ -108,6 +109,23 @@ async def sqlite_checkpointer(path: Path, types: Iterable[type]) -> AsyncIterato
 _SETUP_LOCK = 0x6669_7273_746C_696E  # "firstlin"
 
 
+async def _take_setup_lock(guard: AsyncConnection[Any], deadline_seconds: float = 300) -> None:
+    """Wait for the setup lock by trying, never inside a blocked statement: LangGraph's
+    setup builds indexes CONCURRENTLY, which waits for every open transaction, and a
+    statement blocked on the lock is one. Three replicas starting at once on an empty
+    database deadlocked that way (through the clients, so PostgreSQL could not see it)."""
+    waited = 0.0
+    while True:
+        cur = await guard.execute("SELECT pg_try_advisory_lock(%s) AS got", (_SETUP_LOCK,))
+        row = await cur.fetchone()
+        if row is not None and row[0]:
+            return
+        if waited >= deadline_seconds:
+            raise StoreBusy(f"another replica has held the checkpoint setup lock {waited:.0f} s")
+        await asyncio.sleep(0.2)
+        waited += 0.2
+
+
 @asynccontextmanager
 async def postgres_checkpointer(
     url: str, types: Iterable[type], *, pool_size: int = 10
@@ -126,7 +144,7 @@ async def postgres_checkpointer(
         saver = TypedPostgresSaver(pool, serde=serializer(types))  # type: ignore[arg-type]
         with typed_pg_errors():
             async with await AsyncConnection.connect(url, autocommit=True) as guard:
-                await guard.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK,))
+                await _take_setup_lock(guard)
                 try:
                     await saver.setup()
                 finally:
