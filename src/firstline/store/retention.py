@@ -46,7 +46,6 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from pydantic import BaseModel, Field
 
 from firstline.domain.incident import IncidentStatus
-from firstline.errors import InvalidValue
 from firstline.store.database import Dialect
 from firstline.store.errors import typed_errors
 from firstline.store.intake import IntakeStore
@@ -190,12 +189,12 @@ async def compact(
     At most `limit` incidents per concern (None: all); `more` says whether some are left.
     Raises StoreError kinds only; safe to run beside the server and to repeat after a crash
     (checkpoints go first, rows after, so nothing is left that no run can find)."""
-    if intake.db.dialect is not Dialect.SQLITE:
-        # row deletion is portable SQL, but file sizes and the vacuum are SQLite's; not yet
-        raise InvalidValue("store compact works on the SQLite store only (PostgreSQL: not yet)")
     ensure_schema(intake)
     report = CompactionReport(dry_run=dry_run, now=now, retention_days=settings.retention_days)
-    before = _sizes(intake.path, await _checkpoint_path(checkpointer))
+    # Files and their vacuum are SQLite's; PostgreSQL's autovacuum makes deleted rows'
+    # space reusable by itself, so there the report has no `space` entries.
+    on_files = intake.db.dialect is Dialect.SQLITE
+    before = _sizes(intake.path, await _checkpoint_path(checkpointer)) if on_files else {}
     deleted, kept, more = await compact_checkpoints(
         intake, checkpointer, now=now, settings=settings, dry_run=dry_run, limit=limit
     )
@@ -209,7 +208,7 @@ async def compact(
         report.alerts_detached = expired.alerts_detached
         report.audit_records_kept = expired.audit_records
         report.more = report.more or more
-    if not dry_run:
+    if not dry_run and on_files:
         report.space = await reclaim_space(intake, checkpointer, vacuum, before)
     return report
 

@@ -12,16 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.base import BaseCheckpointSaver, empty_checkpoint
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from firstline.domain.incident import IncidentStatus, TimelineEntry
 from firstline.store.action_log import ActionLog
 from firstline.store.audit import AuditKind, AuditLog
-from firstline.store.checkpoints import sqlite_checkpointer
+from firstline.store.checkpoints import postgres_checkpointer, sqlite_checkpointer
+from firstline.store.database import Database
 from firstline.store.incidents import IncidentStore
 from firstline.store.intake import IntakeStore, QueueState
 from firstline.store.outbox import Outbox
+from firstline.store.postgres import PostgresDatabase
 from firstline.store.retention import CompactionReport, Vacuum, compact
 from firstline.store.settings import StoreSettings
 from tests.unit import builders
@@ -33,14 +35,18 @@ RECENTLY = (NOW - timedelta(seconds=30)).isoformat()
 
 
 class World:
-    def __init__(self, data: Path, saver: AsyncSqliteSaver) -> None:
-        self.settings = StoreSettings(data_dir=data)
-        path = self.settings.incidents_db
-        self.intake = IntakeStore(path)
-        self.store = IncidentStore(path)
-        self.outbox = Outbox(path)
-        self.audit = AuditLog(path)
-        self.ledger = ActionLog(path)
+    def __init__(
+        self, data: Path, saver: BaseCheckpointSaver[Any], database: Database | None = None
+    ) -> None:
+        url = database.url if isinstance(database, PostgresDatabase) else None
+        self.settings = StoreSettings(data_dir=data, url=url)
+        where: Database | Path = database or self.settings.incidents_db
+        self.intake = IntakeStore(where)
+        self.db = self.intake.db
+        self.store = IncidentStore(self.db)
+        self.outbox = Outbox(self.db)
+        self.audit = AuditLog(self.db)
+        self.ledger = ActionLog(self.db)
         self.saver = saver
 
     def incident(
@@ -70,7 +76,7 @@ class World:
         self.audit.append(incident, AuditKind.DECISION, {"outcome": "escalate"})
         status = snapshot_status or row_status
         self.store.save_snapshot(incident, {"incident_id": incident, "status": status.value})
-        with sqlite3.connect(self.settings.incidents_db) as db:
+        with self.db.transaction() as db:
             if resolved_alert:
                 db.execute(
                     "UPDATE alerts SET status = 'resolved' WHERE incident_id = ?", (incident,)
@@ -85,9 +91,11 @@ class World:
         return [s.id for s in self.store.list_incidents(1000)]
 
     def count(self, table: str, incident: str, column: str = "incident_id") -> int:
-        with sqlite3.connect(self.settings.incidents_db) as db:
-            (n,) = db.execute(f"SELECT count(*) FROM {table} WHERE {column} = ?", (incident,))
-        return int(n[0])
+        with self.db.connect() as db:
+            row = db.execute(
+                f"SELECT count(*) AS n FROM {table} WHERE {column} = ?", (incident,)
+            ).fetchone()
+        return int(row["n"])
 
     async def checkpoints(self, incident: str, count: int = 4, size: int = 20_000) -> None:
         """A thread of `count` checkpoints of about `size` bytes each, as a run leaves."""
@@ -112,7 +120,13 @@ class World:
 
 
 @asynccontextmanager
-async def world_in(tmp_path: Path) -> AsyncIterator[World]:
+async def world_in(tmp_path: Path, database: Database | None = None) -> AsyncIterator[World]:
+    """SQLite files in tmp_path, or with a PostgreSQL `database` its tables and LangGraph's
+    PostgreSQL checkpointer there."""
+    if isinstance(database, PostgresDatabase):
+        async with postgres_checkpointer(database.url, [], pool_size=2) as pg_saver:
+            yield World(tmp_path, pg_saver, database)
+        return
     async with sqlite_checkpointer(tmp_path / "checkpoints.sqlite", []) as saver:
         assert isinstance(saver, AsyncSqliteSaver)
         yield World(tmp_path, saver)
@@ -176,8 +190,10 @@ async def test_compaction_returns_the_checkpoint_files_space(tmp_path: Path) -> 
         assert report.bytes_reclaimed >= checkpoints.reclaimed
 
 
-async def test_retention_deletes_what_is_over_and_keeps_the_audit_trail(tmp_path: Path) -> None:
-    async with world_in(tmp_path) as w:
+async def test_retention_deletes_what_is_over_and_keeps_the_audit_trail(
+    tmp_path: Path, database: Database
+) -> None:
+    async with world_in(tmp_path, database) as w:
         old = w.incident(IncidentStatus.RESOLVED)
         old_firing = w.incident(IncidentStatus.CLOSED, resolved_alert=False)
         escalated = w.incident(IncidentStatus.ESCALATED)
@@ -213,19 +229,21 @@ async def test_retention_deletes_what_is_over_and_keeps_the_audit_trail(tmp_path
             assert len(w.audit.records(gone)) == 1, "the audit trail is never deleted"
         assert w.count("alerts", old) == 0
         # the still-firing alert stays (a repeat is still a repeat), pointing at no incident
-        with sqlite3.connect(w.settings.incidents_db) as db:
+        with w.db.connect() as db:
             firing = db.execute(
-                "SELECT count(*) FROM alerts WHERE status = 'firing' AND incident_id IS NULL"
+                "SELECT count(*) AS n FROM alerts WHERE status = 'firing' AND incident_id IS NULL"
             ).fetchone()
-        assert firing == (1,)
+        assert firing["n"] == 1
         assert len(w.audit.records()) == audit_before
         assert w.audit.verify().ok
         for kept in (escalated, recent, unsent):
             assert w.count("timeline", kept) >= 1 and w.ledger.entries(kept)
 
 
-async def test_a_batch_limit_leaves_the_rest_for_the_next_call(tmp_path: Path) -> None:
-    async with world_in(tmp_path) as w:
+async def test_a_batch_limit_leaves_the_rest_for_the_next_call(
+    tmp_path: Path, database: Database
+) -> None:
+    async with world_in(tmp_path, database) as w:
         ids = [w.incident(IncidentStatus.RESOLVED) for _ in range(5)]
         first = await w.compact(limit=3, settings={"retention_days": 30})
         assert first.more and len(first.checkpoints_deleted) == len(first.incidents_deleted) == 3
