@@ -39,6 +39,7 @@ class IncidentRunner:
         # the context runs get unless a call passes its own; to replace one dependency:
         # runner.context = dataclasses.replace(runner.context, executor=...)
         self.context = context
+        self.checkpointer = checkpointer
         self.graph: IncidentGraph = build_graph(checkpointer)
 
     @staticmethod

@@ -19,6 +19,7 @@ from firstline.service.auth import Authenticator
 from firstline.service.metrics import ServiceMetrics
 from firstline.service.settings import ServeSettings
 from firstline.store.base import IncidentRepository, IntakeRepository
+from firstline.store.settings import StoreSettings
 
 
 class WorkSignal:
@@ -74,6 +75,8 @@ class ServiceContext:
     llm_usage: UsageLedger = field(default_factory=UsageLedger)
     """Model usage per incident in this process, exported on /metrics."""
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    store_settings: StoreSettings | None = None
+    """For the workers' periodic compaction and retention (store.compact_interval_seconds)."""
     lease_seconds: float = 30.0
     """How long a worker's claim on a run lasts without renewal (store.lease_seconds)."""
     work_available: WorkSignal = field(default_factory=WorkSignal)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -36,8 +37,9 @@ from firstline.graph.state import IncidentState
 from firstline.service.context import ServiceContext
 from firstline.store.errors import StoreError
 from firstline.store.incidents import UnknownIncident
-from firstline.store.intake import QueueState
+from firstline.store.intake import IntakeStore, QueueState
 from firstline.store.leases import new_owner, owner_gone
+from firstline.store.settings import StoreSettings
 
 log = structlog.get_logger(__name__)
 
@@ -115,6 +117,18 @@ class WorkerPool:
             for n in range(self.ctx.settings.workers)
         ]
         self._tasks.append(asyncio.create_task(self._sweep(), name="firstline-approval-sweep"))
+        store = self.ctx.store_settings
+        if (
+            store is not None
+            and store.compact_interval_seconds is not None
+            and isinstance(self.ctx.intake, IntakeStore)
+        ):
+            self._tasks.append(
+                asyncio.create_task(
+                    self._maintain(store, store.compact_interval_seconds),
+                    name="firstline-compaction",
+                )
+            )
         delivery = self.ctx.delivery
         if delivery is not None and delivery.enabled:  # what was left before a restart too
             self._stop_sending = asyncio.Event()
@@ -289,6 +303,29 @@ class WorkerPool:
         self.record(incident_id, outcome)
         verdict = "expired" if expired else ("approved" if approved else "rejected")
         self.ctx.metrics.approvals.labels(verdict).inc()
+
+    async def _maintain(self, store: StoreSettings, interval: float) -> None:
+        """Compact finished runs' checkpoints and apply retention, now and then. Every
+        replica may do it: each step is idempotent, and the jitter spreads them out."""
+        from firstline.store.retention import compact
+
+        assert isinstance(self.ctx.intake, IntakeStore)
+        while True:
+            await asyncio.sleep(interval * random.uniform(0.5, 1.0))
+            try:
+                report = await compact(
+                    intake=self.ctx.intake, checkpointer=self.ctx.runner.checkpointer,
+                    now=self.ctx.clock(), settings=store,
+                )  # fmt: skip
+            except StoreError as exc:
+                log.warning("compaction failed; retrying later", error=str(exc))
+                continue
+            except Exception:  # a bug here must not make the workers unready
+                log.exception("compaction failed")
+                continue
+            if report.checkpoints_deleted or report.incidents_deleted:
+                log.info("compacted", runs=len(report.checkpoints_deleted),
+                         incidents_deleted=len(report.incidents_deleted))  # fmt: skip
 
     async def _sweep(self) -> None:
         """Escalate runs whose approval request expired, as `firstline sweep` does."""

@@ -44,6 +44,15 @@ class StoreSettings(BaseModel):
             raise ValueError("store.url must be a postgresql:// URL (SQLite needs no URL)")
         return value
 
+    compact_interval_seconds: float | None = Field(
+        default=3600,
+        gt=0,
+        description=(
+            "How often each worker process compacts finished runs' checkpoints and applies"
+            " retention_days (store/retention.py); None: only `firstline store compact`."
+        ),
+    )
+
     @property
     def postgres_url(self) -> str | None:
         return self.url.get_secret_value() if self.url is not None else None

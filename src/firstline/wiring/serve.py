@@ -106,6 +106,7 @@ async def open_service(
                 slack_principals=settings.notify.slack.principals,
                 llm_usage=LLM_USAGE,
                 lease_seconds=settings.store.lease_seconds,
+                store_settings=settings.store,
             )
             yield ctx
     finally:

@@ -434,3 +434,42 @@ def test_a_slack_user_mapped_to_a_principal_decides_as_that_principal(tmp_path: 
     assert approval is not None and approval.decided_by == "alice"
     refusals = [r for r in AuditLog(ctx.store.path).records(incident) if r.kind == "refusal"]
     assert [r.actor for r in refusals] == ["slack:U0STRANGER"]
+
+
+def test_the_workers_compact_a_finished_runs_checkpoints_by_themselves(tmp_path: Path) -> None:
+    """store.compact_interval_seconds: the server's workers delete a finished run's
+    checkpoints on their own (its snapshot keeps what show and the API read)."""
+    import sqlite3
+
+    base = settings_for(tmp_path)
+    settings = base.model_copy(
+        update={
+            "store": base.store.model_copy(
+                update={"compact_interval_seconds": 0.2, "checkpoint_grace_seconds": 0}
+            )
+        }
+    )
+    with (
+        serve_in_thread(settings, scenario=BUNDLE) as (url, _ctx),
+        httpx.Client(base_url=url, timeout=60) as client,
+    ):
+        incident = _open_incident(client)
+        _wait_status(client, incident, "awaiting_approval", queue="paused")
+
+        def checkpoints() -> int:
+            with sqlite3.connect(settings.store.checkpoints_db) as db:
+                (n,) = db.execute(
+                    "SELECT count(*) FROM checkpoints WHERE thread_id = ?", (incident,)
+                ).fetchone()
+            return int(n)
+
+        time.sleep(1)  # several compaction rounds: a paused run keeps its checkpoints
+        assert checkpoints() > 0, "a run waiting for a person can still resume"
+        client.post(f"/api/v1/incidents/{incident}/reject", json={"by": "ana"}, headers=API)
+        _wait_status(client, incident, "escalated", queue="done")
+        deadline = time.monotonic() + 60
+        while checkpoints() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert checkpoints() == 0, "the finished run's checkpoints were compacted"
+        shown = client.get(f"/api/v1/incidents/{incident}", headers=API).json()
+        assert shown["summary"]["status"] == "escalated" and shown["investigation"] is not None
