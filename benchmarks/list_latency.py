@@ -36,15 +36,18 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
 from firstline.domain.incident import IncidentStatus, new_incident_id
 from firstline.store.action_log import ActionLog
 from firstline.store.audit import AuditLog
+from firstline.store.database import Database
 from firstline.store.incidents import IncidentStore
 from firstline.store.intake import IntakeStore
 from firstline.store.outbox import Outbox
+from firstline.store.postgres import PostgresDatabase
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "unknown-conversion-drop-checkout"
@@ -87,18 +90,18 @@ def _snapshot_template(rng: random.Random) -> str:
     return text[: SNAPSHOT_BYTES - 2] if len(text) > SNAPSHOT_BYTES else text
 
 
-def _open_stores(path: Path) -> None:
+def _open_stores(where: Path | Database) -> None:
     """Every table, as the server creates them (with this code's indexes)."""
-    IntakeStore(path).close()
-    IncidentStore(path)
-    Outbox(path)
-    ActionLog(path)
-    AuditLog(path)
+    IntakeStore(where).close()
+    IncidentStore(where)
+    Outbox(where)
+    ActionLog(where)
+    AuditLog(where)
 
 
-def seed(path: Path, count: int, *, seed_value: int = 16) -> dict[str, int]:
+def seed(where: Path | Database, count: int, *, seed_value: int = 16) -> dict[str, int]:
     """`count` incidents, one second to a few minutes apart; the statuses' counts."""
-    _open_stores(path)
+    _open_stores(where)
     rng = random.Random(seed_value)
     template = _snapshot_template(rng)
     statuses = [s for s, weight in STATUS_MIX.items() for _ in range(weight)]
@@ -129,37 +132,51 @@ def seed(path: Path, count: int, *, seed_value: int = 16) -> dict[str, int]:
                                    "escalate")):  # fmt: skip
             timeline.append((incident, f"{k:04d}-{stage}", stamp, stage, f"{stage} done",
                              "detail " * 8))  # fmt: skip
-    with sqlite3.connect(path, isolation_level=None) as db:
+    rows = (incidents, alerts, groups, queue, timeline)
+    if not isinstance(where, Path):
+        with where.transaction() as pg:
+            _insert_all(pg, *rows)
+        with where.connect() as pg:
+            pg.execute("ANALYZE")  # as autovacuum would soon after a load this size
+        return counts
+    with sqlite3.connect(where, isolation_level=None) as db:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=OFF")
         db.execute("BEGIN")
-        db.executemany(
-            "INSERT INTO incidents (id, alert_name, fingerprint, severity, status, created_at,"
-            " updated_at, summary, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            incidents,
-        )
-        db.executemany(
-            "INSERT INTO alerts (fingerprint, source, name, status, group_key, incident_id,"
-            " first_seen, last_seen, alert) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            alerts,
-        )
-        db.executemany(
-            "INSERT INTO alert_groups (incident_id, group_key, opened_at) VALUES (?, ?, ?)",
-            groups,
-        )
-        db.executemany(
-            "INSERT INTO work_queue (incident_id, state, enqueued_at, claimed_at, attempts)"
-            " VALUES (?, ?, ?, ?, ?)",
-            queue,
-        )
-        db.executemany(
-            "INSERT INTO timeline (incident_id, key, at, stage, event, detail)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            timeline,
-        )
+        _insert_all(db, *rows)
         db.execute("COMMIT")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return counts
+
+
+def _insert_all(
+    db: Any, incidents: Any, alerts: Any, groups: Any, queue: Any, timeline: Any
+) -> None:
+    """The seeded rows in one transaction: a sqlite3 connection or the store's own."""
+    db.executemany(
+        "INSERT INTO incidents (id, alert_name, fingerprint, severity, status, created_at,"
+        " updated_at, summary, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        incidents,
+    )
+    db.executemany(
+        "INSERT INTO alerts (fingerprint, source, name, status, group_key, incident_id,"
+        " first_seen, last_seen, alert) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        alerts,
+    )
+    db.executemany(
+        "INSERT INTO alert_groups (incident_id, group_key, opened_at) VALUES (?, ?, ?)",
+        groups,
+    )
+    db.executemany(
+        "INSERT INTO work_queue (incident_id, state, enqueued_at, claimed_at, attempts)"
+        " VALUES (?, ?, ?, ?, ?)",
+        queue,
+    )
+    db.executemany(
+        "INSERT INTO timeline (incident_id, key, at, stage, event, detail)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        timeline,
+    )
 
 
 # -- timing --------------------------------------------------------------------------------
@@ -179,8 +196,10 @@ def timed(call: Callable[[], object], rounds: int, warmup: int = 3) -> list[floa
     return seconds
 
 
-def list_timings(data_dir: Path, rounds: int, http: bool) -> dict[str, list[float]]:
-    store = IncidentStore(data_dir / "incidents.sqlite")
+def list_timings(
+    data_dir: Path, rounds: int, http: bool, database: Database | None = None
+) -> dict[str, list[float]]:
+    store = IncidentStore(database or data_dir / "incidents.sqlite")
     cases: dict[str, Callable[[], object]] = {
         "store.list_incidents(50)": lambda: _expect(store.list_incidents(50)),
         "store.list_incidents(50, status=escalated)": lambda: _expect(
@@ -192,7 +211,8 @@ def list_timings(data_dir: Path, rounds: int, http: bool) -> dict[str, list[floa
     }
     results = {name: timed(call, rounds) for name, call in cases.items()}
     if http:
-        results |= http_timings(data_dir, rounds)
+        url = database.url if isinstance(database, PostgresDatabase) else None
+        results |= http_timings(data_dir, rounds, url)
     return results
 
 
@@ -201,12 +221,19 @@ def _expect(rows: list[Any]) -> list[Any]:
     return rows
 
 
-def http_timings(data_dir: Path, rounds: int) -> dict[str, list[float]]:
+def http_timings(
+    data_dir: Path, rounds: int, store_url: str | None = None
+) -> dict[str, list[float]]:
     import httpx
     from tests.services.firstline_server import READ_ONLY_TOKEN
     from tests.services.inprocess_server import serve_in_thread, settings_for
 
-    with serve_in_thread(settings_for(data_dir)) as (url, _ctx), httpx.Client() as client:
+    settings = settings_for(data_dir)
+    if store_url is not None:
+        settings = settings.model_copy(
+            update={"store": settings.store.model_copy(update={"url": SecretStr(store_url)})}
+        )
+    with serve_in_thread(settings) as (url, _ctx), httpx.Client() as client:
         headers = {"Authorization": f"Bearer {READ_ONLY_TOKEN}"}
 
         def get() -> None:
@@ -271,20 +298,40 @@ async def disk_per_escalated(data_dir: Path, runs: int) -> dict[str, Any]:
 
 
 # -- report ----------------------------------------------------------------------------------
-def run(incidents: int, rounds: int, escalated: int, http: bool = True) -> dict[str, Any]:
+def run(
+    incidents: int, rounds: int, escalated: int, http: bool = True, store: str = "sqlite"
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="firstline-list-") as scratch:
         listing = Path(scratch) / "listing"
         started = time.perf_counter()
-        counts = seed(listing / "incidents.sqlite", incidents)
-        seeded = time.perf_counter() - started
-        size = _bytes(listing / "incidents.sqlite")
-        timings = list_timings(listing, rounds, http)
+        if store == "postgresql":
+            from tests.services.postgres import PostgresCluster
+            from tests.services.replicas import new_database
+
+            cluster = PostgresCluster().start()
+            try:
+                database = PostgresDatabase(new_database(cluster))
+                counts = seed(database, incidents)
+                seeded = time.perf_counter() - started
+                with database.connect() as pg:
+                    size = int(pg.execute(
+                        "SELECT pg_database_size(current_database()) AS n").fetchone()["n"])  # fmt: skip
+                timings = list_timings(listing, rounds, http, database)
+                database.close()
+            finally:
+                cluster.stop()
+        else:
+            counts = seed(listing / "incidents.sqlite", incidents)
+            seeded = time.perf_counter() - started
+            size = _bytes(listing / "incidents.sqlite")
+            timings = list_timings(listing, rounds, http)
         disk = (
             asyncio.run(disk_per_escalated(Path(scratch) / "runs", escalated))
             if escalated
             else None
         )
     return {
+        "store": store,
         "incidents": incidents,
         "rounds": rounds,
         "seed_seconds": round(seeded, 1),
@@ -303,7 +350,7 @@ def run(incidents: int, rounds: int, escalated: int, http: bool = True) -> dict[
 
 def print_report(result: dict[str, Any], console: Console) -> None:
     table = Table(
-        title=f"Listing the latest 50 of {result['incidents']:,} incidents"
+        title=f"Listing the latest 50 of {result['incidents']:,} incidents on {result['store']}"
         f" ({result['store_bytes'] / 1e6:,.0f} MB store), {result['rounds']} rounds"
     )
     for column in ("query", "median ms", "p95 ms", f"< {TARGET_MS:.0f} ms"):
@@ -336,10 +383,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--escalated", type=int, default=3, help="real runs for the disk table")
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP measurement")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--store", choices=["sqlite", "postgresql"], default="sqlite",
+                        help="postgresql: a throwaway PostgreSQL 15 cluster on loopback")  # fmt: skip
     args = parser.parse_args(argv)
     console = Console(width=110)
     with console.status(f"seeding {args.incidents:,} incidents and timing"):
-        result = run(args.incidents, args.rounds, args.escalated, http=not args.no_http)
+        result = run(args.incidents, args.rounds, args.escalated, http=not args.no_http,
+                     store=args.store)  # fmt: skip
     if args.json:
         print(json.dumps(result, indent=2))
     else:
