@@ -135,7 +135,9 @@ def check_all(objects: list[Obj]) -> None:
     for deploy in (serve, worker):
         pod = deploy["spec"]["template"]["spec"]
         assert (pod["serviceAccountName"], deploy["metadata"]["namespace"]) in accounts
-    assert serve["spec"]["template"]["spec"]["automountServiceAccountToken"] is False
+    # serve resumes a run after an approval through its API, and that run may act: it needs
+    # the ServiceAccount's credentials as much as the workers do
+    assert serve["spec"]["template"]["spec"]["automountServiceAccountToken"] is True
     # Services and PodDisruptionBudgets select the pods they mean, by ports that exist.
     for component, deploy in (("serve", serve), ("worker", worker)):
         labels = deploy["spec"]["template"]["metadata"]["labels"]
