@@ -88,13 +88,16 @@ def api_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
         "/incidents/{incident_id}", response_model=IncidentDetail, responses=documented(404)
     )
     def get_incident(incident_id: str) -> IncidentDetail:
-        summary = ctx.store.summary(incident_id)  # UnknownIncident: 404
-        snapshot = ctx.store.snapshot(incident_id)
+        # Read in the reverse of the order a run writes them (snapshot and final status in
+        # one statement, then the queue state): a reader that sees the queue `done` then sees
+        # the final status too, never a summary older than the snapshot beside it.
+        queue = ctx.intake.queue_entry(incident_id)
+        snapshot = ctx.store.snapshot(incident_id)  # UnknownIncident: 404
+        summary = ctx.store.summary(incident_id)
         investigation = None
         if snapshot:
             investigation = incident_json(IncidentState.model_validate(snapshot), ctx.store, None)
             investigation.pop("timeline", None)
-        queue = ctx.intake.queue_entry(incident_id)
         return IncidentDetail(
             summary=summary,
             queue_state=queue[0] if queue else None,
