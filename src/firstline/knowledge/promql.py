@@ -102,11 +102,12 @@ def _collect(tree: Any) -> list[Selector]:
         if isinstance(node, promql_parser.VectorSelector):
             found.append(_selector(node))
         else:
-            stack.extend(reversed(_children(node)))
+            stack.extend(reversed(children(node)))
     return found
 
 
-def _children(node: Any) -> list[Any]:
+def children(node: Any) -> list[Any]:
+    """A promql-parser node's operands, in order of appearance."""
     if isinstance(node, promql_parser.BinaryExpr):
         return [node.lhs, node.rhs]
     if isinstance(node, promql_parser.AggregateExpr):

@@ -31,7 +31,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from firstline.errors import InvalidValue
-from firstline.store.database import Database, Dialect, Row
+from firstline.store.database import Database, Dialect, Row, table_exists
 from firstline.store.migrations import AUDIT_TABLES
 from firstline.store.tables import TableStore
 
@@ -136,13 +136,6 @@ def record_hash(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-_EXISTS = {
-    Dialect.SQLITE: "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'"
-    " AND name = 'audit'",
-    Dialect.POSTGRESQL: "SELECT count(*) AS n FROM pg_tables WHERE tablename = 'audit'"
-    " AND schemaname = current_schema()",
-}
-
 # The highest seq ever written: SQLite keeps it apart from the rows (so removing the
 # newest rows shows); PostgreSQL has no such record beside the table and the head.
 _HIGHEST = {
@@ -157,7 +150,7 @@ class AuditLog(TableStore):
         # A dropped table comes back empty, so that verify() reports the loss against the
         # head instead of every command failing on a missing table.
         with self._connect() as db:
-            present = db.execute(_EXISTS[self.db.dialect]).fetchone()["n"]
+            present = table_exists(db, self.db.dialect, "audit")
         if not present:
             with self._transaction() as db:
                 for statement in AUDIT_TABLES[self.db.dialect]:

@@ -20,9 +20,11 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from firstline.store.errors import StoreUnavailable, typed_errors
+
+T = TypeVar("T")
 
 Row = Mapping[str, Any]
 """A row, read by column name (sqlite3.Row and psycopg's dict rows both are)."""
@@ -117,6 +119,32 @@ class ManyRows:
 
 
 _PARAMETERS_PER_STATEMENT = 900  # well under SQLite's and PostgreSQL's limits
+
+
+IN_LIST_SIZE = 500
+"""Values per `IN (...)` list, well under either database's parameter limit."""
+
+
+def placeholders(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+def in_chunks(values: Sequence[T], size: int = IN_LIST_SIZE) -> Iterator[list[T]]:
+    """`values` in lists of at most `size`, for IN (...) lists and batched writes."""
+    items = list(values)
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+_TABLE_EXISTS = {
+    Dialect.SQLITE: "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?",
+    Dialect.POSTGRESQL: "SELECT count(*) AS n FROM pg_tables WHERE tablename = ?"
+    " AND schemaname = current_schema()",
+}
+
+
+def table_exists(db: Connection, dialect: Dialect, name: str) -> bool:
+    return bool(db.execute(_TABLE_EXISTS[dialect], (name,)).fetchone()["n"])
 
 
 def ensure_parent(path: Path) -> None:

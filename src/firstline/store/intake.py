@@ -15,7 +15,7 @@ Rules (docs/intake.md):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -30,6 +30,8 @@ from firstline.store.database import (
     ManyRows,
     Row,
     SqliteDatabase,
+    in_chunks,
+    placeholders,
 )
 from firstline.store.leases import DEFAULT_LEASE_SECONDS, LOCAL_OWNER
 from firstline.store.tables import TableStore
@@ -425,18 +427,12 @@ _TIMELINE = ManyRows(
     " ON CONFLICT DO NOTHING",
 )
 _WRITE_ORDER = (_INCIDENT, _GROUP, _QUEUE, _UPSERT, _REPEAT, _TIMELINE)
-_CHUNK = 500  # parameters per IN (...) list, well under either database's limit
-
-
-def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
 
 
 def _known_alerts(db: Connection, fingerprints: Sequence[str]) -> dict[str, tuple[str, str | None]]:
     found: dict[str, tuple[str, str | None]] = {}
-    for chunk in _chunks(list(dict.fromkeys(fingerprints))):
-        marks = ", ".join("?" * len(chunk))
+    for chunk in in_chunks(list(dict.fromkeys(fingerprints))):
+        marks = placeholders(len(chunk))
         for row in db.execute(
             f"SELECT fingerprint, status, incident_id FROM alerts WHERE fingerprint IN ({marks})",
             chunk,
@@ -450,8 +446,8 @@ def _open_incidents(
 ) -> dict[str, str | None]:
     """Each group's newest incident opened within the window and not over yet."""
     found: dict[str, tuple[str, str]] = {}
-    for chunk in _chunks(sorted(group_keys)):
-        marks = ", ".join("?" * len(chunk))
+    for chunk in in_chunks(sorted(group_keys)):
+        marks = placeholders(len(chunk))
         rows = db.execute(
             "SELECT g.group_key, g.incident_id, g.opened_at FROM alert_groups g"
             " JOIN incidents i ON i.id = g.incident_id"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from firstline.store.database import Connection, Database, Dialect
+from firstline.store.database import Connection, Database, Dialect, table_exists
 
 
 @dataclass(frozen=True)
@@ -157,6 +157,14 @@ _LIST_INDEXES = (
     "CREATE INDEX IF NOT EXISTS actions_started ON actions (started_at)",
 )
 
+# What compaction has looked at (store/retention.py); created on first use before 0004.
+_COMPACTIONS = (
+    "CREATE TABLE IF NOT EXISTS checkpoint_compactions (incident_id TEXT PRIMARY KEY,"
+    " updated_at TEXT NOT NULL, compacted_at TEXT NOT NULL, kept INTEGER NOT NULL DEFAULT 0)",
+    "CREATE INDEX IF NOT EXISTS checkpoint_compactions_updated"
+    " ON checkpoint_compactions (updated_at)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         "0001_initial",
@@ -177,6 +185,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration("0002_queue_leases", sqlite=_LEASES, postgresql=_LEASES),
     Migration("0003_list_indexes", sqlite=_LIST_INDEXES, postgresql=_LIST_INDEXES),
+    Migration("0004_checkpoint_compactions", sqlite=_COMPACTIONS, postgresql=_COMPACTIONS),
 )
 
 _LEDGER = (
@@ -191,18 +200,10 @@ def ensure_schema(db: Database) -> None:
         _apply(db)
 
 
-_LEDGER_EXISTS = {
-    Dialect.SQLITE: "SELECT count(*) AS n FROM sqlite_master"
-    " WHERE type = 'table' AND name = 'schema_migrations'",
-    Dialect.POSTGRESQL: "SELECT count(*) AS n FROM pg_tables"
-    " WHERE tablename = 'schema_migrations' AND schemaname = current_schema()",
-}
-
-
 def _applied_count(db: Database) -> int:
     """Migrations recorded as applied; -1 before the first."""
     with db.connect() as conn:
-        if not conn.execute(_LEDGER_EXISTS[db.dialect]).fetchone()["n"]:
+        if not table_exists(conn, db.dialect, "schema_migrations"):
             return -1
         return int(conn.execute("SELECT count(*) AS n FROM schema_migrations").fetchone()["n"])
 

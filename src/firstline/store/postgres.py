@@ -3,7 +3,9 @@ of the process, and psycopg's errors typed as StoreError kinds.
 
 The stores' SQL uses qmark parameters; psycopg wants `%s`. The rewrite is done once per
 statement text (cached) and only outside quoted literals, so a `?` or `%` inside a string
-literal is left alone.
+literal is left alone. A text-array parameter (`?::text[]`, ManyRows' columns) becomes
+`%b`: sent binary, because the text form escapes every element with a regular expression,
+which cost more than the insert itself.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from firstline.store.database import Dialect
 from firstline.store.errors import StoreBusy, StoreError, StoreUnavailable
 
-_LITERAL_OR_MARK = re.compile(r"'(?:[^']|'')*'|\?|%")
+_LITERAL_OR_MARK = re.compile(r"'(?:[^']|'')*'|\?::text\[\]|\?|%")
 
 
 @lru_cache(maxsize=512)
@@ -36,6 +38,8 @@ def to_pyformat(sql: str) -> str:
         text = match.group(0)
         if text == "?":
             return "%s"
+        if text == "?::text[]":
+            return "%b::text[]"
         if text == "%":
             return "%%"
         return text  # a quoted literal, as written
@@ -106,12 +110,7 @@ class PgConnection:
     def execute(self, sql: str, args: Sequence[object] = (), /) -> psycopg.Cursor[Any]:
         if not args:  # sent as written: psycopg reads no placeholders without parameters
             return self.conn.execute(sql, prepare=False)
-        query = to_pyformat(sql)
-        if any(isinstance(a, list) for a in args):
-            # text arrays (ManyRows' columns) are sent binary: the text form escapes every
-            # element with a regular expression, which cost more than the insert itself
-            query = query.replace("%s::text[]", "%b::text[]")
-        return self.conn.execute(query, args, prepare=False)
+        return self.conn.execute(to_pyformat(sql), args, prepare=False)
 
     def executemany(self, sql: str, args: Iterable[Sequence[object]], /) -> None:
         with self.conn.cursor() as cur:

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -46,7 +46,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from pydantic import BaseModel, Field
 
 from firstline.domain.incident import IncidentStatus
-from firstline.store.database import Dialect
+from firstline.store.database import Dialect, in_chunks, placeholders
 from firstline.store.errors import typed_errors
 from firstline.store.intake import IntakeStore
 from firstline.store.settings import StoreSettings
@@ -61,20 +61,9 @@ OVER = tuple(
 close (store/intake.py groups new alerts into them meanwhile)."""
 
 DEFAULT_BATCH = 1000
-_CHUNK = 500  # ids per IN (...) list
-
-COMPACTION_SCHEMA = """
-CREATE TABLE IF NOT EXISTS checkpoint_compactions (
-  incident_id TEXT PRIMARY KEY,
-  updated_at TEXT NOT NULL,
-  compacted_at TEXT NOT NULL,
-  kept INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS checkpoint_compactions_updated
-  ON checkpoint_compactions (updated_at);
-"""
-"""Incidents whose checkpoints were looked at, as of the incident's `updated_at`: deleted,
-or kept because the run can still continue. Looked at again only when the incident changes."""
+# Table checkpoint_compactions (migration 0004): incidents whose checkpoints were looked at,
+# as of the incident's `updated_at`: deleted, or kept because the run can still continue.
+# Looked at again only when the incident changes.
 
 WATERMARK_MARGIN = timedelta(hours=1)
 """Compaction looks only at incidents changed since the newest one it has seen, less this
@@ -84,16 +73,7 @@ costs what changed since the last, not every incident there is."""
 
 # -- helpers ---------------------------------------------------------------------------------
 def _marks(values: Sequence[object]) -> str:
-    return _marks_n(len(values))
-
-
-def _marks_n(n: int) -> str:
-    return ", ".join("?" * n)
-
-
-def _chunks(ids: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
+    return placeholders(len(values))
 
 
 def _limited(sql: str, args: Sequence[object], limit: int | None) -> tuple[str, tuple[object, ...]]:
@@ -167,14 +147,6 @@ class CompactionReport(BaseModel):
         return self.model_dump(mode="json") | {"bytes_reclaimed": self.bytes_reclaimed}
 
 
-def ensure_schema(intake: IntakeStore) -> None:
-    """Every table retention touches exists (the store's migrations made the others)."""
-    with intake._transaction() as db:
-        for statement in COMPACTION_SCHEMA.split(";"):
-            if statement.strip():
-                db.execute(statement)
-
-
 async def compact(
     *,
     intake: IntakeStore,
@@ -189,7 +161,6 @@ async def compact(
     At most `limit` incidents per concern (None: all); `more` says whether some are left.
     Raises StoreError kinds only; safe to run beside the server and to repeat after a crash
     (checkpoints go first, rows after, so nothing is left that no run can find)."""
-    ensure_schema(intake)
     report = CompactionReport(dry_run=dry_run, now=now, retention_days=settings.retention_days)
     # Files and their vacuum are SQLite's; PostgreSQL's autovacuum makes deleted rows'
     # space reusable by itself, so there the report has no `space` entries.
@@ -244,7 +215,7 @@ async def compact_checkpoints(
     seen = {r["id"]: r["updated_at"] for r in rows}
     deleted: list[str] = []
     kept: list[str] = []
-    for chunk in _chunks(list(seen)):
+    for chunk in in_chunks(list(seen)):
         snapshots = intake._rows(
             f"SELECT id, snapshot FROM incidents WHERE id IN ({_marks(chunk)})", chunk
         )
@@ -285,7 +256,7 @@ class Expired(BaseModel):
 
 
 _EXPIRED = (
-    f"SELECT id FROM incidents WHERE status IN ({_marks_n(len(OVER))}) AND updated_at < ?"
+    f"SELECT id FROM incidents WHERE status IN ({placeholders(len(OVER))}) AND updated_at < ?"
     " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.incident_id = incidents.id"
     "   AND o.status = 'pending')"
     " AND NOT EXISTS (SELECT 1 FROM work_queue q WHERE q.incident_id = incidents.id"
@@ -313,7 +284,7 @@ async def delete_expired(
     if dry_run:
         return _count_rows(intake, ids), more
     expired = Expired()
-    for chunk in _chunks(ids):  # one short transaction per chunk: intake waits less
+    for chunk in in_chunks(ids):  # one short transaction per chunk: intake waits less
         await _delete_incidents(intake, checkpointer, chunk, cutoff, expired)
     return expired, more
 
@@ -366,7 +337,7 @@ def _rows_of(table: str, column: str, extra: str, ids: Sequence[str]) -> str:
 def _count_rows(intake: IntakeStore, ids: list[str]) -> Expired:
     """What a deletion of these incidents would remove (a dry run)."""
     counted = Expired(incidents=ids)
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         marks = _marks(chunk)
         (firing,) = intake._rows(
             f"SELECT count(*) AS n FROM alerts WHERE incident_id IN ({marks})"

@@ -1,4 +1,5 @@
-"""Real Redis and PostgreSQL servers for the data-tier executor tests, one per session."""
+"""A real Redis server for the data-tier executor tests, one per session (the PostgreSQL
+cluster is the suite's own `postgres_cluster`, tests/stores.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.services.postgres import PostgresCluster
 from tests.services.redis import start_redis
 
 
@@ -19,12 +19,3 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
     finally:
         service.stop()
-
-
-@pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[PostgresCluster]:
-    cluster = PostgresCluster().start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()

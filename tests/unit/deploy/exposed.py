@@ -11,11 +11,9 @@ from prometheus_client import CollectorRegistry
 
 from firstline.delivery.metrics import DeliveryCounters
 from firstline.delivery.prometheus import register_delivery_metrics
+from firstline.knowledge.promql import children
 from firstline.service.metrics import ServiceMetrics
 
-# Promised by the worker split of issue #16, developed beside these files: both gauges.
-# Once a live registry exposes them, its own type is used instead.
-PROMISED = {"firstline_queue_oldest_queued_seconds": "gauge", "firstline_workers_alive": "gauge"}
 _SUFFIXES = {
     "counter": ("_total", "_created"),
     "histogram": ("_bucket", "_sum", "_count", "_created"),
@@ -33,7 +31,9 @@ class _NoOutbox:
 
 
 def registries() -> list[CollectorRegistry]:
-    metrics = ServiceMetrics(queue_depth=dict, audit_head=lambda: None)
+    metrics = ServiceMetrics(
+        queue_depth=dict, audit_head=lambda: None, oldest_queued_at=lambda: None
+    )
     register_delivery_metrics(DeliveryCounters(), _NoOutbox(), metrics.registry)  # type: ignore[arg-type]
     return [metrics.registry]
 
@@ -45,8 +45,6 @@ def series_types() -> dict[str, str]:
         for family in registry.collect():
             for suffix in _SUFFIXES[family.type]:
                 found[family.name + suffix] = family.type
-    for name, kind in PROMISED.items():
-        found.setdefault(name, kind)
     return found
 
 
@@ -61,22 +59,6 @@ def parse(expression: str) -> Any:
     return promql_parser.parse(substitute(expression))
 
 
-def _children(node: Any) -> list[Any]:
-    if isinstance(node, promql_parser.BinaryExpr):
-        return [node.lhs, node.rhs]
-    if isinstance(node, promql_parser.AggregateExpr):
-        return [node.expr] if node.param is None else [node.param, node.expr]
-    if isinstance(node, promql_parser.Call):
-        return list(node.args)
-    if isinstance(node, promql_parser.MatrixSelector):
-        return [node.vector_selector]
-    if isinstance(
-        node, promql_parser.SubqueryExpr | promql_parser.ParenExpr | promql_parser.UnaryExpr
-    ):
-        return [node.expr]
-    return []
-
-
 def selectors(expression: str) -> list[tuple[str, str | None]]:
     """(metric name, the range function applied to it or None) for every selector."""
     found: list[tuple[str, str | None]] = []
@@ -88,7 +70,7 @@ def selectors(expression: str) -> list[tuple[str, str | None]]:
             continue
         if isinstance(node, promql_parser.Call):
             outer = node.func.name
-        stack.extend((child, outer) for child in _children(node))
+        stack.extend((child, outer) for child in children(node))
     return found
 
 
