@@ -80,9 +80,11 @@ class ServiceContext:
     lease_seconds: float = 30.0
     """How long a worker's claim on a run lasts without renewal (store.lease_seconds)."""
     work_available: WorkSignal = field(default_factory=WorkSignal)
-    ingest_thread: ThreadPoolExecutor = field(
+    ingest_writers: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="firstline-ingest")
     )
-    """Deliveries are stored here, one at a time, off the event loop: probes and other
-    requests are answered while a large delivery is written, and our own writers never
-    wait on each other's SQLite lock."""
+    """Deliveries are stored here, off the event loop, so probes and other requests are
+    answered while a large delivery is written. As many threads as the store has useful
+    writers (`Database.concurrent_writers`): one on SQLite, whose single write lock would
+    make a second thread wait anyway; several on PostgreSQL, where a delivery spends most
+    of its time waiting on the network and deliveries of other groups need not wait."""

@@ -148,7 +148,7 @@ async def _receive(
             f"{len(alerts)} alerts in one delivery exceed serve.max_alerts_per_delivery ({cap})",
         )
     loop = asyncio.get_running_loop()
-    result = await loop.run_in_executor(ctx.ingest_thread, _store, ctx, vendor, alerts)
+    result = await loop.run_in_executor(ctx.ingest_writers, _store, ctx, vendor, alerts)
     if result.count(Outcome.NEW_INCIDENT):
         ctx.work_available.set()
     for outcome, count in Counter(result.outcomes).items():

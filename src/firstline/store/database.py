@@ -75,6 +75,12 @@ class Database(Protocol):
         same row and neither waits for the other."""
         ...
 
+    @property
+    def concurrent_writers(self) -> int:
+        """How many write transactions can usefully run at once in this process: more
+        threads than this only queue on the database's own lock."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -169,6 +175,7 @@ class SqliteDatabase:
 
     dialect = Dialect.SQLITE
     skip_locked = ""
+    concurrent_writers = 1  # one write lock per file: a second writer only waits for it
 
     def __init__(
         self,

@@ -125,7 +125,7 @@ class IntakeStore(TableStore):
         stamp = now.isoformat()
         with self._transaction() as db:
             # replicas storing deliveries of one group at once would each open an incident
-            self.db.serialize(db, *(f"firstline.group.{key}" for key in group_keys))
+            self.db.serialize(db, *(group_lock_key(key) for key in group_keys))
             batch = _Delivery(db, self.db.dialect, stamp, now - group_window, alerts, group_keys)
             for alert, group_key in zip(alerts, group_keys, strict=True):
                 outcome, incident = batch.ingest(alert, group_key)
@@ -296,6 +296,11 @@ class IntakeStore(TableStore):
                 " ON CONFLICT (id) DO UPDATE SET at = excluded.at",
                 (now.isoformat(),),
             )
+
+
+def group_lock_key(group_key: str) -> str:
+    """The key a delivery serialises on for each of its groups (`Database.serialize`)."""
+    return f"firstline.group.{group_key}"
 
 
 def _until(now: datetime, lease_seconds: float) -> str:

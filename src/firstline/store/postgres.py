@@ -135,6 +135,9 @@ class PostgresDatabase:
     ) -> None:
         self.url = url
         self.location = redacted(url)
+        # Writers of unrelated groups do not wait on each other here; half the pool leaves
+        # the other half to the workers, the outbox and the API's reads.
+        self.concurrent_writers = max(1, min(_MAX_WRITERS, pool_size // 2))
         options = (
             f"-c lock_timeout={int(lock_timeout_seconds * 1000)}"
             f" -c statement_timeout={int(statement_timeout_seconds * 1000)}"
@@ -170,12 +173,12 @@ class PostgresDatabase:
         """Transaction-scoped advisory locks, one per bucket of keys (a delivery of 20,000
         groups must not take 20,000 locks: PostgreSQL's lock table is small), taken in one
         order in one statement, so two writers with overlapping keys cannot deadlock."""
-        buckets = sorted({_lock_id(k) % _BUCKETS for k in keys})
+        buckets = advisory_buckets(keys)
         if buckets:
             db.execute(
                 "SELECT count(pg_advisory_xact_lock(?, b)) AS n"
                 " FROM (SELECT unnest(?::int[]) AS b ORDER BY 1) AS ordered",
-                (_LOCK_SPACE, buckets),
+                (LOCK_SPACE, buckets),
             )
 
     def close(self) -> None:
@@ -183,7 +186,13 @@ class PostgresDatabase:
 
 
 _BUCKETS = 128
-_LOCK_SPACE = 0x666C  # the first half of firstline's two-part advisory lock keys
+_MAX_WRITERS = 8
+LOCK_SPACE = 0x666C  # the first half of firstline's two-part advisory lock keys
+
+
+def advisory_buckets(keys: Iterable[str]) -> list[int]:
+    """The second halves of the advisory locks `serialize` takes for these keys, sorted."""
+    return sorted({_lock_id(k) % _BUCKETS for k in keys})
 
 
 def _lock_id(key: str) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -102,6 +103,9 @@ async def open_service(
                 ),
                 confirmer=confirmer or HttpSubscriptionConfirmer(),
                 delivery=rt.delivery,
+                ingest_writers=ThreadPoolExecutor(
+                    intake.db.concurrent_writers, thread_name_prefix="firstline-ingest"
+                ),
                 slack_signing_secret=settings.notify.slack.signing_secret,
                 slack_principals=settings.notify.slack.principals,
                 llm_usage=LLM_USAGE,
@@ -111,7 +115,7 @@ async def open_service(
             yield ctx
     finally:
         if ctx is not None:
-            ctx.ingest_thread.shutdown(wait=True)
+            ctx.ingest_writers.shutdown(wait=True)
         intake.close()
 
 
