@@ -7,6 +7,7 @@ a token bound to a principal (serve.api_principals) whom the policy's approvers 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -14,7 +15,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from firstline.domain.alert import Alert
 from firstline.domain.incident import IncidentStatus, IncidentSummary, TimelineEntry
-from firstline.graph.approvals import AlreadyDecided, ApprovalResult, NotAllowed, submit_decision
+from firstline.graph.approvals import AlreadyDecided, NotAllowed, claim_decision
 from firstline.graph.state import IncidentState
 from firstline.intake.text import safe_text
 from firstline.reporting.incident import incident_json
@@ -61,6 +62,14 @@ class DecisionAnswer(BaseModel):
     expired: bool
     status: IncidentStatus
     paused_at: list[str]
+    resumed: bool = Field(
+        default=True,
+        description=(
+            "True: the run was resumed here and `status` is where it stopped. False: the"
+            " decision is recorded and a worker resumes the run (serve --no-workers, or"
+            " another worker holds it); follow it with GET /api/v1/incidents/{id}."
+        ),
+    )
 
 
 def api_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
@@ -154,22 +163,28 @@ async def _decide(
 ) -> DecisionAnswer:
     # UnknownIncident: 404, NotAllowed: 403, another ApprovalError: 409 (problems.py); the
     # refusals are counted on the way
-    async def decide() -> ApprovalResult:  # on the workers' loop, where runs are resumed
-        result = await submit_decision(
-            ctx.runner, incident_id, approved=approved, by=principal,
-            comment=body.comment, channel="api",
-        )  # fmt: skip
-        pool.record_decision(incident_id, result.outcome, approved=approved, expired=result.expired)
-        return result
-
     try:
-        result = await pool.call(decide)
+        claim = await pool.call(
+            partial(
+                claim_decision, ctx.runner, incident_id, approved=approved, by=principal,
+                comment=body.comment, channel="api",
+            )
+        )  # fmt: skip
     except NotAllowed:
         ctx.metrics.approvals.labels("refused").inc()
         raise
     except AlreadyDecided:
         ctx.metrics.approvals.labels("conflict").inc()
         raise
+    result = await pool.apply_decision(claim)
+    if result is None:  # a worker resumes it (serve --no-workers), or is resuming it now
+        return DecisionAnswer(
+            message=f"{claim.message}; a worker resumes the run",
+            expired=claim.expired,
+            status=ctx.store.summary(incident_id).status,
+            paused_at=list(await pool.call(partial(ctx.runner.paused_at, incident_id))),
+            resumed=False,
+        )
     return DecisionAnswer(
         message=result.message,
         expired=result.expired,

@@ -27,9 +27,7 @@ from fastapi.routing import APIRoute
 
 from firstline.graph.approvals import (
     ApprovalError,
-    ApprovalResult,
     Claim,
-    apply_claim,
     claim_decision,
 )
 from firstline.notify.slack_interactions import SlackApproval, read_slack_approval
@@ -124,18 +122,14 @@ def slack_principal(ctx: ServiceContext, user_id: str) -> str:
 async def _resume(
     ctx: ServiceContext, pool: WorkerPool, click: SlackApproval, claim: Claim
 ) -> None:
-    async def resume() -> ApprovalResult:  # on the workers' loop, where runs are resumed
-        result = await apply_claim(ctx.runner, claim)
-        pool.record_decision(
-            claim.incident_id, result.outcome, approved=claim.approved, expired=claim.expired
-        )
-        return result
-
     try:
-        result = await pool.call(resume)
-    except Exception as exc:  # the claim stands; the pool resumes it after a restart
+        result = await pool.apply_decision(claim)
+    except Exception as exc:  # the claim stands; a worker resumes it from the queue
         log.exception("resuming after a Slack decision failed", incident=claim.incident_id)
         await _reply(click, f"decision recorded, but resuming failed: {type(exc).__name__}")
+        return
+    if result is None:
+        await _reply(click, f"{claim.message}: a worker resumes the run")
         return
     await _reply(click, f"{result.message}: {result.outcome.state.status.value}")
 

@@ -26,12 +26,19 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
 
 from firstline.domain.incident import IncidentStatus
-from firstline.graph.approvals import ApprovalError, resume_decided, submit_decision
+from firstline.graph.approvals import (
+    ApprovalError,
+    ApprovalResult,
+    Claim,
+    apply_claim,
+    claim_decision,
+    resume_decided,
+)
 from firstline.graph.runner import RunOutcome
 from firstline.graph.state import IncidentState
 from firstline.service.context import ServiceContext
@@ -207,7 +214,7 @@ class WorkerPool:
     def lease_seconds(self) -> float:
         return self.ctx.lease_seconds
 
-    async def _keep_lease(self, incident_id: str, run: asyncio.Task[None]) -> None:
+    async def _keep_lease(self, incident_id: str, run: asyncio.Task[Any]) -> None:
         """Renew the run's lease a few times per lease period; if another worker has taken
         it over (this one was stalled or cut off from the store for longer than a lease),
         stop the run here: carrying on would run the incident twice."""
@@ -272,37 +279,71 @@ class WorkerPool:
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_BACKOFF_SECONDS)
 
-    def record(self, incident_id: str, outcome: RunOutcome) -> None:
+    def record(self, incident_id: str, outcome: RunOutcome, *, owner: str | None = None) -> None:
         """Queue state and metrics after a run or a resumed run."""
         state = QueueState.PAUSED if outcome.paused else QueueState.DONE
-        self.ctx.intake.set_queue_state(incident_id, state, self.ctx.clock())
+        self.ctx.intake.set_queue_state(incident_id, state, self.ctx.clock(), owner=owner)
         self.ctx.metrics.investigations.labels(outcome.state.status.value).inc()
         head = self.ctx.metrics.audit_head() if self.ctx.metrics.audit_head else None
         if head is not None:  # an external anchor for whoever ships the logs (docs/audit.md)
             log.info("audit head", incident=incident_id, anchor=head.anchor)
 
     async def _finish_decided(self) -> None:
-        """Runs whose approval was claimed but never applied (the server died in between),
-        also those with no queue row (started from the CLI, decided through Slack)."""
+        """Runs whose approval was decided but never applied (the process that took the
+        decision died first, or left it to the workers), also those the queue never had
+        (started from the CLI, decided through Slack): back to the queue, where a worker
+        claims each under a lease, so two replicas starting at once never both resume one."""
         paused = self.ctx.intake.incidents_in(QueueState.PAUSED)
         waiting = self.ctx.store.decided_but_waiting()
         for incident_id in dict.fromkeys([*paused, *waiting]):
-            try:
-                result = await resume_decided(self.ctx.runner, incident_id)
-            except Exception:  # one broken run must not stop the others
-                log.exception("resuming a decided approval failed", incident=incident_id)
-                continue
-            if result is not None:
-                log.info("resumed a decided approval", incident=incident_id)
-                self.record(incident_id, result.outcome)
+            record = self.ctx.store.approval(incident_id)
+            if record is None or not record.decided:
+                continue  # still waiting for a person
+            if self.ctx.intake.queue_resume(incident_id, self.ctx.clock()):
+                log.info("queued a decided approval to resume", incident=incident_id)
+        self.ctx.work_available.set()
 
-    def record_decision(
-        self, incident_id: str, outcome: RunOutcome, *, approved: bool, expired: bool
-    ) -> None:
-        """After a person's decision resumed a run (API or Slack)."""
-        self.record(incident_id, outcome)
-        verdict = "expired" if expired else ("approved" if approved else "rejected")
+    async def apply_decision(self, claim: Claim) -> ApprovalResult | None:
+        """Resume a run with a person's decision (already recorded: `claim_decision`). A
+        process with workers resumes it now, under a lease on the run; one without them
+        (`serve --no-workers`) leaves it to whichever worker claims it next, so intake never
+        needs the credentials actions use. None when the run was handed on or another
+        worker is already resuming it: the recorded decision is what that worker applies."""
+        verdict = "expired" if claim.expired else ("approved" if claim.approved else "rejected")
         self.ctx.metrics.approvals.labels(verdict).inc()
+        if self._loop is None:
+            self.ctx.intake.queue_resume(claim.incident_id, self.ctx.clock())
+            self.ctx.work_available.set()
+            return None
+        return await self.call(partial(self._resume_leased, claim))
+
+    async def _resume_leased(self, claim: Claim) -> ApprovalResult | None:
+        incident_id = claim.incident_id
+        if not self.ctx.intake.claim_paused(
+            incident_id, self.ctx.clock(), owner=self.owner, lease_seconds=self.lease_seconds
+        ):
+            return None
+        self.running.add(incident_id)
+        resumed = asyncio.create_task(apply_claim(self.ctx.runner, claim))
+        keeper = asyncio.create_task(self._keep_lease(incident_id, resumed))
+        try:
+            result = await resumed
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
+            return None  # the lease was lost: the worker that took it over carries on
+        except Exception:  # the decision stands: a worker resumes the run from the queue
+            await self._when_store_allows(
+                partial(self.ctx.intake.release, incident_id, owner=self.owner)
+            )
+            self.ctx.work_available.set()
+            raise
+        finally:
+            keeper.cancel()
+            self.running.discard(incident_id)
+        self.record(incident_id, result.outcome, owner=self.owner)
+        return result
 
     async def _maintain(self, store: StoreSettings, interval: float) -> None:
         """Compact finished runs' checkpoints and apply retention, now and then. Every
@@ -343,17 +384,23 @@ class WorkerPool:
             if record.expires_at >= now:
                 continue
             try:
-                result = await submit_decision(
+                claim = await claim_decision(
                     self.ctx.runner, record.incident_id, approved=False, by="firstline"
                 )
             except (ApprovalError, UnknownIncident):
                 continue  # decided meanwhile, or not this server's
-            self.record(record.incident_id, result.outcome)
             escalated.append(record.incident_id)
+            try:
+                await self.apply_decision(claim)
+            except Exception:  # recorded and queued: a worker finishes it; sweep on
+                log.exception("escalating an expired approval failed", incident=claim.incident_id)
         return escalated
 
     async def _run(self, incident_id: str) -> RunOutcome:
         runner = self.ctx.runner
+        decided = await resume_decided(runner, incident_id)  # handed on after a decision
+        if decided is not None:
+            return decided.outcome
         timer = _StageTimer(self.ctx)
         if await runner.current(incident_id) is not None:
             return await runner.continue_interrupted(incident_id, on_stage=timer)

@@ -211,6 +211,18 @@ class IntakeRepository(Protocol):
         """A claimed run back to the queue without counting the attempt."""
         ...
 
+    def claim_paused(
+        self, incident_id: str, now: datetime, *, owner: str, lease_seconds: float = ...
+    ) -> bool:
+        """Lease a paused run to `owner`, to resume it with a person's decision; False when
+        it is not paused (another worker is resuming it)."""
+        ...
+
+    def queue_resume(self, incident_id: str, now: datetime) -> bool:
+        """Hand a paused run whose approval was decided to the next worker that claims;
+        False when it is not paused (already queued or being resumed)."""
+        ...
+
     def requeue_interrupted(self, gone: Callable[[str | None], bool] = ...) -> list[str]:
         """At a worker's start: runs whose owner is known to be gone go back to the queue."""
         ...

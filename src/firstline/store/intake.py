@@ -224,6 +224,56 @@ class IntakeStore(TableStore):
                 args,
             )
 
+    def claim_paused(
+        self,
+        incident_id: str,
+        now: datetime,
+        *,
+        owner: str,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> bool:
+        """Lease a paused run to `owner`, who resumes it with a person's decision under the
+        same lease a claimed investigation has: no other replica resumes it meanwhile, and
+        if `owner` dies another takes it over. A run the queue never had (started from the
+        CLI) gets a row. False when the run is not paused: someone else is resuming it."""
+        stamp = now.isoformat()
+        until = _until(now, lease_seconds)
+        with self._transaction() as db:
+            cur = db.execute(
+                "UPDATE work_queue SET state = 'running', claimed_at = ?, lease_owner = ?,"
+                " lease_until = ? WHERE incident_id = ? AND state = 'paused'",
+                (stamp, owner, until, incident_id),
+            )
+            if cur.rowcount == 1:
+                return True
+            cur = db.execute(
+                "INSERT INTO work_queue (incident_id, state, enqueued_at, claimed_at, attempts,"
+                " lease_owner, lease_until) VALUES (?, 'running', ?, ?, 0, ?, ?)"
+                " ON CONFLICT (incident_id) DO NOTHING",
+                (incident_id, stamp, stamp, owner, until),
+            )
+            return cur.rowcount == 1
+
+    def queue_resume(self, incident_id: str, now: datetime) -> bool:
+        """Hand a paused run whose approval was decided to the next worker that claims it
+        (`serve --no-workers`, or a decision found at a worker's start). It keeps its place
+        from when it was first queued, ahead of a storm's newer incidents: a person is
+        waiting for it. A run the queue never had gets a row. False when it is not paused."""
+        with self._transaction() as db:
+            cur = db.execute(
+                "UPDATE work_queue SET state = 'queued', lease_owner = NULL, lease_until = NULL"
+                " WHERE incident_id = ? AND state = 'paused'",
+                (incident_id,),
+            )
+            if cur.rowcount == 1:
+                return True
+            cur = db.execute(
+                "INSERT INTO work_queue (incident_id, state, enqueued_at, attempts)"
+                " VALUES (?, 'queued', ?, 0) ON CONFLICT (incident_id) DO NOTHING",
+                (incident_id, now.isoformat()),
+            )
+            return cur.rowcount == 1
+
     def requeue_interrupted(self, gone: Callable[[str | None], bool] = lambda _: True) -> list[str]:
         """At a worker's start: runs whose worker is known to be gone go back to the queue
         at once (their checkpoints let them continue where they stopped). Which owners are

@@ -353,12 +353,14 @@ def test_a_claimed_decision_for_an_incident_started_from_the_cli_is_applied_at_s
         serve_in_thread(settings, scenario=BUNDLE) as (url, ctx),
         httpx.Client(base_url=url, timeout=60) as client,
     ):
-        assert ctx.intake.queue_entry(incident) is None, "the server's queue never had it"
         _wait_status(client, incident, "resolved")
         deadline = time.monotonic() + 120  # the run's state is published when it returns
         while (ctx.store.snapshot(incident) or {}).get("status") != "resolved":
             assert time.monotonic() < deadline, "the resumed run never published its state"
             time.sleep(0.1)
+        # the queue never had it: the server gave it a row, and a worker resumed it under a
+        # lease like any other run (so two servers starting at once cannot both resume it)
+        assert ctx.intake.queue_entry(incident) == ("done", 1), "claimed once, then done"
     assert len((ctx.store.snapshot(incident) or {})["action_results"]) == 1
 
 

@@ -135,9 +135,10 @@ def check_all(objects: list[Obj]) -> None:
     for deploy in (serve, worker):
         pod = deploy["spec"]["template"]["spec"]
         assert (pod["serviceAccountName"], deploy["metadata"]["namespace"]) in accounts
-    # serve resumes a run after an approval through its API, and that run may act: it needs
-    # the ServiceAccount's credentials as much as the workers do
-    assert serve["spec"]["template"]["spec"]["automountServiceAccountToken"] is True
+    # serve (--no-workers) never acts: a decision through its API is handed to a worker
+    # through the queue (tests/integration/scale/test_split_approvals.py), so it needs no
+    # credentials for the cluster
+    assert serve["spec"]["template"]["spec"]["automountServiceAccountToken"] is False
     # Services and PodDisruptionBudgets select the pods they mean, by ports that exist.
     for component, deploy in (("serve", serve), ("worker", worker)):
         labels = deploy["spec"]["template"]["metadata"]["labels"]

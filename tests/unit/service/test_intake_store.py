@@ -219,6 +219,55 @@ def test_a_late_pause_never_overwrites_a_finished_run(
     assert intake.queue_entry(claimed[0]) == ("done", 1)
 
 
+def _paused(intake: IntakeStore, *, service: str = "checkout") -> str:
+    ingest(intake, alert(service=service))
+    claimed = intake.claim_next(T0, owner="w/1/a")
+    assert claimed is not None
+    intake.set_queue_state(claimed[0], QueueState.PAUSED, T0, owner="w/1/a")
+    return claimed[0]
+
+
+def test_a_paused_run_is_leased_to_one_resumer_only(
+    stores: tuple[IntakeStore, IncidentStore],
+) -> None:
+    intake, _ = stores
+    incident = _paused(intake)
+    assert intake.claim_paused(incident, T0, owner="api/2/b", lease_seconds=30)
+    assert not intake.claim_paused(incident, T0, owner="api/3/c"), "b is resuming it"
+    assert not intake.queue_resume(incident, T0), "not paused: nothing to hand on"
+    assert intake.queue_entry(incident) == ("running", 1), "a resume is not a new attempt"
+    # b's lease works like a claimed run's: renewed by b only, taken over once expired
+    assert intake.renew(incident, T0 + timedelta(seconds=10), owner="api/2/b", lease_seconds=30)
+    assert not intake.renew(incident, T0, owner="api/3/c")
+    taken = intake.claim_next(T0 + timedelta(seconds=40), owner="w/4/d")
+    assert taken == (incident, 2)
+
+
+def test_a_decided_run_handed_on_keeps_its_place_ahead_of_newer_incidents(
+    stores: tuple[IntakeStore, IncidentStore],
+) -> None:
+    intake, _ = stores
+    incident = _paused(intake)
+    ingest(intake, alert(service="newer"), at=T0 + timedelta(minutes=5))
+    assert intake.queue_resume(incident, T0 + timedelta(minutes=10))
+    assert not intake.queue_resume(incident, T0 + timedelta(minutes=10)), "queued already"
+    assert not intake.claim_paused(incident, T0, owner="api/2/b"), "queued, not paused"
+    claimed = intake.claim_next(T0 + timedelta(minutes=11), owner="w/5/e")
+    assert claimed == (incident, 2), "the person's decision goes before the newer incident"
+
+
+def test_a_run_the_queue_never_had_gets_a_row_when_resumed(
+    stores: tuple[IntakeStore, IncidentStore],
+) -> None:
+    intake, _ = stores  # started from the CLI: an incident with no queue row
+    assert intake.queue_entry("inc-from-cli") is None
+    assert intake.queue_resume("inc-from-cli", T0)
+    assert intake.queue_entry("inc-from-cli") == ("queued", 0)
+    assert intake.claim_paused("inc-other-cli", T0, owner="api/2/b")
+    assert intake.queue_entry("inc-other-cli") == ("running", 0)
+    assert not intake.claim_paused("inc-other-cli", T0, owner="api/3/c")
+
+
 def test_twenty_thousand_new_groups_in_one_delivery_get_distinct_incident_ids(
     stores: tuple[IntakeStore, IncidentStore],
 ) -> None:
