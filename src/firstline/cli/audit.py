@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from firstline.cli.base import FirstlineApp
 from firstline.cli.common import JsonOpt
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def _summary(record: AuditRecord) -> str:
 
 
 def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
-    audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
+    audit_app = FirstlineApp(help="The append-only, hash-chained audit log.", no_args_is_help=True)
 
     def log() -> AuditLog:
         chosen = settings().store
