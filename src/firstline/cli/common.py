@@ -85,6 +85,15 @@ def settings() -> Settings:
     return G.settings
 
 
+def resolve_incident(given: str) -> str:
+    """The full id of the incident `given` names: its id or any unique start of it (an
+    indexed lookup; UnknownIncident or AmbiguousIncidentId otherwise)."""
+    from firstline.store.incidents import IncidentStore
+    from firstline.store.open import open_database
+
+    return IncidentStore(open_database(settings().store)).resolve_id(given)
+
+
 def run(
     coro_factory: Callable[[], Coroutine[Any, Any, T]], also: tuple[type[Exception], ...] = ()
 ) -> T:

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.rule import Rule
 
 from firstline.cli import render as report
+from firstline.cli.brief import print_brief
 from firstline.cli.output import emit_json
 from firstline.policy.schema import Mode
 from firstline.reporting.incident import state_from_store
@@ -46,7 +47,7 @@ async def _investigate(settings: Settings, scenario: str, quiet: bool) -> Any:
             on_stage=progress.stage if progress else None,
         )
         if not quiet:
-            report.print_incident(outcome.state, [])
+            print_brief(outcome.state, [])
         return outcome
 
 
