@@ -11,11 +11,12 @@ Two things Typer does not do the way firstline's CLI promises:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup
+from typer.models import CommandFunctionType
 
 from firstline.cli.common import G, fail, wants_json
 
@@ -84,5 +85,7 @@ class FirstlineApp(typer.Typer):
     def __init__(self, **options: Any) -> None:
         super().__init__(cls=FirstlineGroup, **options)
 
-    def command(self, *args: Any, cls: type[TyperCommand] = FirstlineCommand, **kwargs: Any) -> Any:
-        return super().command(*args, cls=cls, **kwargs)
+    def command(
+        self, name: str | None = None, *, cls: type[TyperCommand] | None = None, **options: Any
+    ) -> Callable[[CommandFunctionType], CommandFunctionType]:
+        return super().command(name, cls=cls or FirstlineCommand, **options)

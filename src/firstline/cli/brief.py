@@ -39,7 +39,8 @@ def _cause(state: IncidentState, rows: Table) -> None:
         return
     guess = " [yellow](a guess from the alert alone)[/yellow]" if top.basis == "alert" else ""
     rows.add_row(
-        "Cause", f"{top.confidence:.0%} [bold]{top.pattern}[/bold]{guess}: {short_images(top.cause)}"
+        "Cause",
+        f"{top.confidence:.0%} [bold]{top.pattern}[/bold]{guess}: {short_images(top.cause)}",
     )
     for signal in top.signals[:SIGNALS]:
         rows.add_row("", short_images(signal))
@@ -52,9 +53,7 @@ def _cause(state: IncidentState, rows: Table) -> None:
     if others:
         rows.add_row(
             "Also",
-            "[dim]"
-            + ", ".join(f"{p} {c:.0%}{word}" for p, c, word in others[:OTHERS])
-            + "[/dim]",
+            "[dim]" + ", ".join(f"{p} {c:.0%}{word}" for p, c, word in others[:OTHERS]) + "[/dim]",
         )
 
 
@@ -62,9 +61,7 @@ def _metrics(state: IncidentState) -> list[MetricEvidence]:
     """The metrics the leading hypothesis cites, then any other that moved."""
     if state.evidence is None:
         return []
-    metrics = [
-        i for i in state.evidence.items if isinstance(i, MetricEvidence) and i.points
-    ]
+    metrics = [i for i in state.evidence.items if isinstance(i, MetricEvidence) and i.points]
     top = state.analysis.top if state.analysis else None
     cited = set(top.evidence_refs) if top else set()
     chosen = [m for m in metrics if m.id in cited]

@@ -116,7 +116,9 @@ def guard(body: Callable[[], T], also: tuple[type[Exception], ...] = ()) -> T:
     except Exception as exc:  # a bug: still one line, the traceback behind --debug
         if G.debug:
             raise
-        fail("internal", f"unexpected {type(exc).__name__}: {one_line(exc)} (rerun with --debug)", 1)
+        fail(
+            "internal", f"unexpected {type(exc).__name__}: {one_line(exc)} (rerun with --debug)", 1
+        )
 
 
 def one_line(exc: BaseException) -> str:

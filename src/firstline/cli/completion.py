@@ -7,6 +7,7 @@ a `_FIRSTLINE_COMPLETE` variable set, and the CLI answers with the candidates.
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Literal
 
 import typer
@@ -14,6 +15,16 @@ import typer
 from firstline.cli.common import PROG
 
 ShellName = Literal["bash", "zsh", "fish"]
+VARIABLE = f"_{PROG.upper()}_COMPLETE"
+
+
+def answer_completion_requests() -> None:
+    """When a shell asks for candidates (the script sets VARIABLE), make Typer able to
+    answer: it registers its shells only when its own completion options are enabled."""
+    if os.environ.get(VARIABLE):
+        from typer._completion_classes import completion_init
+
+        completion_init()
 
 
 def register(app: typer.Typer) -> None:
@@ -22,9 +33,6 @@ def register(app: typer.Typer) -> None:
         shell: Annotated[ShellName, typer.Argument(help="The shell to complete in.")],
     ) -> None:
         """Print a shell's completion script: `eval "$(firstline completion bash)"`."""
-        from typer._completion_classes import completion_init
         from typer._completion_shared import get_completion_script
 
-        completion_init()  # registers the shells' completion classes with Typer
-        variable = f"_{PROG.upper()}_COMPLETE"
-        typer.echo(get_completion_script(prog_name=PROG, complete_var=variable, shell=shell))
+        typer.echo(get_completion_script(prog_name=PROG, complete_var=VARIABLE, shell=shell))

@@ -80,6 +80,7 @@ completion.register(app)
 
 def main() -> None:
     try:
+        completion.answer_completion_requests()
         app(prog_name=PROG)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

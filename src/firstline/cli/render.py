@@ -64,24 +64,20 @@ def id_line(state: IncidentState) -> Text:
 
 def _hypotheses(state: IncidentState) -> Table:
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-    table.add_column("conf", justify="right")
+    table.add_column("conf", justify="right", no_wrap=True)
     # fold, not "…": a long image reference keeps its tag, on the next line
     table.add_column("hypothesis", overflow="fold")
-    table.add_column("evidence", style="dim", overflow="fold")
     analysis = state.analysis
     for h in (analysis.hypotheses if analysis else [])[:3]:
-        signals = "\n".join(f"  {s}" for s in h.signals[:4])
+        signals = "".join(f"\n  {s}" for s in h.signals[:4])
+        cited = f"\n  [dim]evidence: {', '.join(h.evidence_refs)}[/dim]" if h.evidence_refs else ""
         guess = " [yellow](guess from the alert alone)[/yellow]" if h.basis == "alert" else ""
         table.add_row(
-            f"{h.confidence:.0%}",
-            f"[bold]{h.pattern}[/bold]{guess}: {h.cause}\n{signals}",
-            ", ".join(h.evidence_refs),
+            f"{h.confidence:.0%}", f"[bold]{h.pattern}[/bold]{guess}: {h.cause}{signals}{cited}"
         )
     for r in (analysis.ruled_out if analysis else [])[:3]:
         table.add_row(
-            f"[dim]{r.confidence:.0%}[/dim]",
-            f"[dim]ruled out {r.pattern}: {r.reason}[/dim]",
-            "",
+            f"[dim]{r.confidence:.0%}[/dim]", f"[dim]ruled out {r.pattern}: {r.reason}[/dim]"
         )
     return table
 

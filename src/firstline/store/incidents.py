@@ -35,9 +35,7 @@ class AmbiguousIncidentId(InvalidInput, ValueError):
     """Several incidents' ids begin with what was given."""
 
     def __init__(self, prefix: str, count: int) -> None:
-        super().__init__(
-            f"{prefix!r} is the start of {count} incidents' ids: give more of the id"
-        )
+        super().__init__(f"{prefix!r} is the start of {count} incidents' ids: give more of the id")
         self.count = count
 
 

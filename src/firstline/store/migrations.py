@@ -168,7 +168,9 @@ _COMPACTIONS = (
 # Incidents by the start of their id (IncidentStore.ids_with_prefix): SQLite's primary key
 # already serves that range; PostgreSQL's follows the database's collation, which need not
 # be byte order, so the range is read from an index in byte (pattern) order.
-_PG_ID_PREFIX = ("CREATE INDEX IF NOT EXISTS incidents_id_prefix ON incidents (id text_pattern_ops)",)
+_PG_ID_PREFIX = (
+    "CREATE INDEX IF NOT EXISTS incidents_id_prefix ON incidents (id text_pattern_ops)",
+)
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
