@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -122,9 +123,15 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
             payload: list[dict[str, Any]] = [r.model_dump(mode="json") for r in records]
             typer.echo(json.dumps(payload, indent=2))
             return
-        table = Table("seq", "at", "kind", "actor", "details", title=f"audit: {incident_id}")
+        # kind above actor, details folding rather than cut: readable at 80 columns
+        table = Table(title=f"audit: {incident_id}", box=box.SIMPLE_HEAD, title_justify="left")
+        table.add_column("seq", justify="right", no_wrap=True)
+        table.add_column("at (UTC)", no_wrap=True)
+        table.add_column("kind / actor", no_wrap=True)
+        table.add_column("details", ratio=1, overflow="fold")
         for r in records:
-            table.add_row(str(r.seq), r.at[:19].replace("T", " "), r.kind, r.actor, _summary(r))
+            at = r.at[:19].replace("T", " ")
+            table.add_row(str(r.seq), at, f"{r.kind}\n[dim]{r.actor}[/dim]", _summary(r))
         Console().print(table)
 
     app.add_typer(audit_app, name="audit")

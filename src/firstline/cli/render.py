@@ -118,9 +118,8 @@ def next_lines(state: IncidentState) -> list[Line]:
         lines.append(("Next", f"if its run stopped (a crash): [bold]{command}[/bold]"))
     if status.value != "resolved":
         lines.extend(("Next", s) for s in next_steps(state))
-    else:
-        command = f"firstline audit show {state.incident_id}"
-        lines.append(("Next", f"nothing to do; what was done: [bold]{command}[/bold]"))
+    else:  # nothing left to do: where to read what was done
+        lines.append(("Audit", f"[bold]firstline audit show {state.incident_id}[/bold]"))
     return lines
 
 
