@@ -143,7 +143,9 @@ def test_errors_under_json_are_one_json_object_on_stderr(tmp_path: Path) -> None
     assert plain.returncode == 2 and plain.stderr.startswith("error: no incident")
 
 
-def test_bash_completes_commands_and_options(tmp_path: Path) -> None:
+def test_bash_completes_commands_options_and_incident_ids(
+    tmp_path: Path, two_waiting: tuple[Path, str, str]
+) -> None:
     shim = tmp_path / "bin" / "firstline"  # what `pip install` puts on PATH
     shim.parent.mkdir()
     shim.write_text(f'#!/bin/sh\nexec {sys.executable} -m firstline "$@"\n')
@@ -167,3 +169,9 @@ def test_bash_completes_commands_and_options(tmp_path: Path) -> None:
 
     assert "show" in complete("firstline", "sh")
     assert "--full" in complete("firstline", "show", "--f")
+    data_dir, first, second = two_waiting
+    where = ("firstline", "--data-dir", str(data_dir))
+    assert complete(*where, "show", first[:-2]) == [first]
+    assert sorted(complete(*where, "audit", "show", "inc-")) == sorted([first, second])
+    assert complete("firstline", "--data-dir", str(tmp_path / "none"), "show", "inc-") == []
+    assert not (tmp_path / "none").exists(), "completing does not create a store"

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from firstline.cli.base import FirstlineApp
 from firstline.cli.common import JsonOpt, fail, guard
+from firstline.cli.completion import incident_id_argument
 
 if TYPE_CHECKING:
     from firstline.store.audit import AuditLog, AuditRecord
@@ -108,9 +109,7 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
 
     @audit_app.command("show")
     def show(
-        given_id: Annotated[
-            str, typer.Argument(metavar="ID", help="The incident (or its id's start).")
-        ],
+        given_id: Annotated[str, incident_id_argument("The incident.")],
         as_json: JsonOpt = False,
     ) -> None:
         """Print an incident's audit records, oldest first."""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from firstline.cli.common import JsonOpt, guard, resolve_incident, run, settings
+from firstline.cli.completion import incident_id_argument
 from firstline.cli.output import emit_json, print_incident_list
 from firstline.policy.mode import Mode
 
@@ -75,9 +76,7 @@ def investigate(
 
 
 def approve(
-    given_id: Annotated[
-        str, typer.Argument(metavar="ID", help="Incident waiting for approval (or its id's start).")
-    ],
+    given_id: Annotated[str, incident_id_argument("Incident waiting for approval.")],
     by: Annotated[str, typer.Option("--by", help="Who decides (recorded in the audit trail).")],
     reject: Annotated[bool, typer.Option("--reject", help="Reject instead of approve.")] = False,
     comment: Annotated[str, typer.Option(help="Why.")] = "",
@@ -111,9 +110,7 @@ def approve(
 
 
 def resume(
-    given_id: Annotated[
-        str, typer.Argument(metavar="ID", help="A run that stopped mid-way (or its id's start).")
-    ],
+    given_id: Annotated[str, incident_id_argument("A run that stopped mid-way (a crash).")],
     as_json: JsonOpt = False,
 ) -> None:
     """Continue a run from its last checkpoint after a crash.
@@ -162,7 +159,7 @@ def incidents(
 
 
 def show(
-    given_id: Annotated[str, typer.Argument(metavar="ID", help="An incident (or its id's start).")],
+    given_id: Annotated[str, incident_id_argument("The incident.")],
     full: Annotated[
         bool, typer.Option("--full", help="Everything: all hypotheses, the whole timeline.")
     ] = False,
