@@ -21,6 +21,8 @@ SIGNALS = 4
 OTHERS = 3
 METRICS = 3
 RECENT_EVENTS = 3
+NEXT_STEPS = 2
+CITED = 4
 
 
 def _labelled() -> Table:
@@ -44,8 +46,9 @@ def _cause(state: IncidentState, rows: Table) -> None:
     )
     for signal in top.signals[:SIGNALS]:
         rows.add_row("", short_images(signal))
-    if top.evidence_refs:
-        rows.add_row("", f"[dim]evidence: {', '.join(top.evidence_refs)}[/dim]")
+    if refs := top.evidence_refs:
+        more = f" and {len(refs) - CITED} more" if len(refs) > CITED else ""
+        rows.add_row("", f"[dim]evidence: {', '.join(refs[:CITED])}{more}[/dim]")
     assert analysis is not None
     others = [(h.pattern, h.confidence, "") for h in analysis.hypotheses[1:]]
     others += [(r.pattern, r.confidence, " ruled out") for r in analysis.ruled_out]
@@ -80,7 +83,10 @@ def print_brief(state: IncidentState, timeline: list[TimelineEntry]) -> None:
         finding = next((f for f in metric.findings if f.started_at), None)
         since = f" [dim]moved at {finding.started_at:%H:%M}[/dim]" if finding else ""
         rows.add_row("Metrics" if n == 0 else "", metric_line(metric) + since)
-    for label, text in [*action_lines(state), *next_lines(state)]:
+    decided = state.decision.reason if state.decision else None
+    for label, text in [*action_lines(state), *next_lines(state, NEXT_STEPS)]:
+        if label == "Outcome" and decided and decided in text:
+            continue  # an escalation's outcome repeats the decision's reason
         rows.add_row(label, short_images(text))
     console.print(rows)
     if timeline:

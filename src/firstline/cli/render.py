@@ -106,8 +106,9 @@ def action_lines(state: IncidentState) -> list[Line]:
     return lines
 
 
-def next_lines(state: IncidentState) -> list[Line]:
-    """What a person does next, the command to type first."""
+def next_lines(state: IncidentState, steps: int | None = None) -> list[Line]:
+    """What a person does next, the command to type first; then the report's next steps
+    (`steps` of them at most, and how many more there are)."""
     lines: list[Line] = []
     status = state.status
     if status.value == "awaiting_approval":
@@ -117,7 +118,11 @@ def next_lines(state: IncidentState) -> list[Line]:
         command = f"firstline resume {state.incident_id}"
         lines.append(("Next", f"if its run stopped (a crash): [bold]{command}[/bold]"))
     if status.value != "resolved":
-        lines.extend(("Next", s) for s in next_steps(state))
+        report = next_steps(state)
+        lines.extend(("Next", s) for s in report[:steps])
+        if steps is not None and len(report) > steps:
+            more = len(report) - steps
+            lines.append(("", f"[dim]… {more} more step(s) in --full[/dim]"))
     else:  # nothing left to do: where to read what was done
         lines.append(("Audit", f"[bold]firstline audit show {state.incident_id}[/bold]"))
     return lines

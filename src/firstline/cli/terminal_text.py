@@ -10,7 +10,7 @@ from firstline.domain.evidence import MetricEvidence
 from firstline.domain.units import format_value
 
 BARS = "▁▂▃▄▅▆▇█"
-SPARK_WIDTH = 24
+SPARK_WIDTH = 16
 
 # registry/path/name followed by a tag and/or a digest: at least one "/" before the name,
 # so that deployment/ns/name (no tag) and host:port (no path) are left alone
