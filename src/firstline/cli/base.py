@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import typer
+from typer._click.core import Command  # the base of both Typer classes (Typer vendors click)
 from typer.core import TyperCommand, TyperGroup
 from typer.models import CommandFunctionType
 
@@ -30,7 +31,9 @@ def _show_flags_bare(params: Iterable[Any]) -> None:
             param.metavar = BLANK_TYPE
 
 
-class FirstlineCommand(TyperCommand):
+class _FlagsBare(Command):
+    """For commands and groups alike: their flags, `--help` included, show no type."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _show_flags_bare(self.params)
@@ -41,16 +44,11 @@ class FirstlineCommand(TyperCommand):
         return option
 
 
-class FirstlineGroup(TyperGroup):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _show_flags_bare(self.params)
+class FirstlineCommand(_FlagsBare, TyperCommand):
+    pass
 
-    def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
-        _show_flags_bare([option] if option is not None else [])
-        return option
 
+class FirstlineGroup(_FlagsBare, TyperGroup):
     def main(self, args: Sequence[str] | None = None, *rest: Any, **kwargs: Any) -> Any:
         import sys
 
