@@ -41,8 +41,9 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
             int | None, typer.Option(help="Investigations at once (serve.workers).")
         ] = None,
     ) -> None:
-        """Investigate queued incidents, sweep approvals and deliver notifications, beside
-        any number of other workers on the same PostgreSQL store (store.url)."""
+        """Investigate queued incidents, sweep approvals, deliver notifications.
+
+        Beside any number of other workers on the same PostgreSQL store (store.url)."""
         _run_server(settings, "worker", host, port, workers, with_workers=True)
 
     @app.command("openapi")
