@@ -55,7 +55,9 @@ def incident_id_argument(help: str) -> Any:
     """The ID argument of every command that takes an incident: the whole id or any start
     of it only one incident has (IncidentStore.resolve_id); the shell completes it."""
     return typer.Argument(
-        metavar="ID", help=f"{help} Any unique start of its id will do.", autocompletion=incident_ids
+        metavar="ID",
+        help=f"{help} Any unique start of its id will do.",
+        autocompletion=incident_ids,
     )
 
 
