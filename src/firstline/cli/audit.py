@@ -13,10 +13,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from firstline.cli.common import JsonOpt
+from firstline.cli.base import FirstlineApp
+from firstline.cli.common import JsonOpt, fail, guard
+from firstline.cli.completion import incident_id_argument
 
 if TYPE_CHECKING:
     from firstline.store.audit import AuditLog, AuditRecord
@@ -46,15 +49,25 @@ def _summary(record: AuditRecord) -> str:
     return "; ".join(str(p) for p in parts)
 
 
+def _incident_of_records(audit_log: AuditLog, given: str) -> str:
+    """The full id `given` starts; itself when no incident has it (the audit trail
+    outlives the incidents that retention deleted)."""
+    from firstline.store.incidents import IncidentStore, UnknownIncident
+
+    try:
+        return IncidentStore(audit_log.db).resolve_id(given)
+    except UnknownIncident:
+        return given
+
+
 def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
-    audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
+    audit_app = FirstlineApp(help="The append-only, hash-chained audit log.", no_args_is_help=True)
 
     def log() -> AuditLog:
         chosen = settings().store
         path = chosen.incidents_db
         if chosen.url is None and not path.exists():
-            typer.echo(f"error: no incident store at {path}", err=True)
-            raise typer.Exit(2)
+            fail("not_found", f"no incident store at {path}")
         from firstline.store.audit import AuditLog
         from firstline.store.open import open_database
 
@@ -78,9 +91,8 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
 
             anchored = Head.parse(anchor) if anchor is not None else None
         except ValueError as exc:
-            typer.echo(f"error: --anchor: {exc}", err=True)
-            raise typer.Exit(2) from exc
-        check = log().verify(anchored)
+            fail("invalid_value", f"--anchor: {exc}")
+        check = guard(lambda: log().verify(anchored))
         if as_json:
             payload = check.model_dump(mode="json")
             payload["anchor"] = f"{check.records}:{check.head_hash}"
@@ -97,21 +109,28 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
 
     @audit_app.command("show")
     def show(
-        incident_id: Annotated[str, typer.Argument(help="The incident's id.")],
+        given_id: Annotated[str, incident_id_argument("The incident.")],
         as_json: JsonOpt = False,
     ) -> None:
         """Print an incident's audit records, oldest first."""
-        records = log().records(incident_id)
+        audit_log = log()
+        incident_id = guard(lambda: _incident_of_records(audit_log, given_id))
+        records = guard(lambda: audit_log.records(incident_id))
         if not records:
-            typer.echo(f"error: no audit records for incident {incident_id!r}", err=True)
-            raise typer.Exit(2)
+            fail("not_found", f"no audit records for incident {incident_id!r}")
         if as_json:
             payload: list[dict[str, Any]] = [r.model_dump(mode="json") for r in records]
             typer.echo(json.dumps(payload, indent=2))
             return
-        table = Table("seq", "at", "kind", "actor", "details", title=f"audit: {incident_id}")
+        # kind above actor, details folding rather than cut: readable at 80 columns
+        table = Table(title=f"audit: {incident_id}", box=box.SIMPLE_HEAD, title_justify="left")
+        table.add_column("seq", justify="right", no_wrap=True)
+        table.add_column("at (UTC)", no_wrap=True)
+        table.add_column("kind / actor", no_wrap=True)
+        table.add_column("details", ratio=1, overflow="fold")
         for r in records:
-            table.add_row(str(r.seq), r.at[:19].replace("T", " "), r.kind, r.actor, _summary(r))
+            at = r.at[:19].replace("T", " ")
+            table.add_row(str(r.seq), at, f"{r.kind}\n[dim]{r.actor}[/dim]", _summary(r))
         Console().print(table)
 
     app.add_typer(audit_app, name="audit")

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.rule import Rule
 
 from firstline.cli import render as report
+from firstline.cli.brief import print_brief
 from firstline.cli.output import emit_json
 from firstline.policy.schema import Mode
 from firstline.reporting.incident import state_from_store
@@ -46,7 +47,7 @@ async def _investigate(settings: Settings, scenario: str, quiet: bool) -> Any:
             on_stage=progress.stage if progress else None,
         )
         if not quiet:
-            report.print_incident(outcome.state, [])
+            print_brief(outcome.state, [])
         return outcome
 
 
@@ -57,7 +58,8 @@ def _approve_in_another_process(settings: Settings, incident_id: str, quiet: boo
     ]  # fmt: skip
     if not quiet:
         shown = f"$ firstline approve {incident_id} --by demo-operator"
-        console.print(f"  [dim]{shown}   (a new process; this one is {os.getpid()})[/dim]")
+        console.print(f"  [dim]{shown}[/dim]")
+        console.print(f"  [dim](a new process; this one is {os.getpid()})[/dim]")
     done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
     if done.returncode != 0:
         raise ValueError(
@@ -98,7 +100,7 @@ async def run_demo(base: Settings, as_json: bool = False) -> None:
     console.print(Rule("[bold]demo summary[/bold]"))
     for item in summary:
         console.print(
-            f"  {item['scenario']:<34} {item['decision']:<17} → [bold]{item['status']}[/bold]"
-            + (f" (approved by {item['approved_by']})" if item["approved_by"] else "")
+            f"  {item['scenario']:<33}{item['decision']:<17}→ [bold]{item['status']}[/bold]"
+            + (f", by {item['approved_by']}" if item["approved_by"] else "")
         )
     console.print(f"  [dim]{elapsed:.1f}s; incidents stored under {settings.store.data_dir}[/dim]")

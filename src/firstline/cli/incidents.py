@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from firstline.cli.common import JsonOpt, guard, run, settings
+from firstline.cli.common import JsonOpt, guard, resolve_incident, run, settings
+from firstline.cli.completion import incident_id_argument
 from firstline.cli.output import emit_json, print_incident_list
 from firstline.policy.mode import Mode
+
+if TYPE_CHECKING:
+    from firstline.domain.incident import TimelineEntry
+    from firstline.graph.state import IncidentState
+
+
+def print_page(state: IncidentState, timeline: list[TimelineEntry], full: bool = False) -> None:
+    """One screen, or everything."""
+    if full:
+        from firstline.cli.render import print_incident
+
+        print_incident(state, timeline)
+    else:
+        from firstline.cli.brief import print_brief
+
+        print_brief(state, timeline)
 
 
 def _resolve_scenario(alert_file: Path, scenario: Path | None) -> Path | None:
@@ -53,13 +70,13 @@ def investigate(
             if as_json:
                 emit_json(incident_json(outcome.state, rt.store, outcome.paused_at))
             else:
-                render.print_incident(outcome.state, rt.store.timeline(outcome.state.incident_id))
+                print_page(outcome.state, rt.store.timeline(outcome.state.incident_id))
 
     run(body)
 
 
 def approve(
-    incident_id: Annotated[str, typer.Argument(help="Incident waiting for approval.")],
+    given_id: Annotated[str, incident_id_argument("Incident waiting for approval.")],
     by: Annotated[str, typer.Option("--by", help="Who decides (recorded in the audit trail).")],
     reject: Annotated[bool, typer.Option("--reject", help="Reject instead of approve.")] = False,
     comment: Annotated[str, typer.Option(help="Why.")] = "",
@@ -68,13 +85,13 @@ def approve(
     """Approve (or --reject) a paused run; it resumes here, from its checkpoint."""
 
     async def body() -> None:
-        from firstline.cli import render
         from firstline.graph.approvals import submit_decision
         from firstline.reporting.incident import incident_json
         from firstline.wiring.runtime import open_runtime
 
         if not by.strip():
             raise ValueError("--by must name who decides")
+        incident_id = resolve_incident(given_id)
         async with open_runtime(settings(), incident_id=incident_id) as rt:
             result = await submit_decision(
                 rt.runner, incident_id, approved=not reject, by=by, comment=comment
@@ -85,7 +102,7 @@ def approve(
                 emit_json({"message": result.message, "expired": result.expired, **payload})
             else:
                 typer.echo(result.message)
-                render.print_incident(state, rt.store.timeline(incident_id))
+                print_page(state, rt.store.timeline(incident_id))
         if result.expired:
             raise typer.Exit(3)
 
@@ -93,17 +110,18 @@ def approve(
 
 
 def resume(
-    incident_id: Annotated[str, typer.Argument(help="A run that stopped mid-way (a crash).")],
+    given_id: Annotated[str, incident_id_argument("A run that stopped mid-way (a crash).")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Continue a run from its last checkpoint after a crash. Actions already recorded are
-    not executed again."""
+    """Continue a run from its last checkpoint after a crash.
+
+    Actions already recorded are not executed again."""
 
     async def body() -> None:
-        from firstline.cli import render
         from firstline.reporting.incident import incident_json
         from firstline.wiring.runtime import open_runtime
 
+        incident_id = resolve_incident(given_id)
         async with open_runtime(settings(), incident_id=incident_id) as rt:
             pending = await rt.runner.paused_at(incident_id)
             if not pending:
@@ -116,7 +134,7 @@ def resume(
             if as_json:
                 emit_json(incident_json(outcome.state, rt.store, outcome.paused_at))
             else:
-                render.print_incident(outcome.state, rt.store.timeline(incident_id))
+                print_page(outcome.state, rt.store.timeline(incident_id))
 
     run(body)
 
@@ -141,23 +159,26 @@ def incidents(
 
 
 def show(
-    incident_id: Annotated[str, typer.Argument()],
+    given_id: Annotated[str, incident_id_argument("The incident.")],
+    full: Annotated[
+        bool, typer.Option("--full", help="Everything: all hypotheses, the whole timeline.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Print one incident with its timeline."""
+    """Print one incident on one screen (--full: with everything and its timeline)."""
 
     def body() -> None:  # no event loop: listing is quick and synchronous
-        from firstline.cli import render
         from firstline.reporting.incident import incident_json, state_from_store
         from firstline.store.incidents import IncidentStore
         from firstline.store.open import open_database
 
         store = IncidentStore(open_database(settings().store))
+        incident_id = store.resolve_id(given_id)
         state = state_from_store(store, incident_id)
         if as_json:
             emit_json(incident_json(state, store, None))
         else:
-            render.print_incident(state, store.timeline(incident_id))
+            print_page(state, store.timeline(incident_id), full)
 
     guard(body)
 

@@ -11,19 +11,30 @@ from typing import Annotated
 
 import typer
 
-from firstline.cli import audit, capture, detection, serve, store
+from firstline.cli import audit, capture, completion, detection, serve, store
+from firstline.cli.base import FirstlineApp
 from firstline.cli.check import check
-from firstline.cli.common import G, run, settings
+from firstline.cli.common import PROG, G, run, settings
 from firstline.cli.evaluate import eval_command
 from firstline.cli.incidents import approve, incidents, investigate, resume, show, sweep
 
-app = typer.Typer(
-    name="firstline",
+app = FirstlineApp(
+    name=PROG,
     help="A self-hosted incident-response agent: triage, evidence, root cause, safe action.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # `firstline completion SHELL` prints the script instead: Typer's own options guess the
+    # shell from the parent process and edit rc files (docs/cli.md, "Shell completion")
     add_completion=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from firstline import __version__
+
+        typer.echo(f"{PROG} {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -36,6 +47,12 @@ def main_options(
         Path | None, typer.Option("--data-dir", help="Where incidents and checkpoints live.")
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
 ) -> None:
     G.config, G.data_dir, G.debug, G.settings = config, data_dir, debug, None
 
@@ -58,11 +75,13 @@ audit.register(app, settings)
 store.register(app, settings)
 serve.register(app, settings)
 capture.register(app)
+completion.register(app)
 
 
 def main() -> None:
     try:
-        app()
+        completion.answer_completion_requests()
+        app(prog_name=PROG)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from firstline.cli.common import error_kind, fail, one_line
+
 if TYPE_CHECKING:
     from firstline.store.settings import StoreSettings
     from firstline.wiring.settings import Settings
@@ -39,8 +41,9 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
             int | None, typer.Option(help="Investigations at once (serve.workers).")
         ] = None,
     ) -> None:
-        """Investigate queued incidents, sweep approvals and deliver notifications, beside
-        any number of other workers on the same PostgreSQL store (store.url)."""
+        """Investigate queued incidents, sweep approvals, deliver notifications.
+
+        Beside any number of other workers on the same PostgreSQL store (store.url)."""
         _run_server(settings, "worker", host, port, workers, with_workers=True)
 
     @app.command("openapi")
@@ -90,8 +93,7 @@ def _run_server(
     try:
         check_serve_settings(chosen)
     except ServeConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        fail(error_kind(exc), one_line(exc))
     store = chosen.store
     where = f"store {_store_location(store)}"
     doing = f"{serve_settings.workers} workers" if with_workers else "no workers"
@@ -103,8 +105,7 @@ def _run_server(
     try:
         asyncio.run(serve(chosen, workers=with_workers, worker_only=role == "worker"))
     except ServeConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        fail(error_kind(exc), one_line(exc))
     except KeyboardInterrupt:
         pass
 

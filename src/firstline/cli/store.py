@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from firstline.cli.base import FirstlineApp
 from firstline.cli.common import JsonOpt, run
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 
 def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
-    store_app = typer.Typer(help="Maintenance of the incident store.", no_args_is_help=True)
+    store_app = FirstlineApp(help="Maintenance of the incident store.", no_args_is_help=True)
 
     @store_app.command("compact")
     def compact_command(

@@ -20,6 +20,7 @@ import numpy as np
 from firstline.detection.changepoint import onset
 from firstline.detection.novelty import ALARM, novelty_scores
 from firstline.domain.evidence import AnomalyFinding, MetricPoint
+from firstline.domain.units import format_value
 from firstline.errors import InvalidValue
 
 
@@ -27,19 +28,6 @@ class Detector(Protocol):
     name: str
 
     def assess(self, points: Sequence[MetricPoint], unit: str = "") -> AnomalyFinding | None: ...
-
-
-def _fmt(value: float, unit: str) -> str:
-    if unit == "bytes":
-        for suffix, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-            if abs(value) >= size:
-                return f"{value / size:.1f} {suffix}"
-        return f"{value:.0f} B"
-    if unit == "seconds":
-        return f"{value * 1000:.0f} ms" if abs(value) < 1 else f"{value:.2f} s"
-    if unit == "ratio":
-        return f"{value * 100:.1f}%"
-    return f"{value:.3g}{(' ' + unit) if unit else ''}"
 
 
 def _split(
@@ -75,7 +63,7 @@ class ArticleBaseline:
             direction="up" if now > base else "down",
             baseline=base,
             current=now,
-            sentence=f"moved from ~{_fmt(base, unit)} to ~{_fmt(now, unit)} in the last 5 minutes",
+            sentence=f"moved from ~{format_value(base, unit)} to ~{format_value(now, unit)} in the last 5 minutes",
         )
 
 
@@ -122,7 +110,7 @@ class RobustShift:
             baseline=base,
             current=now,
             sentence=(
-                f"{word} from ~{_fmt(base, unit)} to ~{_fmt(now, unit)}"
+                f"{word} from ~{format_value(base, unit)} to ~{format_value(now, unit)}"
                 + (f" from {start:%H:%M}" if start else "")
                 + (f", {z:.0f}x its usual spread" if z < 100 else ", far outside its usual range")
             ),
@@ -168,7 +156,7 @@ class Novelty:
             direction="up" if now > base else "down",
             baseline=base,
             current=now,
-            sentence=f"{word} from ~{_fmt(base, unit)} to ~{_fmt(now, unit)} from {began:%H:%M}{size}",
+            sentence=f"{word} from ~{format_value(base, unit)} to ~{format_value(now, unit)} from {began:%H:%M}{size}",
         )
 
 

@@ -133,6 +133,16 @@ class IncidentRepository(Protocol):
         """Newest first."""
         ...
 
+    def ids_with_prefix(self, prefix: str, limit: int = 2) -> tuple[list[str], int]:
+        """The first `limit` ids that begin with `prefix` (an id before the longer ones it
+        begins), and how many do; from an index."""
+        ...
+
+    def resolve_id(self, given: str) -> str:
+        """The id `given` is, or the one id it begins; raises UnknownIncident, or
+        AmbiguousIncidentId when several ids begin with it."""
+        ...
+
     # -- timeline --------------------------------------------------------------------------
     def append_timeline(self, incident_id: str, entries: list[TimelineEntry]) -> None:
         """Idempotent: an entry whose key is stored already is ignored."""

@@ -16,8 +16,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from firstline.domain.incident import IncidentStatus, IncidentSummary, TimelineEntry
-from firstline.errors import NotFound
-from firstline.store.database import Row
+from firstline.errors import InvalidInput, NotFound
+from firstline.store.database import Dialect, Row
 from firstline.store.tables import TableStore
 
 # what an IncidentSummary is built from: never the snapshot (tens of KB a row)
@@ -29,6 +29,31 @@ class UnknownIncident(NotFound, LookupError):
 
     def __init__(self, incident_id: str) -> None:
         super().__init__(f"no incident with id {incident_id!r}")
+
+
+class AmbiguousIncidentId(InvalidInput, ValueError):
+    """Several incidents' ids begin with what was given."""
+
+    def __init__(self, prefix: str, count: int) -> None:
+        super().__init__(f"{prefix!r} is the start of {count} incidents' ids: give more of the id")
+        self.count = count
+
+
+# The ids that begin with a prefix, as a range in byte order served by an index: on SQLite
+# the primary key's (BINARY collation); on PostgreSQL, whose primary key follows the
+# database's collation, the text_pattern_ops index with its byte-order operators
+# (store/migrations.py), which a generic plan of a prepared statement uses too.
+_ID_RANGE = {
+    Dialect.SQLITE: "id >= ? AND id < ?",
+    Dialect.POSTGRESQL: "id ~>=~ ? AND id ~<~ ?",
+}
+_BYTE_ORDER = {Dialect.SQLITE: "id", Dialect.POSTGRESQL: 'id COLLATE "C"'}
+
+
+def _id_range(prefix: str) -> tuple[str, str]:
+    """Every string that begins with the prefix sorts at or after it and before the prefix
+    with its last character one higher."""
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 class ApprovalRecord(BaseModel):
@@ -149,6 +174,37 @@ class IncidentStore(TableStore):
                 args,
             ).fetchall()
         return [_summary(r) for r in rows]
+
+    def ids_with_prefix(self, prefix: str, limit: int = 2) -> tuple[list[str], int]:
+        """The first `limit` ids (in byte order: an id before the longer ones it begins)
+        that begin with `prefix`, and how many do; both read from an index, never a scan."""
+        if not prefix:
+            raise InvalidInput("an incident id cannot be empty")
+        where, args = _ID_RANGE[self.db.dialect], _id_range(prefix)
+        with self._connect() as db:
+            rows = db.execute(
+                f"SELECT id FROM incidents WHERE {where}"
+                f" ORDER BY {_BYTE_ORDER[self.db.dialect]} LIMIT ?",
+                (*args, limit),
+            ).fetchall()
+            ids = [r["id"] for r in rows]
+            if len(ids) < limit:
+                return ids, len(ids)
+            count = db.execute(
+                f"SELECT count(id) AS n FROM incidents WHERE {where}", args
+            ).fetchone()["n"]
+        return ids, int(count)
+
+    def resolve_id(self, given: str) -> str:
+        """The incident `given` names: an id, or the start of exactly one id. Raises
+        UnknownIncident when none begins with it, AmbiguousIncidentId when several do
+        (an id that is itself the start of longer ones still names itself)."""
+        ids, count = self.ids_with_prefix(given)
+        if not ids:
+            raise UnknownIncident(given)
+        if ids[0] == given or count == 1:
+            return ids[0]
+        raise AmbiguousIncidentId(given, count)
 
     # -- timeline ------------------------------------------------------------------------
     def append_timeline(self, incident_id: str, entries: list[TimelineEntry]) -> None:

@@ -165,6 +165,13 @@ _COMPACTIONS = (
     " ON checkpoint_compactions (updated_at)",
 )
 
+# Incidents by the start of their id (IncidentStore.ids_with_prefix): SQLite's primary key
+# already serves that range; PostgreSQL's follows the database's collation, which need not
+# be byte order, so the range is read from an index in byte (pattern) order.
+_PG_ID_PREFIX = (
+    "CREATE INDEX IF NOT EXISTS incidents_id_prefix ON incidents (id text_pattern_ops)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         "0001_initial",
@@ -186,6 +193,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0002_queue_leases", sqlite=_LEASES, postgresql=_LEASES),
     Migration("0003_list_indexes", sqlite=_LIST_INDEXES, postgresql=_LIST_INDEXES),
     Migration("0004_checkpoint_compactions", sqlite=_COMPACTIONS, postgresql=_COMPACTIONS),
+    Migration("0005_incident_id_prefix", sqlite=(), postgresql=_PG_ID_PREFIX),
 )
 
 _LEDGER = (

@@ -88,6 +88,7 @@ LISTS: dict[str, Callable[[Stores, str], object]] = {
     "incidents newest first": lambda s, _: s.incidents.list_incidents(50),
     "incidents of a status": lambda s, _: s.incidents.list_incidents(50, IncidentStatus.ESCALATED),
     "incident summary": lambda s, i: s.incidents.summary(i),
+    "incident by the start of its id": lambda s, i: s.incidents.ids_with_prefix(i[:6]),
     "timeline": lambda s, i: s.incidents.timeline(i),
     "pending approvals": lambda s, _: s.incidents.pending_approvals(),
     "outbox of an incident": lambda s, i: s.outbox.rows(i),
