@@ -219,10 +219,12 @@ class WorkerPool:
                     lease_seconds=self.lease_seconds,
                 )  # fmt: skip
             except StoreError as exc:  # cannot tell now; the next renewal may
-                log.warning("lease renewal failed", incident=incident_id, error=str(exc))
+                log.warning("lease renewal failed", incident_id=incident_id, error=str(exc))
                 continue
             if not held and not run.done():
-                log.warning("lease lost; another worker carries the run on", incident=incident_id)
+                log.warning(
+                    "lease lost; another worker carries the run on", incident_id=incident_id
+                )
                 run.cancel()
                 return
 
@@ -236,13 +238,13 @@ class WorkerPool:
             failure = store_failure(exc)
             if failure is not None:
                 log.warning("store failed during a run; retrying later",
-                            incident=incident_id, error=str(failure))  # fmt: skip
+                            incident_id=incident_id, error=str(failure))  # fmt: skip
                 await self._when_store_allows(
                     partial(self.ctx.intake.release, incident_id, owner=self.owner)
                 )
                 self.ctx.work_available.set()
                 return
-            log.exception("investigation failed", incident=incident_id, attempt=attempt)
+            log.exception("investigation failed", incident_id=incident_id, attempt=attempt)
             await self._when_store_allows(partial(self._failed, incident_id, attempt, exc))
 
     def _failed(self, incident_id: str, attempt: int, exc: Exception) -> None:
@@ -279,7 +281,7 @@ class WorkerPool:
         self.ctx.metrics.investigations.labels(outcome.state.status.value).inc()
         head = self.ctx.metrics.audit_head() if self.ctx.metrics.audit_head else None
         if head is not None:  # an external anchor for whoever ships the logs (docs/audit.md)
-            log.info("audit head", incident=incident_id, anchor=head.anchor)
+            log.info("audit head", incident_id=incident_id, anchor=head.anchor)
 
     async def _finish_decided(self) -> None:
         """Runs whose approval was claimed but never applied (the server died in between),
@@ -290,10 +292,10 @@ class WorkerPool:
             try:
                 result = await resume_decided(self.ctx.runner, incident_id)
             except Exception:  # one broken run must not stop the others
-                log.exception("resuming a decided approval failed", incident=incident_id)
+                log.exception("resuming a decided approval failed", incident_id=incident_id)
                 continue
             if result is not None:
-                log.info("resumed a decided approval", incident=incident_id)
+                log.info("resumed a decided approval", incident_id=incident_id)
                 self.record(incident_id, result.outcome)
 
     def record_decision(

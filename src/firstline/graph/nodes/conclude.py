@@ -38,9 +38,7 @@ async def resolve_incident(state: IncidentState, ctx: GraphContext) -> Update:
 
 async def escalate_incident(state: IncidentState, ctx: GraphContext) -> Update:
     reason = escalation_reason(state)
-    log.warning(
-        "escalated", reason=reason, severity=state.severity.value if state.severity else None
-    )
+    log.info("escalated", reason=reason, severity=state.severity.value if state.severity else None)
     conclusion = f"escalated: {reason}"
     return await _finish(
         state, ctx, IncidentStatus.ESCALATED, conclusion, "escalation", "escalated to a person"
