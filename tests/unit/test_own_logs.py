@@ -118,3 +118,14 @@ def test_console_renderer_levels_and_bound_incident(
     logging.getLogger("httpx").debug("HTTP Request: POST https://x")
     (shown,) = _json_lines(capsys.readouterr().err)
     assert shown["event"] == "HTTP Request: POST https://x" and shown["level"] == "debug"
+
+
+def test_shapes_of_secrets_go_and_prose_stays() -> None:
+    from firstline.support.redaction import REDACTED, Redactor
+
+    text = Redactor().text
+    assert text("Authorization: Basic dXNlcjpwYXNz") == f"Authorization: Basic {REDACTED}"
+    assert text("host=db password=s3cret user=x") == f"host=db password={REDACTED} user=x"
+    assert text("sig v0=0123456789abcdef0123") == f"sig v0={REDACTED}"
+    for prose in ("basic troubleshooting done", "dedup_key=firstline-inc-1", "rule no_hypothesis"):
+        assert text(prose) == prose

@@ -29,28 +29,31 @@ _SENSITIVE_NAME = re.compile(
     r"(?i)(pass(word|wd)?|secret|token|api_?key|routing_key|authorization|cookie|credential)"
 )
 _SHAPES: tuple[tuple[str, str], ...] = (
-    # `Authorization: Bearer abc`, `Basic dXNlcjpwYXNz`
-    (r"\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}", rf"\1 {REDACTED}"),
+    # `Authorization: Bearer abc`
+    (r"\b((?i:bearer))\s+[A-Za-z0-9._~+/=-]{6,}", rf"\1 {REDACTED}"),
+    # `Basic dXNlcjpwYXNz`: base64 with a capital, digit or symbol after its first
+    # character, so that prose ("basic troubleshooting") stays as it is
+    (r"\b((?i:basic))\s+(?=[A-Za-z0-9+/]+?[A-Z0-9+/=])[A-Za-z0-9+/]{8,}={0,2}", rf"\1 {REDACTED}"),
     # the password of any URL with credentials: postgresql://user:pass@host, redis://:pw@h
-    (r"\b([a-z][a-z0-9+.-]*://[^/\s:@]*):[^@\s/]+@", rf"\1:{REDACTED}@"),
+    (r"\b([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*):[^@\s/]+@", rf"\1:{REDACTED}@"),
     # key=value in query strings and libpq keyword DSNs: password=..., api_key=..., sig=...
     (
-        r"\b((?:[a-z0-9]+[_-])*(?:password|passwd|pwd|secret|token|sig|signature"
+        r"(?i:\b((?:[a-z0-9]+[_-])*(?:password|passwd|pwd|secret|token|sig|signature"
         r"|(?:api|access|private|routing|integration|signing)[_-]?key))"
-        r"=(?!\[redacted\])[^\s&;,'\"]+",
+        r"=(?!\[redacted\])[^\s&;,'\"]+)",
         rf"\1={REDACTED}",
     ),
     # Slack bot, user, app and configuration tokens
     (r"\b(xox[abposre]|xapp)-[A-Za-z0-9-]{6,}", rf"\1-{REDACTED}"),
     # Slack incoming webhooks: the path is the credential
     (
-        r"(https://hooks\.slack(?:-gov)?\.com/(?:services|workflows|triggers)/)\S+",
+        r"((?i:https://hooks\.slack(?:-gov)?\.com/(?:services|workflows|triggers)/))\S+",
         rf"\1{REDACTED}",
     ),
     # Slack request signatures (X-Slack-Signature: v0=<hex>)
-    (r"\bv0=[0-9a-f]{16,}", f"v0={REDACTED}"),
+    (r"\bv0=[0-9a-fA-F]{16,}", f"v0={REDACTED}"),
 )
-_PATTERNS = tuple((re.compile(p, re.IGNORECASE), r) for p, r in _SHAPES)
+_PATTERNS = tuple((re.compile(p), r) for p, r in _SHAPES)
 # Each shape needs one of these; most values hold none, and a substring test costs far less
 # than six regular expressions on every value of every line.
 _CLUES = ("://", "=", "bearer", "basic", "xox", "xapp")
