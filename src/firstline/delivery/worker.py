@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import random
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import structlog
 
@@ -28,6 +30,7 @@ from firstline.notify.base import (
     VendorNotifier,
 )
 from firstline.notify.settings import DeliverySettings
+from firstline.notify.trace import traced_attempt
 from firstline.store.incidents import IncidentStore
 from firstline.store.outbox import Outbox, OutboxRow
 
@@ -36,6 +39,16 @@ log = structlog.get_logger(__name__)
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class _Attempted(NamedTuple):
+    outcome: str  # delivered | retry | failed
+    error: str | None = None
+    retry_in_seconds: float | None = None
+
+
+# a retry is expected now and then; a notification given up is a person not told
+_LEVELS = {"delivered": logging.INFO, "retry": logging.WARNING, "failed": logging.ERROR}
 
 
 class DeliveryWorker:
@@ -99,11 +112,31 @@ class DeliveryWorker:
                     await asyncio.wait_for(stop.wait(), self.settings.poll_interval_seconds)
 
     async def _attempt(self, row: OutboxRow) -> None:
+        with (
+            structlog.contextvars.bound_contextvars(incident_id=row.incident_id),
+            traced_attempt() as trace,
+        ):
+            done = await self._send(row)
+            log.log(
+                _LEVELS[done.outcome],
+                "notification_attempt",
+                channel=row.notifier,
+                kind=row.kind,
+                attempt=row.attempts + 1,
+                outcome=done.outcome,
+                status_code=trace.status_code,
+                error=done.error,
+                retry_in_seconds=done.retry_in_seconds,
+            )
+
+    async def _send(self, row: OutboxRow) -> _Attempted:
+        """One attempt, recorded in the outbox and the incident's timeline."""
         attempt = row.attempts + 1
         notifier = self.notifiers.get(row.notifier)
         if notifier is None:
-            self._give_up(row, attempt, f"notifier {row.notifier} is not configured any more")
-            return
+            return self._give_up(
+                row, attempt, f"notifier {row.notifier} is not configured any more"
+            )
         context = DeliveryContext(
             dedup_key=row.dedup_key,
             event_id=f"{row.incident_id}:{row.event_key}",
@@ -116,24 +149,25 @@ class DeliveryWorker:
                 notifier.deliver(notification, context), self.settings.attempt_timeout_seconds
             )
         except PermanentDeliveryError as exc:
-            self._give_up(row, attempt, str(exc))
+            return self._give_up(row, attempt, str(exc))
         except TemporaryDeliveryError as exc:
-            self._retry(row, attempt, str(exc), exc.retry_after)
+            return self._retry(row, attempt, str(exc), exc.retry_after)
         except TimeoutError:
             timeout = self.settings.attempt_timeout_seconds
-            self._retry(row, attempt, f"no answer within {timeout:.0f}s", None)
+            return self._retry(row, attempt, f"no answer within {timeout:.0f}s", None)
         except Exception as exc:  # unknown failures are retried; the cap bounds them
-            self._retry(row, attempt, f"{type(exc).__name__}: {exc}", None)
-        else:
-            self.outbox.mark_delivered(row.id, owner=self.owner, now=self.clock(), receipt=receipt)
-            self.counters.record(row.notifier, "delivered")
-            self._timeline(row, attempt, "delivered", f"notified via {row.notifier}",
-                           f"{row.kind}, attempt {attempt}")  # fmt: skip
+            return self._retry(row, attempt, f"{type(exc).__name__}: {exc}", None)
+        self.outbox.mark_delivered(row.id, owner=self.owner, now=self.clock(), receipt=receipt)
+        self.counters.record(row.notifier, "delivered")
+        self._timeline(row, attempt, "delivered", f"notified via {row.notifier}",
+                       f"{row.kind}, attempt {attempt}")  # fmt: skip
+        return _Attempted("delivered")
 
-    def _retry(self, row: OutboxRow, attempt: int, error: str, retry_after: float | None) -> None:
+    def _retry(
+        self, row: OutboxRow, attempt: int, error: str, retry_after: float | None
+    ) -> _Attempted:
         if attempt >= self.settings.max_attempts:
-            self._give_up(row, attempt, f"{error} (gave up after {attempt} attempts)")
-            return
+            return self._give_up(row, attempt, f"{error} (gave up after {attempt} attempts)")
         delay = next_delay(attempt, retry_after, self.settings, self.rng)
         self.outbox.mark_retry(
             row.id, owner=self.owner, error=error,
@@ -147,15 +181,14 @@ class DeliveryWorker:
             f" {self.settings.max_attempts})",
             f"{row.kind}: {error}; next try in {delay:.1f}s ({why})",
         )  # fmt: skip
-        log.warning("delivery_retry", notifier=row.notifier, incident=row.incident_id,
-                    attempt=attempt, delay=round(delay, 2), error=error)  # fmt: skip
+        return _Attempted("retry", error, round(delay, 2))
 
-    def _give_up(self, row: OutboxRow, attempt: int, error: str) -> None:
+    def _give_up(self, row: OutboxRow, attempt: int, error: str) -> _Attempted:
         self.outbox.mark_failed(row.id, owner=self.owner, error=error)
         self.counters.record(row.notifier, "failed")
         self._timeline(row, attempt, "failed", f"notification via {row.notifier} failed for good",
                        f"{row.kind}: {error}")  # fmt: skip
-        log.error("delivery_failed", notifier=row.notifier, incident=row.incident_id, error=error)
+        return _Attempted("failed", error)
 
     def _timeline(
         self, row: OutboxRow, attempt: int, outcome: str, event: str, detail: str

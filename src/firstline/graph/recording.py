@@ -8,9 +8,11 @@ produces the same keys, and the store ignores the duplicates.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+import structlog
 from langgraph.runtime import Runtime
 
 from firstline.domain.incident import IncidentStatus, TimelineEntry
@@ -20,6 +22,9 @@ from firstline.graph.state import IncidentState
 Note = tuple[str, str]  # (event, detail)
 Update = dict[str, Any]
 NodeFn = Callable[[IncidentState, GraphContext], Awaitable[Update]]
+
+log = structlog.get_logger(__name__)
+MAX_LOGGED_NOTES = 8
 
 
 class GraphNode(Protocol):
@@ -65,8 +70,10 @@ def record_now(state: IncidentState, stage: str, notes: list[Note], ctx: GraphCo
 def recorded(stage: str, node: NodeFn) -> GraphNode:
     async def run(state: IncidentState, *, runtime: Runtime[GraphContext]) -> Update:
         ctx = context_of(runtime)
+        started = time.perf_counter()
         update = await node(state, ctx)
         notes: list[Note] = update.pop("notes", [])
+        _log_finished(stage, update, notes, time.perf_counter() - started)
         entries = timeline_entries(state, stage, notes, ctx)
         if entries:
             ctx.store.append_timeline(state.incident_id, entries)
@@ -88,3 +95,17 @@ def recorded(stage: str, node: NodeFn) -> GraphNode:
 
     run.__name__ = stage
     return run
+
+
+def _log_finished(stage: str, update: Update, notes: list[Note], seconds: float) -> None:
+    """One line per node, its outcome being what it noted on the timeline ("decision: ...
+    (rule ...)", "verification failed", ...) and the status it set. The run binds
+    incident_id."""
+    status: IncidentStatus | None = update.get("status")
+    log.info(
+        "node_finished",
+        stage=stage,
+        outcome=[event for event, _ in notes[:MAX_LOGGED_NOTES]],
+        status=status.value if status is not None else None,
+        duration_ms=round(seconds * 1000, 1),
+    )

@@ -166,6 +166,7 @@ def digest(state: IncidentState, request: ApprovalRequest | None = None) -> Inci
     return IncidentDigest(
         alert=state.alert.name,
         where=_where(state),
+        service=state.alert.service or "",
         status=state.status.value,
         fired_at=state.alert.starts_at,
         summary=state.alert.annotations.get("summary", ""),

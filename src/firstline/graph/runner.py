@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import structlog
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
@@ -22,6 +23,8 @@ from firstline.graph.context import GraphContext
 from firstline.graph.state import IncidentState
 
 StageCallback = Callable[[str, IncidentState | None], None]
+
+log = structlog.get_logger(__name__)
 
 
 class RunOutcome:
@@ -62,6 +65,13 @@ class IncidentRunner:
             incident_id = new_incident_id(ctx.clock())
             ctx.store.create(incident_id, alert.name, alert.fingerprint, scenario)
         initial = IncidentState(incident_id=incident_id, alert=alert)
+        log.info(
+            "investigation_started",
+            incident_id=incident_id,
+            alert=alert.name,
+            service=alert.service,
+            namespace=alert.namespace,
+        )
         return await self._drive(incident_id, initial, on_stage, ctx)
 
     async def resume(
@@ -73,6 +83,7 @@ class IncidentRunner:
         context: GraphContext | None = None,
     ) -> RunOutcome:
         command: Command[Any] = Command(resume=value)
+        log.info("investigation_resumed", incident_id=incident_id, after="decision")
         return await self._drive(incident_id, command, on_stage, context or self.context)
 
     async def continue_interrupted(
@@ -84,6 +95,7 @@ class IncidentRunner:
     ) -> RunOutcome:
         """Re-run from the last checkpoint after a crash (a node that did not finish runs
         again; the action ledger keeps its side effects from repeating)."""
+        log.info("investigation_resumed", incident_id=incident_id, after="interruption")
         return await self._drive(incident_id, None, on_stage, context or self.context)
 
     async def paused_at(self, incident_id: str) -> tuple[str, ...]:
@@ -108,17 +120,25 @@ class IncidentRunner:
         ctx: GraphContext,
     ) -> RunOutcome:
         config = self._config(incident_id)
-        # durability="sync": each step's checkpoint is on disk before the next step starts,
-        # so a killed process resumes after the last step that finished, not before it
-        stream = self.graph.astream(
-            payload, config, context=ctx, stream_mode="updates", durability="sync"
-        )
-        async for chunk in stream:
-            if on_stage is None:
-                continue
-            for stage in chunk:
-                on_stage(stage, None)
-        snapshot = await self.graph.aget_state(config)
-        state = IncidentState.model_validate(snapshot.values)
-        ctx.store.save_snapshot(incident_id, state.model_dump(mode="json"), state.status)
-        return RunOutcome(state, tuple(snapshot.next))
+        # every log line of the run, the nodes' and the executors', names the incident
+        with structlog.contextvars.bound_contextvars(incident_id=incident_id):
+            # durability="sync": each step's checkpoint is on disk before the next step
+            # starts, so a killed process resumes after the last step that finished
+            stream = self.graph.astream(
+                payload, config, context=ctx, stream_mode="updates", durability="sync"
+            )
+            async for chunk in stream:
+                if on_stage is None:
+                    continue
+                for stage in chunk:
+                    on_stage(stage, None)
+            snapshot = await self.graph.aget_state(config)
+            state = IncidentState.model_validate(snapshot.values)
+            ctx.store.save_snapshot(incident_id, state.model_dump(mode="json"), state.status)
+            outcome = RunOutcome(state, tuple(snapshot.next))
+            log.info(
+                "investigation_paused" if outcome.paused else "investigation_finished",
+                status=state.status.value,
+                waiting_at=list(outcome.paused_at) or None,
+            )
+        return outcome

@@ -35,6 +35,7 @@ class IncidentDigest(BaseModel):
     alert: str
     where: str
     status: str
+    service: str = Field(default="", description="The workload the alert is about, if known.")
     fired_at: datetime | None = None
     summary: str = ""
     conclusion: str = ""
@@ -48,5 +49,5 @@ class IncidentDigest(BaseModel):
 
 
 def incident_link(public_url: str | None, incident_id: str) -> str | None:
-    """Where a person opens the incident in firstline's HTTP API, when its URL is known."""
+    """The incident's page in firstline's console (`notify.public_url`), when it is set."""
     return f"{public_url.rstrip('/')}/incidents/{incident_id}" if public_url else None

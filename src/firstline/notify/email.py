@@ -23,6 +23,7 @@ from firstline.notify.base import (
 )
 from firstline.notify.content import incident_link
 from firstline.notify.settings import EmailSettings
+from firstline.notify.trace import note_status
 
 
 def message_id(event_id: str, sender: str) -> str:
@@ -76,6 +77,7 @@ class EmailNotifier(SettingsNotifier[EmailSettings]):
         try:
             await asyncio.to_thread(self._send_blocking, mail)
         except smtplib.SMTPResponseException as exc:  # the server answered with a code
+            note_status(exc.smtp_code)
             text = f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"
             if 400 <= exc.smtp_code < 500:
                 raise TemporaryDeliveryError(text) from exc

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from firstline.notify.base import PermanentDeliveryError, TemporaryDeliveryError
+from firstline.notify.trace import note_status
 
 _MAX_ERROR_TEXT = 300
 # 408 and 425 mean "try again"; 429 is rate limiting. Other 4xx will not get better.
@@ -43,6 +44,7 @@ def _short(text: str) -> str:
 
 def raise_for_status(vendor: str, response: httpx.Response) -> None:
     status = response.status_code
+    note_status(status)
     if status < 300:
         return
     message = f"{vendor} answered HTTP {status}: {_short(response.text)}"

@@ -3,6 +3,10 @@
 trigger when a person is needed (approval, escalation, recommendation), acknowledge when
 firstline starts acting, resolve when verification passed. A retried trigger with the same
 dedup_key adds to the open alert instead of paging again.
+
+The summary (what the PagerDuty app's push shows) is the lead of notify/headline.py, and so
+are the first custom details; the console link goes in `links`, the field the Events API
+documents for it.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from firstline.notify.base import DeliveryContext, Notification, SettingsNotifier
-from firstline.notify.content import incident_link
+from firstline.notify.headline import Lead, lead
 from firstline.notify.http import post_json
 from firstline.notify.settings import PagerDutySettings
 
@@ -47,26 +51,26 @@ class PagerDutyNotifier(SettingsNotifier[PagerDutySettings]):
         }
         if action != "trigger":
             return event
-        link = incident_link(self.public_url, notification.incident_id)
-        event["payload"] = self._payload(notification)
+        first = lead(notification, self.public_url)
+        event["payload"] = self._payload(notification, first)
         event["client"] = "firstline"
-        if link:
-            event["client_url"] = link
-            event["links"] = [{"href": link, "text": f"firstline {notification.incident_id}"}]
+        if first.link:
+            event["client_url"] = first.link
+            event["links"] = [{"href": first.link, "text": f"firstline {notification.incident_id}"}]
         return event
 
-    def _payload(self, notification: Notification) -> dict[str, Any]:
+    def _payload(self, notification: Notification, first: Lead) -> dict[str, Any]:
         digest = notification.digest
         severity = self.settings.severity_map.get(notification.severity, "error")
         labels = notification.labels
         payload: dict[str, Any] = {
-            "summary": notification.title[:SUMMARY_LIMIT],
+            "summary": first.one_line[:SUMMARY_LIMIT],
             "source": digest.where if digest else self.settings.source,
             "severity": severity if severity in _SEVERITIES else "error",
             "component": labels.get("service") or labels.get("deployment") or None,
             "group": labels.get("namespace"),
             "class": digest.alert if digest else None,
-            "custom_details": _custom_details(notification),
+            "custom_details": _custom_details(notification, first),
         }
         if digest and digest.fired_at:
             payload["timestamp"] = digest.fired_at.isoformat()
@@ -83,16 +87,25 @@ class PagerDutyNotifier(SettingsNotifier[PagerDutySettings]):
         return {"dedup_key": str(answer.get("dedup_key") or context.dedup_key)}
 
 
-def _custom_details(notification: Notification) -> dict[str, Any]:
+def _custom_details(notification: Notification, first: Lead) -> dict[str, Any]:
+    """The lead first, so a person reading them top down meets it first; then the rest
+    of the report."""
     digest = notification.digest
-    details: dict[str, Any] = {"incident_id": notification.incident_id, "event": notification.kind}
+    details: dict[str, Any] = {
+        "what fired": first.fired,
+        "top hypothesis": first.hypothesis,
+        "ask": first.ask,
+    }
+    if first.link:
+        details["console"] = first.link
+    details |= {"incident_id": notification.incident_id, "event": notification.kind}
     if digest is None:
         details["report"] = notification.body
         return details
     details.update(
         {
             "status": digest.status,
-            "what fired": f"{digest.alert} on {digest.where}: {digest.summary}".strip(": "),
+            "alert": f"{digest.alert} on {digest.where}: {digest.summary}".strip(": "),
             "top hypotheses": [
                 f"{h.confidence:.0%} {h.pattern}: {h.cause}" for h in digest.hypotheses
             ],

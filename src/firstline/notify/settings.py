@@ -153,7 +153,11 @@ class VendorSettings(_Group):
     """Everything the outbox and its delivery worker need."""
 
     public_url: str | None = Field(
-        default=None, description="firstline's external URL, for links back to the incident."
+        default=None,
+        description=(
+            "firstline's external base URL (where serve is reached): notifications link to"
+            " the console's incident page, <public_url>/incidents/<id>. Unset: no link."
+        ),
     )
     pagerduty: PagerDutySettings = Field(default_factory=PagerDutySettings)
     opsgenie: OpsgenieSettings = Field(default_factory=OpsgenieSettings)

@@ -18,6 +18,7 @@ from firstline.notify.base import (
     SettingsNotifier,
     TemporaryDeliveryError,
 )
+from firstline.notify.headline import lead
 from firstline.notify.http import post_json
 from firstline.notify.settings import SlackSettings
 from firstline.notify.slack_blocks import clip, incident_blocks, update_text
@@ -40,7 +41,8 @@ class SlackNotifier(SettingsNotifier[SlackSettings]):
     def message(self, notification: Notification) -> dict[str, Any]:
         buttons = notification.kind == "approval_request"
         return {
-            "text": clip(notification.title, FALLBACK_TEXT_LIMIT),
+            # what a phone's push notification shows: the lead, not the blocks
+            "text": clip(lead(notification, self.public_url).text, FALLBACK_TEXT_LIMIT),
             "blocks": incident_blocks(notification, self.public_url, buttons),
         }
 

@@ -1,5 +1,9 @@
 """Block Kit for one incident: the message a channel sees, with approve/reject buttons
-while an approval is open. Limits are Slack's documented ones; text is cut to fit."""
+while an approval is open. Limits are Slack's documented ones; text is cut to fit.
+
+The first blocks are the lead (notify/headline.py) that a phone shows: what fired in the
+header, then the top hypothesis, what is asked and the console link; the approval and its
+buttons next; the details below, for whoever opens the message."""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ import json
 from typing import Any
 
 from firstline.notify.base import Notification
-from firstline.notify.content import IncidentDigest, incident_link
+from firstline.notify.content import IncidentDigest
+from firstline.notify.headline import Lead, lead
 
 Block = dict[str, Any]
 
@@ -35,6 +40,19 @@ def _section(title: str, lines: list[str]) -> Block | None:
         return None
     text = f"*{title}*\n" + "\n".join(lines)
     return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)}}
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters in mrkdwn text, so alert text cannot make links
+    or mentions."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _lead_section(first: Lead) -> Block:
+    lines = [escape(first.hypothesis), f"*{escape(first.ask)}*"]
+    if first.link:
+        lines.append(f"<{first.link}|Open in the firstline console>")
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip("\n".join(lines), 3000)}}
 
 
 def _fired(digest: IncidentDigest) -> str:
@@ -67,18 +85,34 @@ def _buttons(incident_id: str, round_: int) -> Block:
 def incident_blocks(
     notification: Notification, public_url: str | None, with_buttons: bool
 ) -> list[Block]:
-    """The whole incident on one screen. Buttons only while the approval is open."""
+    """The lead, then the whole incident on one screen. Buttons only while the approval
+    is open."""
     icon = _ICON.get(notification.severity, "⚪")
+    first = lead(notification, public_url)
     blocks: list[Block | None] = [
         {
             "type": "header",
-            "text": {"type": "plain_text", "text": clip(f"{icon} {notification.title}", 150)},
-        }
+            "text": {"type": "plain_text", "text": clip(f"{icon} {first.fired}", HEADER_LIMIT)},
+        },
+        _lead_section(first),
     ]
     digest = notification.digest
     if digest is None:
         blocks.append(_section("Report", [f"```{clip(notification.body, 2900)}```"]))
     else:
+        ask = digest.approval
+        if ask is not None and with_buttons:
+            dry_run = "\n".join(ask.dry_run) or "(no dry-run output)"
+            blocks.append(
+                _section(
+                    f"Approval needed (round {ask.round})",
+                    [
+                        f"Expires {ask.expires_at:%Y-%m-%d %H:%M:%S} UTC. Exactly this will run:",
+                        f"```{clip(dry_run, 2500)}```",
+                    ],
+                )
+            )
+            blocks.append(_buttons(notification.incident_id, ask.round))
         status = f"`{digest.status}`" + (f" — {digest.conclusion}" if digest.conclusion else "")
         blocks += [
             _section("What fired", [_fired(digest)]),
@@ -97,21 +131,7 @@ def incident_blocks(
             _section("Tried", [f"• {t}" for t in digest.tried]),
             _section("Next steps", [f"• {s}" for s in digest.next_steps]),
         ]
-        ask = digest.approval
-        if ask is not None and with_buttons:
-            dry_run = "\n".join(ask.dry_run) or "(no dry-run output)"
-            blocks.append(
-                _section(
-                    f"Approval needed (round {ask.round})",
-                    [
-                        f"Expires {ask.expires_at:%Y-%m-%d %H:%M:%S} UTC. Exactly this will run:",
-                        f"```{clip(dry_run, 2500)}```",
-                    ],
-                )
-            )
-            blocks.append(_buttons(notification.incident_id, ask.round))
-    link = incident_link(public_url, notification.incident_id)
-    ref = f"<{link}|{notification.incident_id}>" if link else notification.incident_id
+    ref = f"<{first.link}|{notification.incident_id}>" if first.link else notification.incident_id
     blocks.append(
         {"type": "context", "elements": [{"type": "mrkdwn", "text": f"firstline · {ref}"}]}
     )

@@ -125,7 +125,7 @@ async def _resume(
     try:
         result = await pool.apply_decision(claim)
     except Exception as exc:  # the claim stands; a worker resumes it from the queue
-        log.exception("resuming after a Slack decision failed", incident=claim.incident_id)
+        log.exception("resuming after a Slack decision failed", incident_id=claim.incident_id)
         await _reply(click, f"decision recorded, but resuming failed: {type(exc).__name__}")
         return
     if result is None:
@@ -138,7 +138,7 @@ async def _reply(click: SlackApproval, text: str) -> None:
     """Answer in Slack through the click's response_url (only ever a hooks.slack.com URL)."""
     url = click.response_url
     if not url or not url.startswith("https://hooks.slack.com/"):
-        log.info("slack decision", incident=click.incident_id, result=text)
+        log.info("slack decision", incident_id=click.incident_id, result=text)
         return
     try:
         async with httpx.AsyncClient(timeout=5) as client:

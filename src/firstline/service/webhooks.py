@@ -160,7 +160,7 @@ def _store(ctx: ServiceContext, vendor: str, alerts: list[Alert]) -> IngestResul
     keys = [group_key(a, ctx.settings.group_by) for a in alerts]
     window = timedelta(seconds=ctx.settings.group_window_seconds)
     try:
-        return ctx.intake.ingest(alerts, keys, now=ctx.clock(), group_window=window)
+        result = ctx.intake.ingest(alerts, keys, now=ctx.clock(), group_window=window)
     except StoreError as exc:  # 429 or 503 with Retry-After
         busy = isinstance(exc, StoreBusy)
         ctx.metrics.alerts_received.labels(vendor, "throttled" if busy else "unavailable").inc(
@@ -168,6 +168,38 @@ def _store(ctx: ServiceContext, vendor: str, alerts: list[Alert]) -> IngestResul
         )
         log.warning("store failed; nothing stored", error=str(exc), status=exc.status)
         raise
+    _log_intake(vendor, alerts, result)
+    return result
+
+
+# what intake did with an alert, as the stage line that says it
+_INTAKE_EVENTS = {
+    Outcome.NEW_INCIDENT: "alert_received",
+    Outcome.JOINED: "alert_deduplicated",
+    Outcome.UPDATED: "alert_deduplicated",
+    Outcome.RESOLVED: "alert_resolved",
+    Outcome.SELF_RESOLVED: "alert_resolved",
+    Outcome.RESOLVED_UNKNOWN: "alert_resolved",
+}
+
+
+def _log_intake(vendor: str, alerts: list[Alert], result: IngestResult) -> None:
+    """One line per incident and outcome, not per alert: a storm of a thousand repeats of
+    one alert is one line. Runs in the ingest thread, off the server's loop."""
+    grouped: dict[tuple[str, Outcome], list[Alert]] = {}
+    for alert, outcome, incident_id in zip(alerts, result.outcomes, result.incidents, strict=False):
+        grouped.setdefault((incident_id, outcome), []).append(alert)
+    for (incident_id, outcome), same in grouped.items():
+        log.info(
+            _INTAKE_EVENTS[outcome],
+            incident_id=incident_id or None,
+            outcome=outcome.value,
+            vendor=vendor,
+            alert=same[0].name,
+            service=same[0].service,
+            severity=same[0].labels.get("severity"),
+            alerts=len(same),
+        )
 
 
 async def _maybe_confirm(ctx: ServiceContext, payload: Any) -> str | None:

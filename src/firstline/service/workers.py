@@ -226,10 +226,12 @@ class WorkerPool:
                     lease_seconds=self.lease_seconds,
                 )  # fmt: skip
             except StoreError as exc:  # cannot tell now; the next renewal may
-                log.warning("lease renewal failed", incident=incident_id, error=str(exc))
+                log.warning("lease renewal failed", incident_id=incident_id, error=str(exc))
                 continue
             if not held and not run.done():
-                log.warning("lease lost; another worker carries the run on", incident=incident_id)
+                log.warning(
+                    "lease lost; another worker carries the run on", incident_id=incident_id
+                )
                 run.cancel()
                 return
 
@@ -243,13 +245,13 @@ class WorkerPool:
             failure = store_failure(exc)
             if failure is not None:
                 log.warning("store failed during a run; retrying later",
-                            incident=incident_id, error=str(failure))  # fmt: skip
+                            incident_id=incident_id, error=str(failure))  # fmt: skip
                 await self._when_store_allows(
                     partial(self.ctx.intake.release, incident_id, owner=self.owner)
                 )
                 self.ctx.work_available.set()
                 return
-            log.exception("investigation failed", incident=incident_id, attempt=attempt)
+            log.exception("investigation failed", incident_id=incident_id, attempt=attempt)
             await self._when_store_allows(partial(self._failed, incident_id, attempt, exc))
 
     def _failed(self, incident_id: str, attempt: int, exc: Exception) -> None:
@@ -286,7 +288,7 @@ class WorkerPool:
         self.ctx.metrics.investigations.labels(outcome.state.status.value).inc()
         head = self.ctx.metrics.audit_head() if self.ctx.metrics.audit_head else None
         if head is not None:  # an external anchor for whoever ships the logs (docs/audit.md)
-            log.info("audit head", incident=incident_id, anchor=head.anchor)
+            log.info("audit head", incident_id=incident_id, anchor=head.anchor)
 
     async def _finish_decided(self) -> None:
         """Runs whose approval was decided but never applied (the process that took the
@@ -300,7 +302,7 @@ class WorkerPool:
             if record is None or not record.decided:
                 continue  # still waiting for a person
             if self.ctx.intake.queue_resume(incident_id, self.ctx.clock()):
-                log.info("queued a decided approval to resume", incident=incident_id)
+                log.info("queued a decided approval to resume", incident_id=incident_id)
         self.ctx.work_available.set()
 
     async def apply_decision(self, claim: Claim) -> ApprovalResult | None:
@@ -393,7 +395,9 @@ class WorkerPool:
             try:
                 await self.apply_decision(claim)
             except Exception:  # recorded and queued: a worker finishes it; sweep on
-                log.exception("escalating an expired approval failed", incident=claim.incident_id)
+                log.exception(
+                    "escalating an expired approval failed", incident_id=claim.incident_id
+                )
         return escalated
 
     async def _run(self, incident_id: str) -> RunOutcome:

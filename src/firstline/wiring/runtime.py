@@ -44,6 +44,7 @@ from firstline.store.audit import AuditLog
 from firstline.store.checkpoints import open_checkpointer
 from firstline.store.incidents import IncidentStore
 from firstline.store.open import open_database
+from firstline.wiring.logs import setup_logging_once
 from firstline.wiring.settings import Settings
 
 LLM_USAGE = UsageLedger()
@@ -138,6 +139,7 @@ async def open_runtime(
     """Everything one run needs. On the way out, queued vendor notifications are delivered
     (for up to 30 s; what is left goes out from `firstline serve` or the next command),
     unless the caller runs its own delivery worker (`drain_notifications=False`)."""
+    setup_logging_once(settings)
     database = open_database(settings.store)
     store = IncidentStore(database)
     if incident_id is not None:

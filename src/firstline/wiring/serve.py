@@ -14,6 +14,7 @@ import uvicorn
 
 from firstline.errors import InvalidInput
 from firstline.intake.registry import PARSERS
+from firstline.service.access_log import install_access_log
 from firstline.service.app import create_app, create_worker_app
 from firstline.service.auth import Authenticator, HttpSnsCertificates, SnsCertificates
 from firstline.service.context import ServiceContext, SubscriptionConfirmer
@@ -21,6 +22,7 @@ from firstline.service.metrics import ServiceMetrics
 from firstline.store.audit import AuditLog
 from firstline.store.intake import IntakeStore
 from firstline.store.open import open_database
+from firstline.wiring.logs import setup_logging
 from firstline.wiring.runtime import LLM_USAGE, open_runtime
 from firstline.wiring.settings import Settings
 
@@ -122,6 +124,7 @@ async def open_service(
 async def serve(settings: Settings, *, workers: bool = True, worker_only: bool = False) -> None:
     """`firstline serve` (intake and API, with workers unless `workers` is off), or with
     `worker_only` `firstline worker` (workers, health and metrics) on serve.host:port."""
+    setup_logging(settings, serving=True)
     async with open_service(settings) as ctx:
         app = create_worker_app(ctx) if worker_only else create_app(ctx, start_workers=workers)
         # Everything loaded so far (modules, schemas, the compiled graph) lives as long as
@@ -132,10 +135,13 @@ async def serve(settings: Settings, *, workers: bool = True, worker_only: bool =
         gc.collect()
         gc.freeze()
         config = uvicorn.Config(
-            app,
+            install_access_log(app, settings.log.access_log),
             host=settings.serve.host,
             port=settings.serve.port,
-            log_level="warning",
+            # uvicorn's loggers propagate to the root logger set up above (one renderer,
+            # one level); its own access log lacks the duration, ours replaces it
+            log_config=None,
+            log_level=None,
             access_log=False,
             lifespan="on",
         )

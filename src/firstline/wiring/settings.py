@@ -23,6 +23,7 @@ from firstline.reasoning.llm.settings import ReasoningSettings
 from firstline.service.settings import ServeSettings
 from firstline.sources.settings import SourcesSettings
 from firstline.store.settings import StoreSettings
+from firstline.support.logging_config import LogSettings
 from firstline.support.yamlfile import load_yaml_mapping
 
 
@@ -45,6 +46,7 @@ class Settings(BaseSettings):
     serve: ServeSettings = Field(default_factory=ServeSettings)
     actions: ActionsSettings = Field(default_factory=ActionsSettings)
     reasoning: ReasoningSettings = Field(default_factory=ReasoningSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
 
     @classmethod
     def settings_customise_sources(

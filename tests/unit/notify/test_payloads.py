@@ -27,12 +27,15 @@ def _note(kind: str, severity: str = "high", round_: int | None = None) -> Notif
                         body="b", digest=digest, round=round_)  # fmt: skip
 
 
-def test_pagerduty_maps_severity_and_cuts_the_summary() -> None:
+def test_pagerduty_maps_severity_and_summarises_with_the_lead() -> None:
     notifier = PagerDutyNotifier(PagerDutySettings(routing_key=KEY), "https://fl")
     event = notifier.event(_note("escalation", "high"), "firstline-inc-7")
     assert event["event_action"] == "trigger"
     assert event["payload"]["severity"] == "error"
-    assert len(event["payload"]["summary"]) == 1024
+    summary = event["payload"]["summary"]
+    assert summary.startswith("HIGH · HighErrorRate") and "deploy_regression (88%)" in summary
+    bare = _note("escalation").model_copy(update={"digest": None})
+    assert len(notifier.event(bare, "k")["payload"]["summary"]) <= 1024
     assert event["links"] == [{"href": "https://fl/incidents/inc-7", "text": "firstline inc-7"}]
     low = notifier.event(_note("escalation", "low"), "k")
     assert low["payload"]["severity"] == "info"

@@ -3,6 +3,8 @@ conclude (recommendation only, or no real incident)."""
 
 from __future__ import annotations
 
+import structlog
+
 from firstline.domain.decision import Outcome
 from firstline.domain.incident import IncidentStatus
 from firstline.graph.context import GraphContext
@@ -10,6 +12,8 @@ from firstline.graph.notifying import notify_all
 from firstline.graph.recording import Update
 from firstline.graph.report import escalation_reason, outcome_notification
 from firstline.graph.state import IncidentState
+
+log = structlog.get_logger(__name__)
 
 
 async def _finish(
@@ -33,7 +37,9 @@ async def resolve_incident(state: IncidentState, ctx: GraphContext) -> Update:
 
 
 async def escalate_incident(state: IncidentState, ctx: GraphContext) -> Update:
-    conclusion = f"escalated: {escalation_reason(state)}"
+    reason = escalation_reason(state)
+    log.info("escalated", reason=reason, severity=state.severity.value if state.severity else None)
+    conclusion = f"escalated: {reason}"
     return await _finish(
         state, ctx, IncidentStatus.ESCALATED, conclusion, "escalation", "escalated to a person"
     )

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
+
 from firstline.domain.action import RemediationAction
 from firstline.domain.alert import Severity
 from firstline.domain.decision import Decision, Outcome
@@ -25,6 +27,8 @@ from firstline.policy.decision import DecisionInput, decide
 from firstline.store.audit import AuditKind
 from firstline.store.base import AuditTrail
 
+log = structlog.get_logger(__name__)
+
 
 async def decide_outcome(state: IncidentState, ctx: GraphContext) -> Update:
     round_ = len(state.decisions) + 1
@@ -33,6 +37,14 @@ async def decide_outcome(state: IncidentState, ctx: GraphContext) -> Update:
     if decision is None:  # not decided yet (a recorded decision is final, even after a crash)
         decision = _decide_and_record(state, ctx, audit, round_)
     actions = ", ".join(a.describe() for a in decision.actions) or "no action"
+    log.info(
+        "decision",
+        outcome=decision.outcome.value,
+        rule=decision.rule,
+        reason=decision.reason,
+        actions=[a.describe() for a in decision.actions],
+        round=round_,
+    )
     update: Update = {}
     if decision.outcome is Outcome.REQUEST_APPROVAL:
         # set here, not in request_approval: that node pauses before it can return

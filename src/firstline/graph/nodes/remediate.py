@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import time
+
+import structlog
+
+from firstline.domain.action import ActionResult, RemediationAction
 from firstline.domain.incident import IncidentStatus
 from firstline.graph.context import GraphContext
 from firstline.graph.execution import execute_once, needs_person
 from firstline.graph.notifying import notify_acting
 from firstline.graph.recording import Update
 from firstline.graph.state import IncidentState
+
+log = structlog.get_logger(__name__)
 
 
 async def remediate(state: IncidentState, ctx: GraphContext) -> Update:
@@ -17,7 +24,7 @@ async def remediate(state: IncidentState, ctx: GraphContext) -> Update:
     # tell the pager firstline is acting (PagerDuty acknowledge, a Slack thread reply);
     # queued in the outbox, so a re-run of this node after a crash queues nothing twice
     acting = await notify_acting(state, ctx)
-    results = [await execute_once(state, action, attempt, ctx) for action in state.decision.actions]
+    results = [await _execute(state, action, attempt, ctx) for action in state.decision.actions]
     update: Update = {
         "attempt": attempt,
         "action_results": results,
@@ -36,3 +43,21 @@ async def remediate(state: IncidentState, ctx: GraphContext) -> Update:
             ("no further remediation round", "an interrupted action needs a person to check it")
         )
     return update
+
+
+async def _execute(
+    state: IncidentState, action: RemediationAction, attempt: int, ctx: GraphContext
+) -> ActionResult:
+    log.info("action_started", action=action.describe(), type=action.type.value, round=attempt)
+    started = time.perf_counter()
+    result = await execute_once(state, action, attempt, ctx)
+    log.info(
+        "action_finished",
+        action=action.describe(),
+        type=action.type.value,
+        round=attempt,
+        result=result.status.value,
+        detail=result.detail,
+        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+    return result

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import structlog
 from langgraph.types import interrupt
 
 from firstline.domain.incident import ApprovalAnswer, ApprovalRequest, IncidentStatus
@@ -17,6 +18,8 @@ from firstline.graph.notifying import notify_all
 from firstline.graph.recording import Note, Update, record_now
 from firstline.graph.report import approval_notification
 from firstline.graph.state import IncidentState
+
+log = structlog.get_logger(__name__)
 
 
 async def request_approval(state: IncidentState, ctx: GraphContext) -> Update:
@@ -39,6 +42,12 @@ async def request_approval(state: IncidentState, ctx: GraphContext) -> Update:
         f"expires {record.expires_at:%Y-%m-%d %H:%M:%S} UTC; would: {'; '.join(dry_run)}",
     )
     if created:
+        log.info(
+            "approval_requested",
+            round=round_,
+            actions=request.actions,
+            expires_at=record.expires_at.isoformat(),
+        )
         ctx.store.update(state.incident_id, status=IncidentStatus.AWAITING_APPROVAL)
         record_now(state, "request_approval", [requested], ctx)
         notes = await notify_all(ctx, approval_notification(state, request))
@@ -48,6 +57,9 @@ async def request_approval(state: IncidentState, ctx: GraphContext) -> Update:
 
     answer = _final_answer(state, ctx, round_, resumed)
     verdict = "expired" if answer.expired else ("approved" if answer.approved else "rejected")
+    log.info(
+        "approval_answered", round=round_, verdict=verdict, by=answer.by, channel=answer.channel
+    )
     decided: Note = (
         f"{verdict} by {answer.by} via {answer.channel}",
         answer.comment,

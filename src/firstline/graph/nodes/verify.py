@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import structlog
+
 from firstline.domain.action import ActionStatus
 from firstline.graph.context import GraphContext
 from firstline.graph.execution import needs_person, undo_round
@@ -17,6 +19,8 @@ from firstline.graph.gathering import annotate, scope_for
 from firstline.graph.recording import Update
 from firstline.graph.state import IncidentState, Verification
 from firstline.reasoning.base import FailedAttempt
+
+log = structlog.get_logger(__name__)
 
 
 async def _alert_firing(state: IncidentState, ctx: GraphContext) -> bool | None:
@@ -73,6 +77,7 @@ async def verify_fix(state: IncidentState, ctx: GraphContext) -> Update:
     else:
         resolved, reason = False, "nothing could confirm the fix; not claiming success"
     result = Verification(attempt=state.attempt, resolved=resolved, reason=reason, checks=checks)
+    log.info("verification", round=state.attempt, resolved=resolved, reason=reason, checks=checks)
     update: Update = {
         "verifications": [result],
         "notes": [
