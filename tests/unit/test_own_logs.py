@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 from collections.abc import Iterator
 
 import pytest
 import structlog
+import uvicorn.config
 
 from firstline.support import logging_config
 from firstline.support.logging_config import LogSettings, configure_logging
@@ -65,6 +67,8 @@ def test_no_secret_is_written_whichever_way_it_came(
             "webhook": {"url": f"https://hooks.example.com/in/{GENERIC_HOOK_TOKEN}"},
         },
     )
+    # uvicorn configured first, as uvicorn.Config's default does (its own raw handlers)
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
     setup_logging(settings, serving=True)
     log = structlog.get_logger("firstline.test")
     # configured secrets, wherever they appear

@@ -22,6 +22,7 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 
 # Libraries that log every request at INFO (httpx: each notification's POST, again):
 # their lines only at debug; warnings and errors always.
+_UVICORN = ("uvicorn", "uvicorn.error", "uvicorn.access")
 _CHATTY = ("httpx", "httpcore", "urllib3", "kubernetes", "asyncio", "aiosqlite")
 _HANDLER_NAME = "firstline"
 
@@ -134,6 +135,14 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # uvicorn configured earlier in this process (its default log_config, or an app that
+    # embeds firstline) has handlers of its own that print raw, unredacted lines: they go,
+    # and its loggers write through ours
+    for name in _UVICORN:
+        owned = logging.getLogger(name)
+        for old in list(owned.handlers):
+            owned.removeHandler(old)
+        owned.propagate = True
     chatty = logging.DEBUG if level == "debug" else logging.WARNING
     for name in _CHATTY:
         logging.getLogger(name).setLevel(chatty)
