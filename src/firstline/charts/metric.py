@@ -91,7 +91,7 @@ def describe(
 ) -> tuple[str, str]:
     """The chart's title and, for a reader who cannot see it, what it shows in numbers."""
     unit = f" ({metric.unit})" if metric.unit else ""
-    title = f"{metric.name}{unit}"
+    title = f"{metric.name}{unit if metric.unit != metric.name else ''}"
     if not metric.points:
         return title, f"{metric.name}: no data points."
     values = [p.value for p in metric.points]
@@ -126,24 +126,28 @@ def _draw(
     mpl = _canvases()
     figure = mpl.figure(figsize=(6.4, 2.6))
     # fixed margins: a layout engine triples the drawing time
-    figure.subplots_adjust(left=0.11, right=0.98, top=0.88, bottom=0.2)
+    figure.subplots_adjust(left=0.11, right=0.96, top=0.88, bottom=0.2)
     figure.patch.set_alpha(0.0)
     axes = figure.add_subplot()
     axes.patch.set_alpha(0.0)
-    times = [_utc(p.ts) for p in metric.points]
+    times = [mpl.x(p.ts) for p in metric.points]
     values = [p.value for p in metric.points]
     (line,) = axes.plot(times, values, color=LINE, linewidth=1.6, marker="o", markersize=2.8,
                         label=metric.name)  # fmt: skip
     line.set_gid(POINTS_ID)
     if (finding := _window_finding(metric)) and finding.started_at is not None:
-        end = times[-1] if times else _utc(finding.started_at)
-        axes.axvspan(_utc(finding.started_at), end, color=ANOMALY, alpha=0.25, linewidth=0,
+        start = mpl.x(finding.started_at)
+        axes.axvspan(start, times[-1] if times else start, color=ANOMALY, alpha=0.25, linewidth=0,
                      label="anomaly window").set_gid("anomaly-window")  # fmt: skip
     if alert_started_at is not None:
-        axes.axvline(_utc(alert_started_at), color=ALERT, linestyle="--", linewidth=1.4,
+        axes.axvline(mpl.x(alert_started_at), color=ALERT, linestyle="--", linewidth=1.4,
                      label="alert started").set_gid("alert-start")  # fmt: skip
-    if verification is not None and (times or verification.at):
-        at = _utc(verification.at) if verification.at else times[-1]
+    if verification is not None and times:
+        at = mpl.x(verification.at) if verification.at else times[-1]
+        if not times[0] <= at <= times[-1]:
+            # checked after the series ends (or on a replayed world's clock): drawn at its
+            # right edge, not on an axis stretched to reach it; the <desc> gives the time
+            at = times[-1]
         verdict = "verified: resolved" if verification.resolved else "verified: not resolved"
         axes.axvline(at, color=RESOLVED if verification.resolved else UNRESOLVED,
                      linestyle=":" if verification.resolved else "-.", linewidth=1.8,
@@ -152,6 +156,8 @@ def _draw(
     axes.set_xlabel("time (UTC)", color=ink, fontsize=9)
     axes.set_ylabel(metric.unit or "value", color=ink, fontsize=9)
     axes.xaxis.set_major_formatter(mpl.time_formatter(axes.xaxis))
+    # 5.3G, not 5.3 under a "1e9" that collides with the title
+    axes.yaxis.set_major_formatter(mpl.engineering())
     axes.tick_params(colors=ink, labelsize=8)
     for spine in axes.spines.values():
         spine.set_color(ink)
@@ -213,14 +219,16 @@ class _Matplotlib:
         import matplotlib
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.backends.backend_svg import FigureCanvasSVG
-        from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+        from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
         from matplotlib.figure import Figure
+        from matplotlib.ticker import EngFormatter
 
         # text as <text>, and stable ids; set once, only ever these values
         matplotlib.rcParams["svg.fonttype"] = "none"
         matplotlib.rcParams["svg.hashsalt"] = "firstline"
         self._figure, self._agg, self._svg = Figure, FigureCanvasAgg, FigureCanvasSVG
         self._locator, self._formatter = AutoDateLocator, ConciseDateFormatter
+        self._date2num, self._eng = date2num, EngFormatter
 
     def figure(self, **kwargs: Any) -> Figure:
         return self._figure(**kwargs)
@@ -231,10 +239,17 @@ class _Matplotlib:
     def agg(self, figure: Figure) -> Any:
         return self._agg(figure)
 
+    def engineering(self) -> Any:
+        return self._eng(sep="")
+
+    def x(self, moment: datetime) -> float:
+        """A time as the axis' number (days since matplotlib's epoch)."""
+        return float(self._date2num(_utc(moment)))  # type: ignore[no-untyped-call]
+
     def time_formatter(self, axis: Any) -> Any:
-        locator = self._locator(tz=UTC)
+        locator = self._locator(tz=UTC)  # type: ignore[no-untyped-call]
         axis.set_major_locator(locator)
-        return self._formatter(locator, tz=UTC)
+        return self._formatter(locator, tz=UTC)  # type: ignore[no-untyped-call]
 
 
 _loaded: list[_Matplotlib] = []

@@ -116,7 +116,7 @@ def api_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
     async def approve(incident_id: str, body: DecisionRequest, request: Request) -> DecisionAnswer:
         """Approve the pending actions as the token's principal, if the policy's approvers
         allow it (else 403, audited); the run resumes and the answer reports its end state."""
-        return await _decide(ctx, pool, incident_id, body, _principal(request, body), approved=True)
+        return await decide(ctx, pool, incident_id, body, _principal(request, body), approved=True)
 
     @router.post(
         "/incidents/{incident_id}/reject",
@@ -125,9 +125,7 @@ def api_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
     )
     async def reject(incident_id: str, body: DecisionRequest, request: Request) -> DecisionAnswer:
         """Reject the pending actions as the token's principal; the incident escalates."""
-        return await _decide(
-            ctx, pool, incident_id, body, _principal(request, body), approved=False
-        )
+        return await decide(ctx, pool, incident_id, body, _principal(request, body), approved=False)
 
     return router
 
@@ -143,7 +141,7 @@ def _principal(request: Request, body: DecisionRequest) -> str:
     return caller.principal
 
 
-async def _decide(
+async def decide(
     ctx: ServiceContext,
     pool: WorkerPool,
     incident_id: str,
@@ -151,19 +149,23 @@ async def _decide(
     principal: str,
     *,
     approved: bool,
+    channel: str = "api",
 ) -> DecisionAnswer:
+    """The one approval path of the HTTP service (the API and the console): the decision
+    is validated and recorded by graph/approvals.py, and the run resumes on the workers' loop."""
+
     # UnknownIncident: 404, NotAllowed: 403, another ApprovalError: 409 (problems.py); the
     # refusals are counted on the way
-    async def decide() -> ApprovalResult:  # on the workers' loop, where runs are resumed
+    async def submit() -> ApprovalResult:  # on the workers' loop, where runs are resumed
         result = await submit_decision(
             ctx.runner, incident_id, approved=approved, by=principal,
-            comment=body.comment, channel="api",
+            comment=body.comment, channel=channel,
         )  # fmt: skip
         pool.record_decision(incident_id, result.outcome, approved=approved, expired=result.expired)
         return result
 
     try:
-        result = await pool.call(decide)
+        result = await pool.call(submit)
     except NotAllowed:
         ctx.metrics.approvals.labels("refused").inc()
         raise

@@ -57,9 +57,7 @@ class ListFilters(BaseModel):
     def _label_patterns(value: str) -> list[str]:
         """The stored alert is its JSON (compact, as pydantic writes it; spaced, as older
         writers did): one pattern per workload label and spacing."""
-        return [
-            f'%"{label}"{sep}{value}%' for label in SERVICE_LABELS for sep in (":", ": ")
-        ]
+        return [f'%"{label}"{sep}{value}%' for label in SERVICE_LABELS for sep in (":", ": ")]
 
 
 NO_FILTERS = ListFilters()

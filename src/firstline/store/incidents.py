@@ -141,7 +141,10 @@ class IncidentStore(TableStore):
         return Path(raw) if raw else None
 
     def list_incidents(
-        self, limit: int = 50, status: IncidentStatus | None = None, filters: ListFilters = NO_FILTERS
+        self,
+        limit: int = 50,
+        status: IncidentStatus | None = None,
+        filters: ListFilters = NO_FILTERS,
     ) -> list[IncidentSummary]:
         # newest first along incidents_created (or incidents_status_created): the LIMIT stops
         # the walk, so a filter that matches often costs little and one that matches rarely
