@@ -107,8 +107,8 @@ class IncidentPage:
 
     @property
     def live(self) -> bool:
-        """Still changing on its own: worth polling. A paused run waits for a person."""
-        return not self.summary.status.final and self.queue_state not in ("paused", "done")
+        """Not over yet: worth polling, a paused run too (someone may decide elsewhere)."""
+        return not self.summary.status.final
 
 
 def incident_page(ctx: ServiceContext, incident_id: str, caller: ApiCaller) -> IncidentPage:
