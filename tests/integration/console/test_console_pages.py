@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
+from benchmarks.list_latency import seed
 from playwright.sync_api import Browser, expect
 
-from benchmarks.list_latency import seed
 from firstline.scenarios.bundled import bundled_dir
 from tests.integration.console.conftest import Served, new_page, screenshot, sign_in
 from tests.integration.service.test_inprocess import _open_incident, _wait_status
