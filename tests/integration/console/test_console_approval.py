@@ -66,7 +66,5 @@ def test_an_approval_on_the_page_resumes_the_run_as_the_signed_in_principal(
         )
 
         # bo's page was never reloaded: it polled its way to the end
-        expect(watcher.locator(".statusline .badge").first).to_have_text(
-            "resolved", timeout=30_000
-        )
+        expect(watcher.locator(".statusline .badge").first).to_have_text("resolved", timeout=30_000)
         expect(watcher.get_by_role("button", name="Reject as bo")).to_have_count(0)
