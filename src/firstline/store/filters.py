@@ -1,21 +1,31 @@
 """What an incident list may be narrowed by (the console's filters), as SQL both dialects
-run: every clause keeps the newest-first walk along an index of created_at."""
+run, each answered from an index (migration 0005_console_filters): the status or severity
+one with created_at, or the alerts' workload expression for a service."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
 from firstline.domain.alert import Severity
+from firstline.store.database import Dialect
 
-# the labels Alert.service reads a workload's name from (domain/alert.py)
+# The labels Alert.service reads a workload's name from, in its order (domain/alert.py).
 SERVICE_LABELS = ("deployment", "statefulset", "daemonset", "service", "app", "job")
 
 
-def _like_literal(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _workload(dialect: Dialect) -> str:
+    """The stored alert's first workload label, as an indexable expression (the index and
+    the query must spell it alike)."""
+    if dialect is Dialect.SQLITE:
+        parts = [f"json_extract(alert, '$.labels.{label}')" for label in SERVICE_LABELS]
+    else:
+        parts = [f"(alert::jsonb #>> '{{labels,{label}}}')" for label in SERVICE_LABELS]
+    return f"COALESCE({', '.join(parts)})"
+
+
+WORKLOAD = {dialect: _workload(dialect) for dialect in Dialect}
 
 
 class ListFilters(BaseModel):
@@ -23,13 +33,14 @@ class ListFilters(BaseModel):
 
     severity: Severity | None = None
     service: str | None = None
-    """An incident one of whose alerts carries this workload label value."""
+    """An incident one of whose alerts names this workload first (its deployment,
+    statefulset, daemonset, service, app or job label, in that order), the whole value."""
     since: datetime | None = None
     """Created at or after."""
     before: datetime | None = None
     """Created strictly before: the next page starts at the last row's created_at."""
 
-    def where(self) -> tuple[list[str], list[object]]:
+    def where(self, dialect: Dialect) -> tuple[list[str], list[object]]:
         clauses: list[str] = []
         args: list[object] = []
         if self.severity is not None:
@@ -42,22 +53,10 @@ class ListFilters(BaseModel):
             clauses.append("created_at < ?")
             args.append(self.before.isoformat())
         if self.service:
-            value = _like_literal(json.dumps(self.service, ensure_ascii=False))
-            patterns = self._label_patterns(value)
-            # the quoted value anywhere first: one pass rules out an alert that lacks it
-            like = "alerts.alert LIKE ? ESCAPE '\\'"
-            clauses.append(
-                f"EXISTS (SELECT 1 FROM alerts WHERE alerts.incident_id = incidents.id AND {like}"
-                f" AND ({' OR '.join(like for _ in patterns)}))"
-            )
-            args.extend([f"%{value}%", *patterns])
+            # the few incidents of a service first (alerts_workload), then their newest
+            clauses.append(f"id IN (SELECT incident_id FROM alerts WHERE {WORKLOAD[dialect]} = ?)")
+            args.append(self.service)
         return clauses, args
-
-    @staticmethod
-    def _label_patterns(value: str) -> list[str]:
-        """The stored alert is its JSON (compact, as pydantic writes it; spaced, as older
-        writers did): one pattern per workload label and spacing."""
-        return [f'%"{label}"{sep}{value}%' for label in SERVICE_LABELS for sep in (":", ": ")]
 
 
 NO_FILTERS = ListFilters()

@@ -149,7 +149,7 @@ class IncidentStore(TableStore):
         # newest first along incidents_created (or incidents_status_created): the LIMIT stops
         # the walk, so a filter that matches often costs little and one that matches rarely
         # costs one pass over the index, never a sort
-        clauses, args = filters.where()
+        clauses, args = filters.where(self.db.dialect)
         if status is not None:
             clauses.insert(0, "status = ?")
             args.insert(0, status.value)

@@ -1,22 +1,21 @@
 """The incident list's filters (the console's): each narrows to exactly the incidents it
-names, alone and together, on a real SQLite store written the way intake writes it."""
+names, alone and together, on SQLite and on PostgreSQL, in a store written the way intake
+writes it."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from firstline.domain.alert import Severity
 from firstline.domain.incident import IncidentStatus
+from firstline.store.database import Database
 from firstline.store.filters import ListFilters
 from firstline.store.incidents import IncidentStore
 from firstline.store.intake import IntakeStore
 from tests.unit.store.seed import ingest_incidents
 
 
-def _store(tmp_path: Path) -> tuple[IncidentStore, list[str]]:
-    path = tmp_path / "incidents.sqlite"
-    ids = ingest_incidents(IntakeStore(path), 12)  # svc-0 .. svc-11, one second apart
-    store = IncidentStore(path)
+def _store(database: Database) -> tuple[IncidentStore, list[str]]:
+    ids = ingest_incidents(IntakeStore(database), 12)  # svc-0 .. svc-11, one second apart
+    store = IncidentStore(database)
     for n, incident in enumerate(ids):
         store.update(incident, severity=Severity.HIGH if n % 3 == 0 else Severity.LOW,
                      status=IncidentStatus.ESCALATED if n % 2 else IncidentStatus.RESOLVED)  # fmt: skip
@@ -29,8 +28,8 @@ def _ids(
     return [s.id for s in store.list_incidents(50, status, filters)]
 
 
-def test_each_filter_alone_and_together(tmp_path: Path) -> None:
-    store, ids = _store(tmp_path)
+def test_each_filter_alone_and_together(database: Database) -> None:
+    store, ids = _store(database)
     newest_first = ids[::-1]
     assert _ids(store, ListFilters()) == newest_first
     assert _ids(store, ListFilters(severity=Severity.HIGH)) == [ids[9], ids[6], ids[3], ids[0]]
@@ -43,7 +42,7 @@ def test_each_filter_alone_and_together(tmp_path: Path) -> None:
     assert _ids(store, both, IncidentStatus.ESCALATED) == [ids[3]]
 
 
-def test_wildcards_in_a_service_name_are_literal(tmp_path: Path) -> None:
-    store, _ = _store(tmp_path)
+def test_wildcards_in_a_service_name_are_literal(database: Database) -> None:
+    store, _ = _store(database)
     for pattern in ("svc-%", "svc-_", "%", "_"):
         assert _ids(store, ListFilters(service=pattern)) == [], pattern
