@@ -16,7 +16,6 @@ through the whole index before it knows) and a service only the oldest incident 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
-from benchmarks.list_latency import _percentile, seed, timed
+from benchmarks.list_latency import _percentile, seed, show, timed
 from rich.console import Console
 from rich.table import Table
 
@@ -119,11 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(width=110)
     with console.status(f"seeding {args.incidents:,} incidents and timing"):
         result = run(args.incidents, args.rounds)
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print_report(result, console)
-        console.print(f"seeded in {result['seed_seconds']} s; statuses {result['statuses']}")
+    show(result, args.json, print_report, console)
     return 0
 
 

@@ -21,8 +21,10 @@ DESKTOP = {"width": 1100, "height": 760}
 PHONE = {"width": 390, "height": 760}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Per module, not per session: Playwright's sync API keeps an event loop running in
+    this thread while it is open, and a later test's asyncio.run would fail beside it."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(
             f"the console's browser tests drive Debian's Chromium at {CHROMIUM}, which is not"

@@ -16,7 +16,7 @@ from firstline.store.audit import AuditKind, AuditLog
 from tests.integration.console.conftest import new_page, sign_in
 from tests.integration.service.test_inprocess import BUNDLE, _open_incident, _wait_status
 from tests.services.firstline_server import PRINCIPALS
-from tests.services.inprocess_server import serve_in_thread, settings_for
+from tests.services.inprocess_server import serve_in_thread, settings_with_approvers
 
 pytestmark = pytest.mark.integration
 
@@ -24,13 +24,8 @@ pytestmark = pytest.mark.integration
 def test_an_approval_on_the_page_resumes_the_run_as_the_signed_in_principal(
     browser: Browser, tmp_path: Path
 ) -> None:
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(
-        "approvers:\n  - principals: [ana]\n    severities: [critical, high, medium, low]\n"
-    )
-    settings = settings_for(tmp_path / "data").model_copy(update={"policy_file": policy})
     with (
-        serve_in_thread(settings, scenario=BUNDLE) as (url, ctx),
+        serve_in_thread(settings_with_approvers(tmp_path, "ana"), scenario=BUNDLE) as (url, ctx),
         httpx.Client(base_url=url, timeout=60) as client,
     ):
         incident = _open_incident(client)
