@@ -1,4 +1,5 @@
-"""Deciding in the console: only a principal the policy names sees Approve; an approval on
+"""Deciding in the console: only a principal the policy names sees Approve (and the policy
+refuses anyone else's approval sent by hand); an approval on
 the page resumes the run through the API's approval path and is audited under that
 principal; a form without the session's CSRF token changes nothing; and a page left open
 follows the run to its end."""
@@ -37,6 +38,14 @@ def test_an_approval_on_the_page_resumes_the_run_as_the_signed_in_principal(
         expect(watcher.get_by_role("button", name="Reject as bo")).to_be_visible()
         expect(watcher.get_by_role("button", name=re.compile("Approve"))).to_have_count(0)
         expect(watcher.locator("#approval-refusal")).to_contain_text("bo may not approve")
+        # and a hand-made approval from his session is refused by the policy, and audited
+        csrf = watcher.locator("input[name=csrf]").first.get_attribute("value") or ""
+        by_hand = watcher.request.post(
+            f"{url}{path}/approve", form={"csrf": csrf}, headers={"Origin": url}
+        )
+        assert by_hand.status == 403 and "bo may not approve" in by_hand.text()
+        [refusal] = AuditLog(ctx.store.path).records(incident, AuditKind.REFUSAL)
+        assert refusal.actor == "bo" and refusal.details["channel"] == "console"
 
         page = new_page(browser)
         sign_in(page, url, PRINCIPALS["ana"], then=path)

@@ -16,6 +16,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 
 from firstline import __version__
 from firstline.domain.alert import Severity
@@ -116,9 +117,8 @@ class _Pages:
             view = incident_page(self.ctx, incident_id, me.caller)
         except UnknownIncident:
             return self.page("missing.html", 404, me=me, incident_id=incident_id)
-        error = request.query_params.get("error", "")[:500]
         return self.page("incident.html", me=me, view=view, notice=DONE_NOTICES.get(done, ""),
-                         error=error)  # fmt: skip
+                         error="")  # fmt: skip
 
     def incident_live(self, request: Request, incident_id: str) -> Response:
         """The changing part of the page, for console.js to swap in while a run goes on."""
@@ -143,9 +143,8 @@ class _Pages:
         form = await _form(request)
         if me is None or not _same_origin(request) or not session.csrf_ok(me, form.get("csrf")):
             return self.page("refused.html", 403, me=me)
-        back = f"/incidents/{incident_id}"
         if me.caller.principal is None:
-            return _back_with_error(back, "this token names no principal: it may not decide")
+            return await self.refused(me, incident_id, 403, "this token names no principal")
         body = DecisionRequest(comment=form.get("comment", "")[:2000])
         try:  # the API's own path: same policy, audit, metrics and resumption
             await decide(self.ctx, self.pool, incident_id, body, me.caller.principal,
@@ -153,9 +152,17 @@ class _Pages:
         except UnknownIncident:
             return self.page("missing.html", 404, me=me, incident_id=incident_id)
         except ApprovalError as refused:  # not allowed (audited), already decided, not waiting
-            return _back_with_error(back, str(refused))
+            return await self.refused(me, incident_id, refused.status, str(refused))
         verdict = "approved" if approved else "rejected"
-        return RedirectResponse(f"{back}?done={verdict}", status_code=303)
+        return RedirectResponse(f"/incidents/{incident_id}?done={verdict}", status_code=303)
+
+    async def refused(
+        self, me: session.Session, incident_id: str, status: int, why: str
+    ) -> Response:
+        """The incident's page as it is now, saying why nothing was done (never a message
+        carried in a URL, which anyone could write)."""
+        view = await run_in_threadpool(incident_page, self.ctx, incident_id, me.caller)
+        return self.page("incident.html", status, me=me, view=view, notice="", error=why)
 
     # -- signing in and out ----------------------------------------------------------------
     def login_form(self, request: Request, next: str = "/") -> Response:
@@ -189,10 +196,6 @@ class _Pages:
 def _to_login(request: Request) -> RedirectResponse:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
-
-
-def _back_with_error(back: str, message: str) -> RedirectResponse:
-    return RedirectResponse(f"{back}?{urlencode({'error': message})}", status_code=303)
 
 
 async def _form(request: Request) -> dict[str, str]:
