@@ -124,9 +124,9 @@ def _draw(
     ink: str,
 ) -> Figure:
     mpl = _canvases()
-    figure = mpl.figure(figsize=(6.4, 2.6))
+    figure = mpl.figure(figsize=(5.6, 2.6))
     # fixed margins: a layout engine triples the drawing time
-    figure.subplots_adjust(left=0.11, right=0.96, top=0.88, bottom=0.2)
+    figure.subplots_adjust(left=0.13, right=0.96, top=0.87, bottom=0.22)
     figure.patch.set_alpha(0.0)
     axes = figure.add_subplot()
     axes.patch.set_alpha(0.0)
@@ -152,17 +152,17 @@ def _draw(
         axes.axvline(at, color=RESOLVED if verification.resolved else UNRESOLVED,
                      linestyle=":" if verification.resolved else "-.", linewidth=1.8,
                      label=verdict).set_gid("verification")  # fmt: skip
-    axes.set_title(describe(metric, None, None)[0], color=ink, fontsize=10, loc="left")
-    axes.set_xlabel("time (UTC)", color=ink, fontsize=9)
-    axes.set_ylabel(metric.unit or "value", color=ink, fontsize=9)
+    axes.set_title(describe(metric, None, None)[0], color=ink, fontsize=11, loc="left")
+    axes.set_xlabel("time (UTC)", color=ink, fontsize=10)
+    axes.set_ylabel(metric.unit or "value", color=ink, fontsize=10)
     axes.xaxis.set_major_formatter(mpl.time_formatter(axes.xaxis))
     # 5.3G, not 5.3 under a "1e9" that collides with the title
     axes.yaxis.set_major_formatter(mpl.engineering())
-    axes.tick_params(colors=ink, labelsize=8)
+    axes.tick_params(colors=ink, labelsize=9)
     for spine in axes.spines.values():
         spine.set_color(ink)
     axes.grid(True, color=ink, alpha=0.15, linewidth=0.6)
-    legend = axes.legend(loc="upper left", fontsize=7, frameon=False, labelcolor=ink)
+    legend = axes.legend(loc="best", fontsize=8, frameon=False, labelcolor=ink)
     legend.set_gid("legend")
     return figure
 

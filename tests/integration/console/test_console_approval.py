@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from firstline.store.audit import AuditKind, AuditLog
-from tests.integration.console.conftest import new_page, sign_in
+from tests.integration.console.conftest import new_page, screenshot, sign_in
 from tests.integration.service.test_inprocess import BUNDLE, _open_incident, _wait_status
 from tests.services.firstline_server import PRINCIPALS
 from tests.services.inprocess_server import serve_in_thread, settings_with_approvers
@@ -68,6 +68,15 @@ def test_an_approval_on_the_page_resumes_the_run_as_the_signed_in_principal(
         expect(page.locator("table.audit tbody tr", has=kind).locator("td.actor")).to_have_text(
             ["ana"]
         )
+
+        # the verification after the fix is drawn on every chart of the evidence
+        page.reload()
+        charts = page.locator("figure.chart")
+        expect(charts.first).to_be_visible()
+        expect(charts.locator("[id$='-verification']")).to_have_count(charts.count())
+        expect(charts.first.locator("desc")).to_contain_text("Verification")
+        page.locator("#charts-title").evaluate("heading => heading.scrollIntoView()")
+        screenshot(page, "charts-verified")
 
         # bo's page was never reloaded: it polled its way to the end
         expect(watcher.locator(".statusline .badge").first).to_have_text("resolved", timeout=30_000)
