@@ -49,7 +49,8 @@ test: install $(LLM_STAMP) test-services lint typecheck layers
 	FIRSTLINE_QRYN_DIR=$(CURDIR)/$(QRYN_DIR) $(BURNER) $(BIN)/pytest
 
 # Real services the integration tests start themselves: Prometheus, Alertmanager, Redis and
-# PostgreSQL from Debian (and Chromium, the console's browser tests' browser), qryn (a Loki-API server) from npm. Installed once; nothing is started here.
+# PostgreSQL from Debian, qryn (a Loki-API server) from npm; and Debian's Chromium, the
+# browser the console's tests drive. Installed once; nothing is started here.
 test-services: apt-services $(QRYN_DIR)/.installed
 
 apt-services:

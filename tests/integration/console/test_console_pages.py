@@ -139,3 +139,34 @@ def test_each_chart_draws_one_marker_per_point_of_its_evidence(
         windows = 1 if any(f.get("started_at") for f in evidence["findings"]) else 0
         expect(chart.locator("[id$='-anomaly-window']")).to_have_count(windows)
         assert chart.locator("svg text").count() > 5, "labels are text, not paths"
+
+
+def test_signing_in_and_out_over_http(served: tuple[Served, dict[str, Any]]) -> None:
+    """No browser needed: what the session cookie is, and who gets in."""
+    server, facts = served
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        away = client.get(f"/incidents/{facts['incident']}")
+        assert away.status_code == 303
+        assert away.headers["location"] == f"/login?next=%2Fincidents%2F{facts['incident']}"
+        wrong = client.post("/login", data={"token": "not-a-token", "next": "/"})
+        assert wrong.status_code == 401 and "firstline_session" not in client.cookies
+        forged = client.post("/login", data={"token": READ_ONLY_TOKEN},
+                             headers={"Origin": "https://elsewhere.example"})  # fmt: skip
+        assert forged.status_code == 403 and "firstline_session" not in client.cookies
+        offsite = client.post("/login", data={"token": READ_ONLY_TOKEN, "next": "//evil.example/"})
+        assert offsite.status_code == 303 and offsite.headers["location"] == "/"
+        cookie = offsite.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie and "max-age=43200" in cookie
+        listed = client.get("/")
+        assert listed.status_code == 200
+        assert "script-src 'self'" in listed.headers["content-security-policy"]
+        assert listed.headers["x-content-type-options"] == "nosniff"
+        csrf = re.search(r'name="csrf" value="([^"]+)"', listed.text)
+        assert csrf is not None
+        assert client.post("/logout", data={"csrf": "wrong"}).status_code == 403
+        out = client.post("/logout", data={"csrf": csrf.group(1)})
+        assert out.status_code == 303 and "firstline_session" not in client.cookies
+        assert client.get("/").status_code == 303
+        paths = client.get("/openapi.json").json()["paths"]
+        assert not [p for p in paths if not p.startswith(("/api/", "/webhooks/", "/slack/"))
+                    and p not in ("/healthz", "/readyz", "/metrics")], "the console is not API"  # fmt: skip

@@ -165,15 +165,18 @@ class _Pages:
         return self.page("incident.html", status, me=me, view=view, notice="", error=why)
 
     # -- signing in and out ----------------------------------------------------------------
-    def login_form(self, request: Request, next: str = "/") -> Response:
-        return self.page("login.html", me=None, next=_local(next), error="")
+    def login_form(self, request: Request) -> Response:
+        target = _local(request.query_params.get("next", "/"))
+        return self.page("login.html", me=None, next=target, error="")
 
     async def login(self, request: Request) -> Response:
         form = await _form(request)
         target = _local(form.get("next", "/"))
         token = form.get("token", "").strip()
+        if not _same_origin(request):
+            return self.page("refused.html", 403, me=None)
         caller = self.ctx.authenticator.api({"authorization": f"Bearer {token}"}) if token else None
-        if caller is None or not _same_origin(request):
+        if caller is None:
             return self.page("login.html", 401, me=None, next=target,
                              error="That token is not one this service accepts.")  # fmt: skip
         answer = RedirectResponse(target, status_code=303)
