@@ -149,8 +149,10 @@ def shell_commands(block: Block) -> Iterator[Command]:
         inner = _SUBSTITUTION.findall(text)
         for source in [_SUBSTITUTION.sub("SUBSTITUTED", text), *inner]:
             for words in _split_at_operators(_shell_words(source)):
+                synopsis = _is_synopsis(words)
                 for alternative in _alternatives(words):
-                    synopsis = _is_synopsis(words)
+                    if synopsis:  # `[--json]` names `--json`
+                        alternative = [w.strip("[]") for w in alternative if w.strip("[].")]
                     yield Command(block.doc, line, tuple(alternative), synopsis, block)
 
 
