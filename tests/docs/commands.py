@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from functools import cache
@@ -141,7 +142,7 @@ def repository_path(word: str) -> Path | None:
 def _path_words(command: Command) -> Iterator[str]:
     program, arguments = program_and_arguments(command.words)
     if program == "kubectl":  # `deploy/NAME` is a kubectl resource, not this repo's deploy/
-        yield from (v for o, v in zip(arguments, arguments[1:]) if o in _KUBECTL_PATH_OPTIONS)
+        yield from (v for o, v in itertools.pairwise(arguments) if o in _KUBECTL_PATH_OPTIONS)
         return
     yield from [program, *arguments]
 
@@ -149,7 +150,7 @@ def _path_words(command: Command) -> Iterator[str]:
 def created_paths(command: Command) -> Iterator[Path]:
     """What a command creates, so a later command of the block may name it."""
     program, arguments = program_and_arguments(command.words)
-    for before, word in zip(["", *arguments], arguments):
+    for before, word in itertools.pairwise(["", *arguments]):
         if before in _CREATING_OPTIONS | REDIRECTS or program == "mkdir":
             path = repository_path(word)
             if path is not None:

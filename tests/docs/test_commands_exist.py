@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from tests.docs.commands import (
+    cli_root,
     command_paths,
     created_paths,
     missing_paths,
@@ -15,7 +16,6 @@ from tests.docs.commands import (
     program_problems,
     resolve,
     subcommands,
-    cli_root,
 )
 from tests.docs.markdown import (
     PROGRAMS,
@@ -24,7 +24,6 @@ from tests.docs.markdown import (
     Command,
     blocks,
     doc_files,
-    inline_code,
     prose_lines,
     shell_blocks,
     shell_commands,

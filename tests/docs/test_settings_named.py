@@ -71,14 +71,18 @@ def _read_somewhere(name: str) -> bool:
         path = ROOT / reader
         files = [path] if path.is_file() else path.rglob("*")
         for file in files:
-            if file.suffix in {".py", ".yaml", ""} and file.is_file():
-                if name in file.read_text(errors="replace"):
-                    return True
+            readable = file.suffix in {".py", ".yaml", ""} and file.is_file()
+            if readable and name in file.read_text(errors="replace"):
+                return True
     return False
 
 
 def _cli_env_vars() -> set[str]:
-    return {v for p in cli_root().params for v in ([p.envvar] if isinstance(p.envvar, str) else p.envvar or [])}
+    return {
+        v
+        for p in cli_root().params
+        for v in ([p.envvar] if isinstance(p.envvar, str) else p.envvar or [])
+    }
 
 
 def test_every_firstline_variable_in_the_docs_is_read() -> None:
@@ -87,7 +91,9 @@ def test_every_firstline_variable_in_the_docs_is_read() -> None:
         parts = name.removeprefix("FIRSTLINE_").split("__")
         if name in cli_vars or setting_exists(parts) or _read_somewhere(name):
             continue
-        problems.append(f"{doc.relative_to(ROOT)}:{number}: `{name}` is no setting and nothing reads it")
+        problems.append(
+            f"{doc.relative_to(ROOT)}:{number}: `{name}` is no setting and nothing reads it"
+        )
     assert not problems, "\n".join(problems)
 
 
