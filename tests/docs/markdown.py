@@ -218,3 +218,17 @@ def inline_code(doc: Path) -> Iterator[tuple[int, str]]:
     for number, text in enumerate(prose_lines(doc), start=1):
         for span in _INLINE_CODE.findall(text):
             yield number, span
+
+
+def anchors(doc: Path) -> set[str]:
+    """The anchors GitHub gives the doc's headings: lower case, punctuation dropped, spaces
+    to hyphens, and `-1`, `-2`... after a repeated one."""
+    seen: dict[str, int] = {}
+    for text in prose_lines(doc):
+        heading = re.match(r"^#+ (.+)$", text)
+        if heading:
+            anchor = re.sub(r"[^\w\- ]", "", heading.group(1).strip().lower()).replace(" ", "-")
+            seen[anchor] = seen.get(anchor, -1) + 1
+            if seen[anchor]:
+                seen[f"{anchor}-{seen[anchor]}"] = 0
+    return set(seen)

@@ -14,6 +14,7 @@ from tests.docs.commands import (
     missing_paths,
     program_and_arguments,
     program_problems,
+    repository_path,
     resolve,
     subcommands,
 )
@@ -22,12 +23,15 @@ from tests.docs.markdown import (
     ROOT,
     Block,
     Command,
+    anchors,
     blocks,
     doc_files,
+    inline_code,
     prose_lines,
     shell_blocks,
     shell_commands,
     usage_commands,
+    where,
 )
 
 CLI_DOC = ROOT / "docs" / "cli.md"
@@ -98,14 +102,46 @@ def test_the_checks_catch_what_has_drifted(tmp_path: Path) -> None:
     ]
 
 
+def test_every_repository_path_in_inline_code_exists() -> None:
+    """`src/firstline/graph/runner.py`, `scenarios/multi-alert-node-lost-ledger/`..."""
+    problems, checked = [], 0
+    for doc in doc_files():
+        for number, span in inline_code(doc):
+            if span.startswith("kubectl "):  # `deploy/NAME` is a kubectl resource
+                continue
+            for word in span.split():
+                path = repository_path(word.rstrip(".,;:)"))
+                checked += path is not None
+                if path is not None and not path.exists():
+                    problems.append(
+                        f"{where(doc, number)}: `{path.relative_to(ROOT)}` does not exist"
+                    )
+    assert checked > 100, checked
+    assert not problems, "\n".join(problems)
+
+
+def test_every_link_in_the_docs_leads_somewhere() -> None:
+    """Relative links name a file that exists and, after `#`, one of its headings."""
+    problems, checked = [], 0
+    for doc in doc_files():
+        for number, text in enumerate(prose_lines(doc), start=1):
+            for target in re.findall(r"\]\(([^)\s]+)\)", text):
+                if re.match(r"[a-z]+:", target):
+                    continue  # https:, mailto:
+                checked += 1
+                path, _, anchor = target.partition("#")
+                linked = (doc.parent / path).resolve() if path else doc
+                if not linked.exists():
+                    problems.append(f"{where(doc, number)}: `{target}`: no such file")
+                elif anchor and linked.suffix == ".md" and anchor not in anchors(linked):
+                    problems.append(f"{where(doc, number)}: `{target}`: no such heading")
+    assert checked > 150, checked
+    assert not problems, "\n".join(problems)
+
+
 # -- docs/cli.md lists every command ---------------------------------------------------------
 
 _TABLE_ROW = re.compile(r"^\| \[`([^`]+)`\]\(#([^)]+)\) \|", re.M)
-
-
-def _anchor(heading: str) -> str:
-    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
-    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
 def test_cli_md_lists_every_command_in_its_table() -> None:
@@ -116,8 +152,7 @@ def test_cli_md_lists_every_command_in_its_table() -> None:
         f"docs/cli.md: add {sorted(commands - set(listed))} to the command table"
     )
     assert not set(listed) - commands, f"docs/cli.md lists {sorted(set(listed) - commands)}"
-    anchors = {_anchor(h) for h in re.findall(r"^#+ (.+)$", "\n".join(prose_lines(CLI_DOC)), re.M)}
-    dangling = {name: a for name, a in listed.items() if a not in anchors}
+    dangling = {name: a for name, a in listed.items() if a not in anchors(CLI_DOC)}
     assert not dangling, f"docs/cli.md: the table links to no heading: {dangling}"
 
 
