@@ -14,13 +14,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SHELL_LANGUAGES = {"sh", "bash", "console", "shell"}
 RUNNABLE = "<!-- runnable -->"
-"""Put on the line before a shell block: the docs test runs the block (tests/docs)."""
+"""On the line before a shell block: test_runnable.py runs the block."""
 
-_FENCE = re.compile(r"^```(\S*)(.*)$")
+_FENCE = re.compile(r"^```(\S*)")
 _INLINE_CODE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
 _SUBSTITUTION = re.compile(r"\$\(([^()]*)\)")
 _OPERATORS = {"|", "||", "&&", ";", "&", "(", ")", "|&"}
 REDIRECTS = {">", ">>"}
+PROGRAMS = ("firstline", ".venv/bin/firstline")
 
 
 def doc_files() -> list[Path]:
@@ -49,14 +50,12 @@ class Block:
 
 @dataclass(frozen=True)
 class Command:
-    """One simple command (a pipeline is several): its words, and whether it is a synopsis
-    (`[--opt X]`, `a|b` alternatives), not a line a shell would run as it stands."""
+    """One simple command (a pipeline is several) and its words, a usage line's notation
+    (`[--opt X]`, `a|b` alternatives) taken off."""
 
     doc: Path
     line: int
     words: tuple[str, ...]
-    synopsis: bool
-    block: Block | None = None
 
     @property
     def where(self) -> str:
@@ -153,7 +152,7 @@ def shell_commands(block: Block) -> Iterator[Command]:
                 for alternative in _alternatives(words):
                     if synopsis:  # `[--json]` names `--json`
                         alternative = [w.strip("[]") for w in alternative if w.strip("[].")]
-                    yield Command(block.doc, line, tuple(alternative), synopsis, block)
+                    yield Command(block.doc, line, tuple(alternative))
 
 
 def _alternatives(words: list[str]) -> Iterator[list[str]]:
@@ -183,9 +182,6 @@ def _synopsis_words(text: str) -> list[str]:
     return [w for w in words if w not in {"|", "...", "…"}]
 
 
-PROGRAMS = ("firstline", ".venv/bin/firstline")
-
-
 def usage_commands() -> Iterator[Command]:
     """`firstline ...` lines of bare blocks, and inline code that starts with `firstline `."""
     for doc in doc_files():
@@ -194,11 +190,10 @@ def usage_commands() -> Iterator[Command]:
                 continue
             for number, text in block.lines:
                 if text.split(" ", 1)[0] in PROGRAMS:
-                    yield Command(doc, number, tuple(_synopsis_words(text)), True, block)
-        for number, text in enumerate(prose_lines(doc), start=1):
-            for span in _INLINE_CODE.findall(text):
-                if span.split(" ", 1)[0] in PROGRAMS and " " in span:
-                    yield Command(doc, number, tuple(_synopsis_words(span)), True)
+                    yield Command(doc, number, tuple(_synopsis_words(text)))
+        for number, span in inline_code(doc):
+            if span.split(" ", 1)[0] in PROGRAMS and " " in span:
+                yield Command(doc, number, tuple(_synopsis_words(span)))
 
 
 def prose_lines(doc: Path) -> list[str]:
