@@ -49,14 +49,18 @@ test: install $(LLM_STAMP) test-services lint typecheck layers
 	FIRSTLINE_QRYN_DIR=$(CURDIR)/$(QRYN_DIR) $(BURNER) $(BIN)/pytest
 
 # Real services the integration tests start themselves: Prometheus, Alertmanager, Redis and
-# PostgreSQL from Debian, qryn (a Loki-API server) from npm. Installed once; nothing is started here.
+# PostgreSQL from Debian, qryn (a Loki-API server) from npm; Debian's Chromium, the
+# browser the console's tests drive; and jq, which the docs' runnable examples pipe
+# through (tests/docs). Installed once; nothing is started here.
 test-services: apt-services $(QRYN_DIR)/.installed
 
 apt-services:
 	@if ! command -v prometheus >/dev/null || ! command -v prometheus-alertmanager >/dev/null \
-	    || ! command -v redis-server >/dev/null || ! test -x /usr/lib/postgresql/15/bin/initdb; then \
+	    || ! command -v redis-server >/dev/null || ! test -x /usr/lib/postgresql/15/bin/initdb \
+	    || ! test -x /usr/bin/chromium || ! command -v jq >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    --no-install-recommends prometheus prometheus-alertmanager redis-server postgresql-15; \
+	    --no-install-recommends prometheus prometheus-alertmanager redis-server postgresql-15 \
+	    chromium jq; \
 	fi
 
 # qryn's own postinstall runs patch-package from the wrong folder (or is skipped by npm 11),

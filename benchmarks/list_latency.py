@@ -390,12 +390,22 @@ def main(argv: list[str] | None = None) -> int:
     with console.status(f"seeding {args.incidents:,} incidents and timing"):
         result = run(args.incidents, args.rounds, args.escalated, http=not args.no_http,
                      store=args.store)  # fmt: skip
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print_report(result, console)
-        console.print(f"seeded in {result['seed_seconds']} s; statuses {result['statuses']}")
+    show(result, args.json, print_report, console)
     return 0
+
+
+def show(
+    result: dict[str, Any],
+    as_json: bool,
+    report: Callable[[dict[str, Any], Console], None],
+    console: Console,
+) -> None:
+    """The result as JSON, or as the report's tables and a line about the seeded store."""
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    report(result, console)
+    console.print(f"seeded in {result['seed_seconds']} s; statuses {result['statuses']}")
 
 
 if __name__ == "__main__":

@@ -80,3 +80,14 @@ def settings_for(data_dir: Path, **serve: Any) -> Settings:
             **serve,
         ),
     )
+
+
+def settings_with_approvers(tmp_path: Path, *principals: str, **serve: Any) -> Settings:
+    """settings_for(tmp_path / "data"), with a policy whose approvers are these principals
+    for every severity."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        f"approvers:\n  - principals: [{', '.join(principals)}]\n"
+        "    severities: [critical, high, medium, low]\n"
+    )
+    return settings_for(tmp_path / "data", **serve).model_copy(update={"policy_file": policy})

@@ -125,7 +125,7 @@ def api_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
     async def approve(incident_id: str, body: DecisionRequest, request: Request) -> DecisionAnswer:
         """Approve the pending actions as the token's principal, if the policy's approvers
         allow it (else 403, audited); the run resumes and the answer reports its end state."""
-        return await _decide(ctx, pool, incident_id, body, _principal(request, body), approved=True)
+        return await decide(ctx, pool, incident_id, body, _principal(request, body), approved=True)
 
     @router.post(
         "/incidents/{incident_id}/reject",
@@ -134,9 +134,7 @@ def api_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
     )
     async def reject(incident_id: str, body: DecisionRequest, request: Request) -> DecisionAnswer:
         """Reject the pending actions as the token's principal; the incident escalates."""
-        return await _decide(
-            ctx, pool, incident_id, body, _principal(request, body), approved=False
-        )
+        return await decide(ctx, pool, incident_id, body, _principal(request, body), approved=False)
 
     return router
 
@@ -152,7 +150,7 @@ def _principal(request: Request, body: DecisionRequest) -> str:
     return caller.principal
 
 
-async def _decide(
+async def decide(
     ctx: ServiceContext,
     pool: WorkerPool,
     incident_id: str,
@@ -160,14 +158,18 @@ async def _decide(
     principal: str,
     *,
     approved: bool,
+    channel: str = "api",
 ) -> DecisionAnswer:
+    """The one approval path of the HTTP service (the API and the console): the decision
+    is validated and recorded by graph/approvals.py, and the run resumes on the workers' loop."""
+
     # UnknownIncident: 404, NotAllowed: 403, another ApprovalError: 409 (problems.py); the
     # refusals are counted on the way
     try:
         claim = await pool.call(
             partial(
                 claim_decision, ctx.runner, incident_id, approved=approved, by=principal,
-                comment=body.comment, channel="api",
+                comment=body.comment, channel=channel,
             )
         )  # fmt: skip
     except NotAllowed:

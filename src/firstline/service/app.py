@@ -1,4 +1,5 @@
-"""The FastAPI app: webhooks, the incident API, health, readiness and /metrics."""
+"""The FastAPI app: webhooks, the incident API, the web console, health, readiness and
+/metrics."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from firstline import __version__
 from firstline.delivery.prometheus import register_delivery_metrics
 from firstline.reasoning.llm.metrics import LLMUsageCollector
 from firstline.service.api import api_router
+from firstline.service.console.routes import mount_console
 from firstline.service.context import ServiceContext
 from firstline.service.problems import install_handlers
 from firstline.service.slack import slack_router
@@ -39,6 +41,7 @@ def create_app(ctx: ServiceContext, *, start_workers: bool = True) -> FastAPI:
     app.include_router(webhook_router(ctx))
     app.include_router(api_router(ctx, pool))
     app.include_router(slack_router(ctx, pool))
+    mount_console(app, ctx, pool)
     _health_routes(app, ctx, pool, start_workers)
     return app
 

@@ -26,6 +26,7 @@ from firstline.domain.alert import Alert
 from firstline.domain.incident import IncidentStatus, IncidentSummary, TimelineEntry
 from firstline.store.action_log import ActionDetails, LedgerEntry
 from firstline.store.audit import AuditKind, AuditRecord
+from firstline.store.filters import ListFilters
 from firstline.store.incidents import ApprovalRecord
 from firstline.store.intake import IngestResult, QueueState
 
@@ -128,9 +129,9 @@ class IncidentRepository(Protocol):
         ...
 
     def list_incidents(
-        self, limit: int = 50, status: IncidentStatus | None = None
+        self, limit: int = 50, status: IncidentStatus | None = None, filters: ListFilters = ...
     ) -> list[IncidentSummary]:
-        """Newest first."""
+        """Newest first, narrowed by `filters` (store/filters.py)."""
         ...
 
     def ids_with_prefix(self, prefix: str, limit: int = 2) -> tuple[list[str], int]:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from firstline.domain.incident import IncidentStatus, IncidentSummary, TimelineEntry
 from firstline.errors import InvalidInput, NotFound
 from firstline.store.database import Dialect, Row
+from firstline.store.filters import NO_FILTERS, ListFilters
 from firstline.store.tables import TableStore
 
 # what an IncidentSummary is built from: never the snapshot (tens of KB a row)
@@ -165,13 +166,23 @@ class IncidentStore(TableStore):
         return Path(raw) if raw else None
 
     def list_incidents(
-        self, limit: int = 50, status: IncidentStatus | None = None
+        self,
+        limit: int = 50,
+        status: IncidentStatus | None = None,
+        filters: ListFilters = NO_FILTERS,
     ) -> list[IncidentSummary]:
-        where, args = ("WHERE status = ?", (status.value, limit)) if status else ("", (limit,))
+        # newest first along incidents_created (or incidents_status_created): the LIMIT stops
+        # the walk, so a filter that matches often costs little and one that matches rarely
+        # costs one pass over the index, never a sort
+        clauses, args = filters.where(self.db.dialect)
+        if status is not None:
+            clauses.insert(0, "status = ?")
+            args.insert(0, status.value)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         with self._connect() as db:
             rows = db.execute(
                 f"SELECT {SUMMARY_COLUMNS} FROM incidents {where} ORDER BY created_at DESC LIMIT ?",
-                args,
+                (*args, limit),
             ).fetchall()
         return [_summary(r) for r in rows]
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from firstline.store.database import Connection, Database, Dialect, table_exists
+from firstline.store.filters import WORKLOAD
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,16 @@ _PG_ID_PREFIX = (
     "CREATE INDEX IF NOT EXISTS incidents_id_prefix ON incidents (id text_pattern_ops)",
 )
 
+
+def _console_filters(dialect: Dialect) -> tuple[str, ...]:
+    """The web console's list filters (store/filters.py): by severity, and by service
+    through the alerts' workload label."""
+    return (
+        "CREATE INDEX IF NOT EXISTS incidents_severity_created ON incidents (severity, created_at)",
+        f"CREATE INDEX IF NOT EXISTS alerts_workload ON alerts (({WORKLOAD[dialect]}))",
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         "0001_initial",
@@ -194,6 +205,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0003_list_indexes", sqlite=_LIST_INDEXES, postgresql=_LIST_INDEXES),
     Migration("0004_checkpoint_compactions", sqlite=_COMPACTIONS, postgresql=_COMPACTIONS),
     Migration("0005_incident_id_prefix", sqlite=(), postgresql=_PG_ID_PREFIX),
+    Migration(
+        "0006_console_filters",
+        sqlite=_console_filters(Dialect.SQLITE),
+        postgresql=_console_filters(Dialect.POSTGRESQL),
+    ),
 )
 
 _LEDGER = (

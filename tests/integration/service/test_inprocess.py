@@ -24,7 +24,7 @@ from firstline.scenarios.bundled import bundled_dir
 from firstline.service.settings import WebhookAuth
 from firstline.store.audit import AuditLog
 from tests.services.firstline_server import API_TOKEN, PRINCIPALS, WEBHOOK_TOKEN
-from tests.services.inprocess_server import serve_in_thread, settings_for
+from tests.services.inprocess_server import serve_in_thread, settings_for, settings_with_approvers
 from tests.unit.intake.test_sns_signature import (
     TOPIC,
     _certificate,
@@ -297,11 +297,7 @@ def test_only_principals_the_policy_names_may_approve_and_refusals_are_audited(
     from firstline.store.audit import AuditKind, AuditLog
     from tests.services.firstline_server import READ_ONLY_TOKEN
 
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(
-        "approvers:\n  - principals: [bo]\n    severities: [critical, high, medium, low]\n"
-    )
-    settings = settings_for(tmp_path).model_copy(update={"policy_file": policy})
+    settings = settings_with_approvers(tmp_path, "bo")
     with (
         serve_in_thread(settings, scenario=BUNDLE) as (url, ctx),
         httpx.Client(base_url=url, timeout=60) as client,

@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 
+from firstline.domain.alert import Severity
 from firstline.domain.incident import IncidentStatus, TimelineEntry
 from firstline.store.action_log import ActionLog
 from firstline.store.audit import AuditKind, AuditLog
+from firstline.store.filters import ListFilters
 from firstline.store.incidents import IncidentStore
 from firstline.store.intake import IntakeStore
 from firstline.store.outbox import Outbox
@@ -87,6 +89,14 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> Stores:
 LISTS: dict[str, Callable[[Stores, str], object]] = {
     "incidents newest first": lambda s, _: s.incidents.list_incidents(50),
     "incidents of a status": lambda s, _: s.incidents.list_incidents(50, IncidentStatus.ESCALATED),
+    "incidents filtered (the console)": lambda s, _: s.incidents.list_incidents(
+        50,
+        IncidentStatus.ESCALATED,
+        ListFilters(severity=Severity.HIGH, service="svc-3", since=T0, before=datetime.now(UTC)),
+    ),
+    "incidents of a service": lambda s, _: s.incidents.list_incidents(
+        50, None, ListFilters(service="svc-3")
+    ),
     "incident summary": lambda s, i: s.incidents.summary(i),
     "incident by the start of its id": lambda s, i: s.incidents.ids_with_prefix(i[:6]),
     "timeline": lambda s, i: s.incidents.timeline(i),
