@@ -221,7 +221,9 @@ def _same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
         return origin is None
-    return urlsplit(origin).netloc == request.headers.get("host", "")
+    # behind a proxy that rewrites Host, the public name is in X-Forwarded-Host
+    ours = {request.headers.get("host", ""), request.headers.get("x-forwarded-host", "")}
+    return urlsplit(origin).netloc in ours - {""}
 
 
 def _https(request: Request) -> bool:
