@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from firstline.service.context import ServiceContext
 
 CHROMIUM = Path("/usr/bin/chromium")
 IMAGES = Path(__file__).resolve().parents[3] / "docs" / "images"
+_SCRATCH = Path(tempfile.gettempdir()) / f"firstline-console-shots-{os.getpid()}"
 DESKTOP = {"width": 1100, "height": 760}
 PHONE = {"width": 390, "height": 760}
 
@@ -59,10 +61,17 @@ def sign_in(page: Page, url: str, token: str, then: str = "/") -> None:
     page.wait_for_url(f"{url}{then}")
 
 
-def screenshot(page: Page, name: str) -> None:
-    """docs/images/console-<name>.png: the viewport only, in 256 colours (small files)."""
+def screenshot(page: Page, name: str) -> Path:
+    """console-<name>.png: the viewport only, in 256 colours (small files). Into
+    docs/images with FIRSTLINE_UPDATE_SCREENSHOTS=1 (how the docs' pictures are made), else
+    beside the test's other output, so an ordinary run leaves the working tree clean."""
     from PIL import Image
 
-    IMAGES.mkdir(parents=True, exist_ok=True)
+    into = IMAGES if os.environ.get("FIRSTLINE_UPDATE_SCREENSHOTS") == "1" else _SCRATCH
+    into.mkdir(parents=True, exist_ok=True)
     shot = Image.open(io.BytesIO(page.screenshot(animations="disabled")))
-    shot.convert("RGB").quantize(colors=256).save(IMAGES / f"console-{name}.png", optimize=True)
+    viewport = page.viewport_size
+    assert viewport is not None and shot.size == (viewport["width"], viewport["height"])
+    path = into / f"console-{name}.png"
+    shot.convert("RGB").quantize(colors=256).save(path, optimize=True)
+    return path
