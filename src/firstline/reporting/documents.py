@@ -16,19 +16,32 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader, StrictUndefined
+from jinja2 import (
+    ChoiceLoader,
+    FileSystemLoader,
+    PrefixLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateNotFound,
+    TemplateSyntaxError,
+)
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from firstline.charts import metric_chart_png, metric_chart_svg
 from firstline.domain.incident import TimelineEntry
+from firstline.errors import InvalidValue
 from firstline.graph.state import IncidentState
+from firstline.reporting.incident import state_from_store
 from firstline.reporting.postmortem import (
     Postmortem,
+    build_postmortem,
     chart_file,
     chart_metrics,
     verification_mark,
 )
+from firstline.store.audit import AuditLog
+from firstline.store.base import IncidentRepository
 
 BUILTIN = Path(__file__).parent / "templates"
 
@@ -43,7 +56,11 @@ class ReportFormat(StrEnum):
 
     @property
     def media_type(self) -> str:
-        return "text/markdown; charset=utf-8" if self is ReportFormat.MD else "text/html; charset=utf-8"
+        return (
+            "text/markdown; charset=utf-8"
+            if self is ReportFormat.MD
+            else "text/html; charset=utf-8"
+        )
 
 
 @dataclass
@@ -82,34 +99,57 @@ class Templates:
         return self.file.name if self.file else fmt.template
 
 
-def render(
-    report: Postmortem,
-    state: IncidentState,
-    timeline: list[TimelineEntry],
-    fmt: ReportFormat,
-    *,
-    templates: Templates | None = None,
-    with_charts: bool = True,
-) -> Rendered:
-    """The report as text. Markdown's charts are PNGs returned beside it (referenced by
-    file name) when `with_charts`; without, the text says they were left out."""
-    templates = templates or Templates()
-    metrics = chart_metrics(state)
-    mark = verification_mark(state, timeline)
-    charts: dict[str, bytes] = {}
-    svgs: dict[str, Markup] = {}
-    for n, metric in enumerate(metrics):
-        drawn = {"alert_started_at": state.alert.starts_at, "verification": mark}
-        if fmt is ReportFormat.HTML:
-            svgs[metric.id] = Markup(metric_chart_svg(metric, chart_id=f"chart-{n}", **drawn))
-        elif with_charts:
-            charts[chart_file(n, metric)] = metric_chart_png(metric, **drawn)
-    env = templates.environment(fmt)
-    text = env.get_template(templates.name(fmt)).render(
-        report=report, svgs=svgs, charts_written=bool(charts) or not metrics,
-        chart_count=len(metrics),
-    )  # fmt: skip
-    return Rendered(text=text, charts=charts)
+@dataclass(frozen=True)
+class IncidentReport:
+    """A postmortem with what its charts are drawn from."""
+
+    postmortem: Postmortem
+    state: IncidentState
+    timeline: list[TimelineEntry]
+
+    @classmethod
+    def load(cls, store: IncidentRepository, audit: AuditLog, incident_id: str) -> IncidentReport:
+        """From the stores (UnknownIncident; NoSavedState while a run has saved nothing)."""
+        state = state_from_store(store, incident_id)
+        timeline = store.timeline(incident_id)
+        return cls(build_postmortem(state, timeline, audit.records(incident_id)), state, timeline)
+
+    def render(
+        self, fmt: ReportFormat, templates: Templates | None = None, *, with_charts: bool = True
+    ) -> Rendered:
+        """The report as text. Markdown's charts are PNGs returned beside it (referenced by
+        file name) when `with_charts`; without, the text says they were left out."""
+        templates = templates or Templates()
+        metrics = chart_metrics(self.state)
+        started, mark = self.state.alert.starts_at, verification_mark(self.state, self.timeline)
+        charts: dict[str, bytes] = {}
+        svgs: dict[str, Markup] = {}
+        for n, metric in enumerate(metrics):
+            if fmt is ReportFormat.HTML:
+                svgs[metric.id] = Markup(metric_chart_svg(metric, alert_started_at=started, verification=mark,
+                                                         chart_id=f"chart-{n}"))  # fmt: skip
+            elif with_charts:
+                charts[chart_file(n, metric)] = metric_chart_png(metric, alert_started_at=started,
+                                                                   verification=mark)  # fmt: skip
+        try:
+            template = templates.environment(fmt).get_template(templates.name(fmt))
+            text = template.render(report=self.postmortem, svgs=svgs, chart_count=len(metrics),
+                                   charts_written=bool(charts) or not metrics)  # fmt: skip
+        except TemplateError as exc:  # a user's template: say which and where, in one line
+            raise TemplateFailed(_where(exc, templates.name(fmt))) from exc
+        return Rendered(text=text, charts=charts)
+
+
+class TemplateFailed(InvalidValue):
+    """A template could not be found, parsed or rendered (a user's override, usually)."""
+
+
+def _where(exc: TemplateError, name: str) -> str:
+    if isinstance(exc, TemplateSyntaxError):
+        return f"template {exc.filename or exc.name or name}, line {exc.lineno}: {exc.message}"
+    if isinstance(exc, TemplateNotFound):
+        return f"template not found: {exc.name}"
+    return f"template {name}: {exc.message or type(exc).__name__}"
 
 
 def _markdown_text(value: Any) -> Any:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import TypeVar
 
 from pydantic import BaseModel, Field
 
 from firstline.charts import VerificationMark
-from firstline.domain.evidence import EvidenceStatus, MetricEvidence
+from firstline.domain.evidence import Evidence, EvidenceStatus, MetricEvidence
 from firstline.domain.incident import IncidentStatus, TimelineEntry
 from firstline.graph.report import escalation_reason, ranked_line
 from firstline.graph.state import IncidentState
@@ -24,6 +25,7 @@ from firstline.reporting.follow_ups import follow_ups
 from firstline.store.audit import AuditRecord
 
 REPORT_VERSION = 1
+M = TypeVar("M", bound=BaseModel)
 
 
 class ImpactWindow(BaseModel):
@@ -134,15 +136,9 @@ def build_postmortem(
         impact=impact_window(state, timeline),
         timeline=timeline,
         evidence=_evidence(state),
-        no_data=[
-            i.id for i in _items(state) if i.status is EvidenceStatus.NO_DATA
-        ],
+        no_data=[i.id for i in _items(state) if i.status is EvidenceStatus.NO_DATA],
         alert_meaning=analysis.alert_meaning if analysis else "",
-        root_cause=RootCause(
-            pattern=top.pattern, cause=top.cause, confidence=top.confidence,
-            verified=top.verified, basis=top.basis, signals=top.signals,
-            evidence_refs=top.evidence_refs,
-        ) if top else None,  # fmt: skip
+        root_cause=_fields_of(RootCause, top) if top else None,
         ranking=ranked_line(analysis) if analysis else "",
         ruled_out=[f"{r.pattern} ({r.confidence:.0%}): {r.reason}" for r in analysis.ruled_out]
         if analysis
@@ -151,21 +147,23 @@ def build_postmortem(
         approval=_approval(state),
         escalation=escalation_reason(state) if state.status is IncidentStatus.ESCALATED else None,
         actions=[
-            ActionLine(action=r.action.describe(), status=r.status.value, detail=r.detail,
-                       started_at=r.started_at, finished_at=r.finished_at)
-            for r in state.action_results
-        ],  # fmt: skip
+            _fields_of(ActionLine, r, action=r.action.describe()) for r in state.action_results
+        ],
         verifications=[
-            VerificationLine(attempt=v.attempt, resolved=v.resolved, reason=v.reason,
-                             checks=v.checks, at=marks[n] if n < len(marks) else None)
+            _fields_of(VerificationLine, v, at=marks[n] if n < len(marks) else None)
             for n, v in enumerate(state.verifications)
-        ],  # fmt: skip
+        ],
         audit=[
             AuditLine(seq=r.seq, at=r.at, kind=r.kind, actor=r.actor, summary=audit_line(r))
             for r in audit
         ],
         follow_ups=follow_ups(state),
     )
+
+
+def _fields_of(model: type[M], source: BaseModel, **extra: object) -> M:
+    """`model` filled from the fields of `source` it shares, and `extra`."""
+    return model.model_validate(source.model_dump(include=set(model.model_fields)) | extra)
 
 
 def impact_window(state: IncidentState, timeline: list[TimelineEntry]) -> ImpactWindow:
@@ -191,7 +189,9 @@ def chart_metrics(state: IncidentState) -> list[MetricEvidence]:
     return [i for i in _items(state) if isinstance(i, MetricEvidence) and i.points]
 
 
-def verification_mark(state: IncidentState, timeline: list[TimelineEntry]) -> VerificationMark | None:
+def verification_mark(
+    state: IncidentState, timeline: list[TimelineEntry]
+) -> VerificationMark | None:
     """The last verification, drawn at the time the timeline recorded it."""
     if not state.verifications:
         return None
@@ -210,7 +210,7 @@ def _verification_times(timeline: list[TimelineEntry]) -> list[datetime]:
     return [e.at for e in timeline if e.event.startswith("verification ")]
 
 
-def _items(state: IncidentState) -> list[object]:
+def _items(state: IncidentState) -> list[Evidence]:
     return list(state.evidence.items) if state.evidence else []
 
 
