@@ -40,8 +40,7 @@ from firstline.reporting.postmortem import (
     chart_metrics,
     verification_mark,
 )
-from firstline.store.audit import AuditLog
-from firstline.store.base import IncidentRepository
+from firstline.store.base import AuditTrail, IncidentRepository
 
 BUILTIN = Path(__file__).parent / "templates"
 
@@ -108,7 +107,7 @@ class IncidentReport:
     timeline: list[TimelineEntry]
 
     @classmethod
-    def load(cls, store: IncidentRepository, audit: AuditLog, incident_id: str) -> IncidentReport:
+    def load(cls, store: IncidentRepository, audit: AuditTrail, incident_id: str) -> IncidentReport:
         """From the stores (UnknownIncident; NoSavedState while a run has saved nothing)."""
         state = state_from_store(store, incident_id)
         timeline = store.timeline(incident_id)
@@ -141,7 +140,10 @@ class IncidentReport:
 
 
 class TemplateFailed(InvalidValue):
-    """A template could not be found, parsed or rendered (a user's override, usually)."""
+    """A template could not be found, parsed or rendered (a user's override, usually).
+    Over HTTP a 500: the server's templates are its operator's, not the caller's, input."""
+
+    status = 500
 
 
 def _where(exc: TemplateError, name: str) -> str:
