@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from firstline.reporting.settings import ReportSettings
-from tests.conftest import SCENARIOS
+from tests.conftest import OOM, SCENARIOS
 from tests.e2e.test_cli import as_json, assert_one_line_error, firstline
 from tests.services.firstline_server import READ_ONLY_TOKEN
 from tests.services.inprocess_server import serve_in_thread, settings_for
@@ -48,6 +48,7 @@ class Incidents:
     data_dir: Path
     deploy: Case
     escalated: Case
+    auto_fixed: Case
 
 
 def _case(bundle: Path, incident_id: str) -> Case:
@@ -72,7 +73,15 @@ def incidents(tmp_path_factory: pytest.TempPathFactory) -> Incidents:
         alert["annotations"]["description"] += " " + MARKUP
     (bundle / "alert.json").write_text(json.dumps(payload))
     escalated = as_json(firstline(data_dir, "investigate", str(bundle / "alert.json"), "--json"))
-    return Incidents(data_dir, _case(DEPLOY, deploy), _case(bundle, escalated["incident_id"]))
+    fixed = as_json(
+        firstline(data_dir, "investigate", str(OOM / "alert.json"), "--mode", "auto", "--json")
+    )
+    return Incidents(
+        data_dir,
+        _case(DEPLOY, deploy),
+        _case(bundle, escalated["incident_id"]),
+        _case(OOM, fixed["incident_id"]),
+    )
 
 
 def report(incidents: Incidents, *args: str) -> str:
@@ -214,6 +223,21 @@ def test_escalated_report_says_the_cause_is_unknown_and_what_was_ruled_out(
     assert "make the fix permanent" not in follow and "guard against" not in follow
 
 
+def test_a_restart_that_held_is_followed_up_as_a_symptom_relieved(incidents: Incidents) -> None:
+    case = incidents.auto_fixed
+    expected = case.scenario["expected"]
+    assert expected["resolved"] and expected["actions"] == ["restart"]
+    text = report(incidents, case.incident_id)
+    assert f"**{expected['pattern']}**" in section(text, "Root cause")
+    acted = section(text, "Decisions, actions and verification")
+    assert f"Decision: {expected['decision']}" in acted and "**passed**" in acted
+    assert "Approval" not in acted, "auto mode: nobody was asked"
+    follow = section(text, "Follow-ups")
+    assert "restart " in follow and "relieved the symptom, not its cause" in follow
+    assert "make the fix permanent" not in follow
+    assert "ongoing" not in section(text, "Impact window")
+
+
 def test_markup_from_the_alert_is_text_in_markdown(incidents: Incidents) -> None:
     text = report(incidents, incidents.escalated.incident_id)
     assert "alert(" in text, "the description is in the report"
@@ -235,14 +259,26 @@ def test_json_is_the_report_model(incidents: Incidents) -> None:
 
 
 # -- HTML -----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def html_files(incidents: Incidents, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each incident's HTML report, written once by `report --format html --out DIR`."""
+    written = {}
+    for which in ("deploy", "escalated"):
+        out = tmp_path_factory.mktemp(f"html-{which}")
+        case: Case = getattr(incidents, which)
+        said = report(incidents, case.incident_id, "--format", "html", "--out", str(out))
+        assert str(out / "report.html") in said
+        written[which] = out
+    return written
+
+
 @pytest.mark.parametrize("which", ["deploy", "escalated"])
 def test_html_is_one_file_with_a_chart_per_metric(
-    incidents: Incidents, tmp_path: Path, which: str
+    incidents: Incidents, html_files: dict[str, Path], which: str
 ) -> None:
     case: Case = getattr(incidents, which)
-    report(incidents, case.incident_id, "--format", "html", "--out", str(tmp_path))
-    html = (tmp_path / "report.html").read_text()
-    assert not (tmp_path / "charts").exists(), "HTML carries its charts inside"
+    html = (html_files[which] / "report.html").read_text()
+    assert not (html_files[which] / "charts").exists(), "HTML carries its charts inside"
     page = parse(html)
     charts = [a for a in page.named("svg") if a.get("role") == "img"]
     assert len(charts) == len(case.scenario["metrics"])
@@ -253,9 +289,8 @@ def test_html_is_one_file_with_a_chart_per_metric(
     assert case.alert["annotations"]["summary"] in "".join(page.text)
 
 
-def test_markup_from_the_alert_is_escaped_in_html(incidents: Incidents) -> None:
-    html = report(incidents, incidents.escalated.incident_id, "--format", "html")
-    page = parse(html)
+def test_markup_from_the_alert_is_escaped_in_html(html_files: dict[str, Path]) -> None:
+    page = parse((html_files["escalated"] / "report.html").read_text())
     assert not page.named("script") and not page.named("img")
     assert not any("onerror" in attrs for _, attrs in page.tags)
     assert MARKUP in "".join(page.text), "shown as text, exactly as the alert said it"
@@ -377,3 +412,46 @@ def test_api_report_refuses_without_a_token_and_knows_no_stranger(
     assert incidents.deploy.alert["labels"]["alertname"] not in anonymous.text
     assert unknown.status_code == 404
     assert bad_format.status_code == 422
+
+
+# -- read in a browser ----------------------------------------------------------------------
+def _luminance(css_colour: str) -> float:
+    red, green, blue = (int(c) for c in re.findall(r"\d+", css_colour)[:3])
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def test_html_follows_the_readers_scheme_and_prints_dark_on_white(
+    html_files: dict[str, Path],
+) -> None:
+    """In Debian's Chromium (file://, nothing served): the page and the charts' text are
+    dark on light, light on dark, and black on white when printed."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.fail(f"needs Debian's Chromium at {chromium}: run `make apt-services`")
+    url = (html_files["deploy"] / "report.html").as_uri()
+    probe = """() => {
+        const body = getComputedStyle(document.body);
+        const chart = document.querySelector('figure svg text');
+        return [body.color, body.backgroundColor, getComputedStyle(chart).fill];
+    }"""
+    seen = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium))
+        try:
+            for scheme in ("light", "dark"):
+                page = browser.new_page(color_scheme=scheme)
+                page.goto(url)
+                seen[scheme] = page.evaluate(probe)
+                if scheme == "dark":
+                    page.emulate_media(media="print")
+                    seen["print"] = page.evaluate(probe)
+                page.close()
+        finally:
+            browser.close()
+    for scheme, (text, background, chart_text) in seen.items():
+        dark_text = scheme != "dark"
+        assert (_luminance(text) < _luminance(background)) is dark_text, (scheme, seen)
+        assert (_luminance(chart_text) < 128) is dark_text, (scheme, chart_text)
+    assert seen["print"][:2] == ["rgb(0, 0, 0)", "rgb(255, 255, 255)"], "printed from dark"
