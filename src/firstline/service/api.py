@@ -10,8 +10,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field, field_validator
 
 from firstline.domain.alert import Alert
@@ -119,7 +118,9 @@ def api_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
 
     @router.get(
         "/incidents/{incident_id}/report",
-        response_class=PlainTextResponse,
+        # Response has no media type of its own: the errors stay JSON (ErrorBody), the
+        # 200 lists the two the format chooses between
+        response_class=Response,
         responses={
             200: {
                 "description": "The postmortem draft (docs/report.md): Markdown without its"
@@ -132,13 +133,13 @@ def api_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
     def get_report(
         incident_id: str,
         report_format: Annotated[ReportFormat, Query(alias="format")] = ReportFormat.MD,
-    ) -> PlainTextResponse:
+    ) -> Response:
         """The incident's postmortem draft, from the built-in templates or those in
         report.templates_dir. 409 while its run has saved no state yet."""
         found = IncidentReport.load(ctx.store, ctx.runner.context.audit, incident_id)
         templates = Templates(directory=ctx.report_templates)
         rendered = found.render(report_format, templates, with_charts=False)
-        return PlainTextResponse(rendered.text, media_type=report_format.media_type)
+        return Response(rendered.text, media_type=report_format.media_type)
 
     decision_responses = documented(403, 404, 409)
 
