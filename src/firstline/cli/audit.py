@@ -22,31 +22,8 @@ from firstline.cli.common import JsonOpt, fail, guard
 from firstline.cli.completion import incident_id_argument
 
 if TYPE_CHECKING:
-    from firstline.store.audit import AuditLog, AuditRecord
+    from firstline.store.audit import AuditLog
     from firstline.wiring.settings import Settings
-
-
-def _describe(action: dict[str, Any]) -> str:
-    target = action.get("target") or {}
-    scope = f"{target.get('namespace')}/" if target.get("namespace") else ""
-    return f"{action.get('type')} {target.get('kind')}/{scope}{target.get('name')}"
-
-
-def _summary(record: AuditRecord) -> str:
-    """One readable line of a record's details for the table."""
-    d = record.details
-    action = d.get("action")
-    parts: list[str] = [_describe(action)] if isinstance(action, dict) else []
-    actions = d.get("actions")
-    if isinstance(actions, list) and actions:
-        parts.append("actions=" + ", ".join(_describe(a) for a in actions if isinstance(a, dict)))
-    for key in ("outcome", "rule", "reason", "result", "state", "detail", "diff", "comment"):
-        value = d.get(key)
-        if value not in (None, ""):
-            parts.append(f"{key}={value}")
-    if record.kind == "approval":
-        parts.insert(0, "approved" if d.get("approved") else "rejected")
-    return "; ".join(str(p) for p in parts)
 
 
 def _incident_of_records(audit_log: AuditLog, given: str) -> str:
@@ -122,6 +99,8 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
             payload: list[dict[str, Any]] = [r.model_dump(mode="json") for r in records]
             typer.echo(json.dumps(payload, indent=2))
             return
+        from firstline.reporting.audit_lines import audit_line
+
         # kind above actor, details folding rather than cut: readable at 80 columns
         table = Table(title=f"audit: {incident_id}", box=box.SIMPLE_HEAD, title_justify="left")
         table.add_column("seq", justify="right", no_wrap=True)
@@ -130,7 +109,7 @@ def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
         table.add_column("details", ratio=1, overflow="fold")
         for r in records:
             at = r.at[:19].replace("T", " ")
-            table.add_row(str(r.seq), at, f"{r.kind}\n[dim]{r.actor}[/dim]", _summary(r))
+            table.add_row(str(r.seq), at, f"{r.kind}\n[dim]{r.actor}[/dim]", audit_line(r))
         Console().print(table)
 
     app.add_typer(audit_app, name="audit")

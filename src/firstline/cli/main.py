@@ -17,6 +17,7 @@ from firstline.cli.check import check
 from firstline.cli.common import PROG, G, run, settings
 from firstline.cli.evaluate import eval_command
 from firstline.cli.incidents import approve, incidents, investigate, resume, show, sweep
+from firstline.cli.report import report
 
 app = FirstlineApp(
     name=PROG,
@@ -66,7 +67,7 @@ def demo(
     run(lambda: run_demo(settings(), as_json=as_json))
 
 
-for command in (investigate, approve, resume, incidents, show, sweep, check):
+for command in (investigate, approve, resume, incidents, show, report, sweep, check):
     app.command()(command)
 app.command("eval")(eval_command)
 app.command()(demo)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field, field_validator
 
 from firstline.domain.alert import Alert
@@ -18,6 +18,7 @@ from firstline.domain.incident import IncidentStatus, IncidentSummary, TimelineE
 from firstline.graph.approvals import AlreadyDecided, NotAllowed, claim_decision
 from firstline.graph.state import IncidentState
 from firstline.intake.text import safe_text
+from firstline.reporting.documents import IncidentReport, ReportFormat, Templates
 from firstline.reporting.incident import incident_json
 from firstline.service.auth import ApiCaller
 from firstline.service.context import ServiceContext
@@ -114,6 +115,31 @@ def api_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
             timeline=ctx.store.timeline(incident_id),
             investigation=investigation,
         )
+
+    @router.get(
+        "/incidents/{incident_id}/report",
+        # Response has no media type of its own: the errors stay JSON (ErrorBody), the
+        # 200 lists the two the format chooses between
+        response_class=Response,
+        responses={
+            200: {
+                "description": "The postmortem draft (docs/report.md): Markdown without its"
+                " charts, or one HTML file with the charts inline as SVG.",
+                "content": {"text/markdown": {}, "text/html": {}},
+            },
+            **documented(404, 409),
+        },
+    )
+    def get_report(
+        incident_id: str,
+        report_format: Annotated[ReportFormat, Query(alias="format")] = ReportFormat.MD,
+    ) -> Response:
+        """The incident's postmortem draft, from the built-in templates or those in
+        report.templates_dir. 409 while its run has saved no state yet."""
+        found = IncidentReport.load(ctx.store, ctx.runner.context.audit, incident_id)
+        templates = Templates(directory=ctx.report_templates)
+        rendered = found.render(report_format, templates, with_charts=False)
+        return Response(rendered.text, media_type=report_format.media_type)
 
     decision_responses = documented(403, 404, 409)
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Protocol
 
 from pydantic import SecretStr
@@ -77,6 +78,8 @@ class ServiceContext:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     store_settings: StoreSettings | None = None
     """For the workers' periodic compaction and retention (store.compact_interval_seconds)."""
+    report_templates: Path | None = None
+    """Templates overriding the built-in postmortem ones (report.templates_dir)."""
     lease_seconds: float = 30.0
     """How long a worker's claim on a run lasts without renewal (store.lease_seconds)."""
     work_available: WorkSignal = field(default_factory=WorkSignal)

@@ -113,6 +113,7 @@ async def open_service(
                 llm_usage=LLM_USAGE,
                 lease_seconds=settings.store.lease_seconds,
                 store_settings=settings.store,
+                report_templates=settings.report.templates_dir,
             )
             yield ctx
     finally:

@@ -20,6 +20,7 @@ from firstline.errors import InvalidInput
 from firstline.graph.settings import GraphSettings
 from firstline.notify.settings import NotifySettings
 from firstline.reasoning.llm.settings import ReasoningSettings
+from firstline.reporting.settings import ReportSettings
 from firstline.service.settings import ServeSettings
 from firstline.sources.settings import SourcesSettings
 from firstline.store.settings import StoreSettings
@@ -47,6 +48,7 @@ class Settings(BaseSettings):
     actions: ActionsSettings = Field(default_factory=ActionsSettings)
     reasoning: ReasoningSettings = Field(default_factory=ReasoningSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
 
     @classmethod
     def settings_customise_sources(
