@@ -136,10 +136,7 @@ def api_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
     ) -> Response:
         """The incident's postmortem draft, from the built-in templates or those in
         report.templates_dir. 409 while its run has saved no state yet."""
-        found = IncidentReport.load(ctx.store, ctx.runner.context.audit, incident_id)
-        templates = Templates(directory=ctx.report_templates)
-        rendered = found.render(report_format, templates, with_charts=False)
-        return Response(rendered.text, media_type=report_format.media_type)
+        return report_response(ctx, incident_id, report_format)
 
     decision_responses = documented(403, 404, 409)
 
@@ -174,6 +171,19 @@ def _principal(request: Request, body: DecisionRequest) -> str:
     if body.by is not None and body.by != caller.principal:
         raise Problem(403, f"by: the token belongs to {caller.principal}, not {body.by}")
     return caller.principal
+
+
+def report_response(
+    ctx: ServiceContext,
+    incident_id: str,
+    report_format: ReportFormat,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The rendered postmortem draft (UnknownIncident: 404; NoSavedState: 409)."""
+    found = IncidentReport.load(ctx.store, ctx.runner.context.audit, incident_id)
+    templates = Templates(directory=ctx.report_templates)
+    rendered = found.render(report_format, templates, with_charts=False)
+    return Response(rendered.text, media_type=report_format.media_type, headers=headers)
 
 
 async def decide(

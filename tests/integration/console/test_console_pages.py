@@ -170,3 +170,25 @@ def test_signing_in_and_out_over_http(served: tuple[Served, dict[str, Any]]) -> 
         paths = client.get("/openapi.json").json()["paths"]
         assert not [p for p in paths if not p.startswith(("/api/", "/webhooks/", "/slack/"))
                     and p not in ("/healthz", "/readyz", "/metrics")], "the console is not API"  # fmt: skip
+
+
+def test_the_incident_page_links_to_its_postmortem_draft_for_a_signed_in_person(
+    browser: Browser, served: tuple[Served, dict[str, Any]]
+) -> None:
+    """The report through the console's session (the API's needs a bearer token): one
+    inline chart per metric with points, the alert the bundle fired."""
+    server, facts = served
+    incident = facts["incident"]
+    items = facts["detail"]["investigation"]["evidence"]["items"]
+    metrics = [i for i in items if i["kind"] == "metric" and i["points"]]
+    page = new_page(browser)
+    sign_in(page, server.url, READ_ONLY_TOKEN, then=f"/incidents/{incident}")
+    page.get_by_role("link", name="HTML").click()
+    page.wait_for_url(f"{server.url}/incidents/{incident}/report")
+    expect(page.locator("body")).to_contain_text(facts["detail"]["summary"]["alert_name"])
+    expect(page.locator("svg[role=img]")).to_have_count(len(metrics))
+    markdown = page.request.get(f"{server.url}/incidents/{incident}/report?format=md")
+    assert markdown.ok and markdown.headers["content-type"].startswith("text/markdown")
+    assert incident in markdown.text()
+    signed_out = httpx.get(f"{server.url}/incidents/{incident}/report", follow_redirects=False)
+    assert signed_out.status_code == 303 and "/login" in signed_out.headers["location"]

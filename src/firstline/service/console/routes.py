@@ -22,7 +22,8 @@ from firstline import __version__
 from firstline.domain.alert import Severity
 from firstline.domain.incident import IncidentStatus
 from firstline.graph.approvals import ApprovalError
-from firstline.service.api import DecisionRequest, decide
+from firstline.reporting.documents import ReportFormat
+from firstline.service.api import DecisionRequest, decide, report_response
 from firstline.service.console import session
 from firstline.service.console.views import (
     PAGE_SIZE,
@@ -47,7 +48,13 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-DONE_NOTICES = {"approved": "Approved: the run resumed.", "rejected": "Rejected: escalated."}
+DONE_NOTICES = {
+    "approved": "Approved: the run resumed.",
+    "rejected": "Rejected: escalated.",
+    # serve --no-workers: the decision is recorded, a worker resumes the run
+    "approved-queued": "Approved: a worker resumes the run; this page follows it.",
+    "rejected-queued": "Rejected: a worker escalates the run; this page follows it.",
+}
 
 
 def _environment() -> Environment:
@@ -74,6 +81,7 @@ def console_router(ctx: ServiceContext, pool: WorkerPool) -> APIRouter:
         ("/", pages.incidents, ["GET"]),
         ("/incidents/{incident_id}", pages.incident, ["GET"]),
         ("/incidents/{incident_id}/live", pages.incident_live, ["GET"]),
+        ("/incidents/{incident_id}/report", pages.report, ["GET"]),
         ("/incidents/{incident_id}/approve", pages.approve, ["POST"]),
         ("/incidents/{incident_id}/reject", pages.reject, ["POST"]),
         ("/login", pages.login_form, ["GET"]),
@@ -131,6 +139,20 @@ class _Pages:
             return Response(status_code=404)
         return self.page("_incident_body.html", me=me, view=view)
 
+    def report(self, request: Request, incident_id: str, format: str = "html") -> Response:
+        """The postmortem draft for a signed-in person (the API's needs a bearer token)."""
+        me = self.current(request)
+        if me is None:
+            return _to_login(request)
+        try:
+            chosen = ReportFormat(format)
+        except ValueError:
+            return self.page("missing.html", 404, me=me, incident_id=incident_id)
+        try:
+            return report_response(self.ctx, incident_id, chosen, headers=SECURITY_HEADERS)
+        except UnknownIncident:
+            return self.page("missing.html", 404, me=me, incident_id=incident_id)
+
     # -- deciding --------------------------------------------------------------------------
     async def approve(self, request: Request, incident_id: str) -> Response:
         return await self.decision(request, incident_id, approved=True)
@@ -147,13 +169,13 @@ class _Pages:
             return await self.refused(me, incident_id, 403, "this token names no principal")
         body = DecisionRequest(comment=form.get("comment", "")[:2000])
         try:  # the API's own path: same policy, audit, metrics and resumption
-            await decide(self.ctx, self.pool, incident_id, body, me.caller.principal,
-                         approved=approved, channel="console")  # fmt: skip
+            answer = await decide(self.ctx, self.pool, incident_id, body, me.caller.principal,
+                                  approved=approved, channel="console")  # fmt: skip
         except UnknownIncident:
             return self.page("missing.html", 404, me=me, incident_id=incident_id)
         except ApprovalError as refused:  # not allowed (audited), already decided, not waiting
             return await self.refused(me, incident_id, refused.status, str(refused))
-        verdict = "approved" if approved else "rejected"
+        verdict = ("approved" if approved else "rejected") + ("" if answer.resumed else "-queued")
         return RedirectResponse(f"/incidents/{incident_id}?done={verdict}", status_code=303)
 
     async def refused(
