@@ -41,6 +41,7 @@ from typing import Any
 import pytest
 
 from tests.integration.notify.vendors import VendorServer
+from tests.integration.scale.runbooks import install_drain
 from tests.services.alert_storm import storm_alerts, webhook_batches
 from tests.services.firstline_server import FirstlineServer
 from tests.services.postgres import PostgresCluster
@@ -81,11 +82,7 @@ class Setup:
 def setup(tmp_path: Path) -> Iterator[Setup]:
     cluster = PostgresCluster().start()
     try:
-        runbooks, effects = tmp_path / "runbooks", tmp_path / "effects.log"
-        runbooks.mkdir()
-        for name, body in (("drain-queue", DRAIN), ("drain-queue.check", DRAIN_CHECK)):
-            (runbooks / name).write_text(body.format(effects=effects))
-            (runbooks / name).chmod(0o755)
+        runbooks, effects = install_drain(tmp_path, DRAIN, DRAIN_CHECK)
         policy = tmp_path / "policy.yaml"
         policy.write_text("mode: auto\n")
         url = new_database(cluster)

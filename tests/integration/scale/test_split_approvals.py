@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.scale.runbooks import install_drain
 from tests.services.alert_storm import webhook_batches
 from tests.services.firstline_server import API_TOKEN, FirstlineServer, start_firstline
 from tests.services.postgres import PostgresCluster
@@ -44,11 +45,7 @@ def _pid(server: FirstlineServer) -> int:
 def split(
     postgres_cluster: PostgresCluster, tmp_path: Path
 ) -> Iterator[tuple[FirstlineServer, FirstlineServer, str, Path]]:
-    runbooks, effects = tmp_path / "runbooks", tmp_path / "effects.log"
-    runbooks.mkdir()
-    for name, body in (("drain-queue", DRAIN), ("drain-queue.check", DRAIN_CHECK)):
-        (runbooks / name).write_text(body.format(effects=effects))
-        (runbooks / name).chmod(0o755)
+    runbooks, effects = install_drain(tmp_path, DRAIN, DRAIN_CHECK)
     policy = tmp_path / "policy.yaml"
     policy.write_text("mode: approve\n")  # every action waits for a person
     url = new_database(postgres_cluster)
