@@ -1,6 +1,7 @@
 """Replicas: alerts/s and investigations/s for 1 and 3 `firstline serve` replicas on one
-PostgreSQL, `firstline serve` alone on SQLite, and a real Alertmanager as the ingest peer,
-all in one run.
+PostgreSQL, the split shape (`serve --no-workers` taking the alerts, one `firstline worker`
+investigating), `firstline serve` alone on SQLite, and a real Alertmanager as the ingest
+peer, all in one run.
 
     .venv/bin/python benchmarks/scale.py [--alerts 20000] [--groups 300] [--rounds 3]
                                          [--workers 2] [--replicas 3]
@@ -34,7 +35,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +47,7 @@ from rich.table import Table
 from tests.services.alert_storm import post_all, storm_alerts, webhook_batches
 from tests.services.firstline_server import FirstlineServer, start_firstline
 from tests.services.postgres import PostgresCluster
+from tests.services.process import free_port
 from tests.services.replicas import new_database, post_round_robin, query, start_replicas
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -80,13 +82,17 @@ class Setup:
     """Incidents whose queue row is final, over the whole store."""
     stored: Callable[[str], tuple[int, int]]
     """(alerts, receipts) stored with pods of this prefix."""
+    helpers: list[FirstlineServer] = field(default_factory=list)
+    """Processes that take no deliveries but work (the split shape's `firstline worker`)."""
     ingest: list[float] = field(default_factory=list)
     investigations: list[float] = field(default_factory=list)
     cpu: list[dict[str, float]] = field(default_factory=list)
     exact: bool = True
 
 
-def postgres_setup(name: str, url: str, servers: list[FirstlineServer]) -> Setup:
+def postgres_setup(
+    name: str, url: str, servers: list[FirstlineServer], helpers: Sequence[FirstlineServer] = ()
+) -> Setup:
     final = ", ".join(f"'{s}'" for s in FINAL)
     return Setup(
         name,
@@ -95,6 +101,7 @@ def postgres_setup(name: str, url: str, servers: list[FirstlineServer]) -> Setup
             query(url, f"SELECT count(*) AS n FROM work_queue WHERE state IN ({final})")[0]["n"]
         ),
         lambda prefix: _pg_stored(url, prefix),
+        list(helpers),
     )
 
 
@@ -135,7 +142,11 @@ def run_firstline_round(
 ) -> None:  # fmt: skip
     bodies = webhook_batches(storm_alerts(alerts, groups, prefix=prefix), batch)
     before = setup.settled()
-    pids = {f"{s.service.name}": s.service.process.pid for s in setup.servers if s.service.process}
+    pids = {
+        f"{s.service.name}": s.service.process.pid
+        for s in [*setup.servers, *setup.helpers]
+        if s.service.process
+    }
     pg_pids = [postmaster, *children_of(postmaster)] if postmaster else []
     cpu_before = {n: cpu_seconds(p) for n, p in pids.items()}
     pg_before = {p: cpu_seconds(p) for p in pg_pids}
@@ -199,6 +210,19 @@ def main() -> int:
                 setups.append(
                     postgres_setup(f"firstline, {count} {word}, PostgreSQL", url, servers)
                 )
+            url = new_database(cluster)  # intake and investigation apart, as deploy/ ships
+            split_env = {**env, "FIRSTLINE_STORE__URL": url}
+            intake = start_firstline(workdir / "split", data_dir=workdir / "split-serve",
+                                     env=split_env, name="serve", command=("serve", "--no-workers"))  # fmt: skip
+            stack.callback(intake.stop)
+            port = free_port()
+            worker = start_firstline(workdir / "split", data_dir=workdir / "split-worker",
+                                     env=split_env, name="worker", port=port,
+                                     command=("worker", "--port", str(port)))  # fmt: skip
+            stack.callback(worker.stop)
+            setups.append(postgres_setup(
+                "firstline, serve --no-workers + 1 worker, PostgreSQL", url, [intake], [worker]
+            ))  # fmt: skip
             sqlite_server = start_firstline(workdir / "sqlite", env=env, name="sqlite")
             stack.callback(sqlite_server.stop)
             setups.append(sqlite_setup("firstline, 1 process, SQLite", sqlite_server))
@@ -224,7 +248,7 @@ def main() -> int:
                     if isinstance(who, int):
                         run_firstline_round(
                             setups[who], args.alerts, args.groups, args.batch, args.concurrency,
-                            prefix, postmaster if who < 2 else None, args.timeout,
+                            prefix, postmaster if who < 3 else None, args.timeout,
                         )  # fmt: skip
                     else:
                         bodies = webhook_batches(
@@ -263,11 +287,13 @@ def print_report(
     console.print(table)
     one, many = (statistics.median(s.investigations) for s in setups[:2])
     pg_ratio = statistics.median(setups[0].ingest) / am_rate
+    split_ratio = statistics.median(setups[2].ingest) / am_rate
     console.print(
         f"investigations, {args.replicas} replicas vs 1: [bold]{many / one:.2f}x[/]"
         f" (target >= 2: {'met' if many / one >= 2 else 'NOT met'});"
         f" ingest on PostgreSQL vs Alertmanager: [bold]{pg_ratio:.2f}[/]"
-        f" (target >= 0.8: {'met' if pg_ratio >= 0.8 else 'NOT met'})"
+        f" (target >= 0.8: {'met' if pg_ratio >= 0.8 else 'NOT met'}); intake alone"
+        f" (serve --no-workers): [bold]{split_ratio:.2f}[/]"
     )
     console.print(
         "count check: "

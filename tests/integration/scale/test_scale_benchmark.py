@@ -1,5 +1,5 @@
 """benchmarks/scale.py end to end with tiny sizes: it starts PostgreSQL, 1 and 3 replicas,
-SQLite and Alertmanager, prints its one table and passes its own count check."""
+the split shape, SQLite and Alertmanager, prints its one table and passes its own count check."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ def test_scale_benchmark_runs_with_tiny_sizes(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     for row in ("1 replica, PostgreSQL", "3 replicas, PostgreSQL", "1 process, SQLite",
+                "serve --no-workers + 1 worker, PostgreSQL", "intake alone",
                 "Alertmanager 0.25", "3 replicas vs 1", "exactly once"):  # fmt: skip
         assert row in done.stdout, done.stdout
     assert "MISMATCH" not in done.stdout
