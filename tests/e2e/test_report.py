@@ -414,6 +414,24 @@ def test_api_report_refuses_without_a_token_and_knows_no_stranger(
     assert bad_format.status_code == 422
 
 
+def test_a_broken_server_template_is_the_servers_500_not_the_callers_error(
+    incidents: Incidents, tmp_path: Path
+) -> None:
+    """The operator's template (report.templates_dir) fails: the caller cannot fix that, so
+    not a 4xx; the JSON error says which template and where."""
+    (tmp_path / "postmortem.md.j2").write_text("{% block title %}unclosed")
+    settings = settings_for(incidents.data_dir).model_copy(
+        update={"report": ReportSettings(templates_dir=tmp_path)}
+    )
+    with serve_in_thread(settings) as (url, _), httpx.Client(timeout=60) as client:
+        answer = client.get(
+            f"{url}/api/v1/incidents/{incidents.deploy.incident_id}/report",
+            headers={"Authorization": f"Bearer {READ_ONLY_TOKEN}"},
+        )
+    assert answer.status_code == 500
+    assert "postmortem.md.j2" in answer.json()["error"]
+
+
 # -- read in a browser ----------------------------------------------------------------------
 def _luminance(css_colour: str) -> float:
     red, green, blue = (int(c) for c in re.findall(r"\d+", css_colour)[:3])

@@ -140,10 +140,9 @@ class IncidentReport:
 
 
 class TemplateFailed(InvalidValue):
-    """A template could not be found, parsed or rendered (a user's override, usually).
-    Over HTTP a 500: the server's templates are its operator's, not the caller's, input."""
-
-    status = 500
+    """A template could not be found, parsed or rendered (a user's override, usually): the
+    person who chose the template must change it. Over HTTP the server answers 500 itself
+    (service/api.py): the server's templates are its operator's input, not the caller's."""
 
 
 def _where(exc: TemplateError, name: str) -> str:

@@ -18,11 +18,11 @@ from firstline.domain.incident import IncidentStatus, IncidentSummary, TimelineE
 from firstline.graph.approvals import AlreadyDecided, NotAllowed, claim_decision
 from firstline.graph.state import IncidentState
 from firstline.intake.text import safe_text
-from firstline.reporting.documents import IncidentReport, ReportFormat, Templates
+from firstline.reporting.documents import IncidentReport, ReportFormat, TemplateFailed, Templates
 from firstline.reporting.incident import incident_json
 from firstline.service.auth import ApiCaller
 from firstline.service.context import ServiceContext
-from firstline.service.problems import Problem, documented
+from firstline.service.problems import Problem, documented, error_response
 from firstline.service.workers import WorkerPool
 
 
@@ -182,7 +182,12 @@ def report_response(
     """The rendered postmortem draft (UnknownIncident: 404; NoSavedState: 409)."""
     found = IncidentReport.load(ctx.store, ctx.runner.context.audit, incident_id)
     templates = Templates(directory=ctx.report_templates)
-    rendered = found.render(report_format, templates, with_charts=False)
+    try:
+        rendered = found.render(report_format, templates, with_charts=False)
+    except (
+        TemplateFailed
+    ) as exc:  # the operator's template (report.templates_dir), not the caller's
+        return error_response(500, f"the server's report template failed: {exc}")
     return Response(rendered.text, media_type=report_format.media_type, headers=headers)
 
 
