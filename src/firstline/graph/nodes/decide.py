@@ -36,13 +36,14 @@ async def decide_outcome(state: IncidentState, ctx: GraphContext) -> Update:
     decision = _recorded_decision(audit, state.incident_id, round_)
     if decision is None:  # not decided yet (a recorded decision is final, even after a crash)
         decision = _decide_and_record(state, ctx, audit, round_)
-    actions = ", ".join(a.describe() for a in decision.actions) or "no action"
+    described = [a.describe() for a in decision.actions]
+    actions = ", ".join(described) or "no action"
     log.info(
         "decision",
         outcome=decision.outcome.value,
         rule=decision.rule,
         reason=decision.reason,
-        actions=[a.describe() for a in decision.actions],
+        actions=described,
         round=round_,
     )
     update: Update = {}

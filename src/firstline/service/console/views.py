@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from firstline.charts import VerificationMark, metric_chart_svg
+from firstline.charts import metric_chart_svg
 from firstline.domain.alert import Alert, Severity
-from firstline.domain.evidence import MetricEvidence
 from firstline.domain.incident import IncidentStatus, IncidentSummary, TimelineEntry
 from firstline.graph.state import IncidentState
 from firstline.policy.approvers import approval_refusal
+from firstline.reporting.postmortem import chart_metrics, verification_mark
 from firstline.service.auth import ApiCaller
 from firstline.service.context import ServiceContext
 from firstline.store.audit import AuditKind, AuditRecord
@@ -170,11 +170,8 @@ _CACHE_LOCK = threading.Lock()
 def _charts(
     state: IncidentState, timeline: list[TimelineEntry], summary: IncidentSummary
 ) -> list[Chart]:
-    metrics = [
-        i for i in (state.evidence.items if state.evidence else [])
-        if isinstance(i, MetricEvidence) and i.points
-    ]  # fmt: skip
-    mark = _verification(state, timeline)
+    metrics = chart_metrics(state)
+    mark = verification_mark(state, timeline)
     charts = []
     for n, metric in enumerate(metrics):
         key = (summary.id, summary.updated_at.isoformat(), metric.id, str(n), repr(mark))
@@ -189,16 +186,6 @@ def _charts(
                     _CACHE.popitem(last=False)
         charts.append(Chart(evidence_id=metric.id, svg=svg, points=len(metric.points)))
     return charts
-
-
-def _verification(state: IncidentState, timeline: list[TimelineEntry]) -> VerificationMark | None:
-    """The last verification, at the time the timeline recorded it."""
-    if not state.verifications:
-        return None
-    last = state.verifications[-1]
-    noted = [e for e in timeline if e.event.startswith("verification ")]
-    at = noted[-1].at if noted else None
-    return VerificationMark(resolved=last.resolved, reason=last.reason, at=at)
 
 
 def ago(moment: datetime, now: datetime) -> str:
