@@ -1,0 +1,107 @@
+"""Where every part of the lab listens, chosen once at `firstline lab up` and saved beside the
+lab's processes, so every later command (run, status, stop) and every part talks to the same
+ports. All on loopback: the lab never listens on another interface."""
+
+from __future__ import annotations
+
+import json
+import socket
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+HOST = "127.0.0.1"
+NAMESPACE = "shop"
+TOPOLOGY_FILE = "topology.json"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Ports:
+    """One loopback port per listening part of the lab."""
+
+    # monitoring as people run it
+    prometheus: int
+    alertmanager: int
+    loki: int  # qryn, a Loki-API server; the shop pushes its logs to /loki/api/v1/push
+    loki_clickhouse: int  # the ClickHouse HTTP endpoint qryn stores into (chdb)
+    node_exporter: int
+    postgres_exporter: int
+    redis_exporter: int
+    blackbox_exporter: int
+    # the data tier
+    postgres: int
+    redis: int
+    # the emulated Kubernetes API (kmock) and the lab controller's kube-state-metrics,
+    # cAdvisor-shaped metrics and Prometheus HTTP service discovery
+    kube_api: int
+    kube_metrics: int
+    # the shop: one port per Deployment (its single pod listens there), the upstream that is
+    # not in the cluster, and the storefront's TLS endpoint the blackbox exporter probes
+    storefront: int
+    storefront_tls: int
+    checkout: int
+    orders: int
+    catalog: int
+    order_events: int
+    report_worker: int
+    payments: int
+    # firstline itself
+    firstline: int
+
+    @classmethod
+    def allocate(cls) -> Ports:
+        return cls(**{f.name: free_port() for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class Topology:
+    lab_dir: Path
+    ports: Ports
+    namespace: str = NAMESPACE
+
+    def url(self, part: str, scheme: str = "http") -> str:
+        return f"{scheme}://{HOST}:{getattr(self.ports, part)}"
+
+    # directories inside the lab dir, each owned by one part
+    @property
+    def logs_dir(self) -> Path:
+        return self.lab_dir / "logs"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.lab_dir / "data"
+
+    @property
+    def config_dir(self) -> Path:
+        return self.lab_dir / "config"
+
+    @property
+    def certs_dir(self) -> Path:
+        return self.lab_dir / "certs"
+
+    @property
+    def runbooks_dir(self) -> Path:
+        return self.lab_dir / "runbooks"
+
+    @property
+    def volume_dir(self) -> Path:
+        """The lab volume the disk fault fills: its own small tmpfs when the machine lets the
+        lab mount one, so filling it can never fill the machine's disk."""
+        return self.lab_dir / "volume"
+
+    def save(self) -> Path:
+        self.lab_dir.mkdir(parents=True, exist_ok=True)
+        path = self.lab_dir / TOPOLOGY_FILE
+        body = {"namespace": self.namespace, "ports": asdict(self.ports)}
+        path.write_text(json.dumps(body, indent=2) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, lab_dir: Path) -> Topology:
+        body = json.loads((lab_dir / TOPOLOGY_FILE).read_text())
+        return cls(lab_dir=lab_dir, ports=Ports(**body["ports"]), namespace=body["namespace"])
