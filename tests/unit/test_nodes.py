@@ -367,3 +367,55 @@ async def test_verify_never_claims_resolved_when_nothing_can_be_read(
     assert not verification.resolved
     assert verification.reason == "nothing could confirm the fix; not claiming success"
     assert verification.checks == ["alert still firing: unknown"], "a failed query is no reading"
+
+
+class QuietAfter(ReplaySource):
+    """The alert's condition still holds for the first `looks` checks, as while a rollout
+    finishes or a rule's rate window drains, then goes quiet."""
+
+    def __init__(self, world: ReplayWorld, looks: int) -> None:
+        super().__init__(world)
+        self.left = looks
+        self.asked = 0
+
+    async def alert_firing(self, alert: Any) -> bool | None:
+        self.asked += 1
+        self.left -= 1
+        return self.left >= 0
+
+
+def _patient(ctx: GraphContext, source: ReplaySource, timeout: float) -> GraphContext:
+    graph = ctx.settings.model_copy(
+        update={"verify_timeout_seconds": timeout, "verify_poll_seconds": 0.01}
+    )
+    return replace(ctx, source=source, settings=graph)
+
+
+async def test_verify_keeps_looking_until_the_alert_goes_quiet(
+    start: IncidentState, ctx: GraphContext, world: ReplayWorld
+) -> None:
+    source = QuietAfter(world, looks=3)
+    patient = _patient(ctx, source, timeout=30)
+    state = await through(await _decided(start, patient), patient, remediate, verify_fix)
+    verification = state.verifications[-1]
+    assert verification.resolved, verification.reason
+    assert source.asked == 4 and "after 4 checks" in verification.reason
+
+
+async def test_verify_gives_up_at_its_deadline(
+    start: IncidentState, ctx: GraphContext, world: ReplayWorld
+) -> None:
+    source = QuietAfter(world, looks=10_000)
+    patient = _patient(ctx, source, timeout=0.2)
+    state = await through(await _decided(start, patient), patient, remediate, verify_fix)
+    assert not state.verifications[-1].resolved
+    assert 2 <= source.asked < 10_000, "looked again, and stopped at the deadline"
+
+
+async def test_verify_without_a_timeout_looks_once(
+    start: IncidentState, ctx: GraphContext, world: ReplayWorld
+) -> None:
+    source = QuietAfter(world, looks=1)
+    once = replace(ctx, source=source)
+    state = await through(await _decided(start, once), once, remediate, verify_fix)
+    assert not state.verifications[-1].resolved and source.asked == 1

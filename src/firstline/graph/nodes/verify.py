@@ -8,6 +8,7 @@ undoes the round's actions when the policy says `undo_on_failed_verification: tr
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 
 import structlog
@@ -49,6 +50,28 @@ async def _anomalous_metrics(state: IncidentState, ctx: GraphContext) -> list[st
     return still
 
 
+async def _check(
+    state: IncidentState, ctx: GraphContext, applied: bool
+) -> tuple[bool, str, list[str], bool]:
+    """One look at the problem: (resolved, reason, checks, worth looking again)."""
+    firing = await _alert_firing(state, ctx)
+    still = await _anomalous_metrics(state, ctx)
+    checks = [f"alert still firing: {'unknown' if firing is None else firing}"]
+    if still is not None:
+        checks.append("metrics still anomalous: " + (", ".join(still) or "none"))
+    if not applied:
+        return False, "no action was carried out successfully", checks, False
+    if firing is not None:
+        if firing:
+            return False, "the alert is still firing", checks, True
+        return True, "the alert stopped firing", checks, False
+    if still is not None:
+        if still:
+            return False, "the metrics are still anomalous", checks, True
+        return True, "the metrics are back to normal", checks, False
+    return False, "nothing could confirm the fix; not claiming success", checks, False
+
+
 async def verify_fix(state: IncidentState, ctx: GraphContext) -> Update:
     if ctx.settings.verify_wait_seconds > 0:
         await asyncio.sleep(ctx.settings.verify_wait_seconds)
@@ -59,23 +82,19 @@ async def verify_fix(state: IncidentState, ctx: GraphContext) -> Update:
         for r in this_round
         if r.status in (ActionStatus.SUCCEEDED, ActionStatus.SKIPPED_DUPLICATE)
     ]
-    firing = await _alert_firing(state, ctx)
-    still = await _anomalous_metrics(state, ctx)
-    checks = [f"alert still firing: {'unknown' if firing is None else firing}"]
-    if still is not None:
-        checks.append("metrics still anomalous: " + (", ".join(still) or "none"))
-    if not applied:
-        resolved, reason = False, "no action was carried out successfully"
-        if person := next((r for r in this_round if needs_person(r)), None):
-            reason += f" ({person.action.describe()}: {person.detail})"
-    elif firing is not None:
-        resolved = not firing
-        reason = "the alert stopped firing" if resolved else "the alert is still firing"
-    elif still is not None:
-        resolved = not still
-        reason = "the metrics are back to normal" if resolved else "the metrics are still anomalous"
-    else:
-        resolved, reason = False, "nothing could confirm the fix; not claiming success"
+    # a fix takes effect over time (pods roll, a rule's rate window drains): look again
+    # until the deadline rather than judging the first instant after the action
+    deadline = time.monotonic() + ctx.settings.verify_timeout_seconds
+    looks = 1
+    resolved, reason, checks, again = await _check(state, ctx, bool(applied))
+    while again and time.monotonic() + ctx.settings.verify_poll_seconds <= deadline:
+        await asyncio.sleep(ctx.settings.verify_poll_seconds)
+        looks += 1
+        resolved, reason, checks, again = await _check(state, ctx, bool(applied))
+    if not applied and (person := next((r for r in this_round if needs_person(r)), None)):
+        reason += f" ({person.action.describe()}: {person.detail})"
+    if looks > 1:
+        reason += f" (after {looks} checks)"
     result = Verification(attempt=state.attempt, resolved=resolved, reason=reason, checks=checks)
     log.info("verification", round=state.attempt, resolved=resolved, reason=reason, checks=checks)
     update: Update = {
