@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from firstline.cli import audit, capture, completion, detection, serve, store
+from firstline.cli import audit, capture, completion, detection, lab, serve, store
 from firstline.cli.base import FirstlineApp
 from firstline.cli.check import check
 from firstline.cli.common import PROG, G, run, settings
@@ -76,6 +76,7 @@ audit.register(app, settings)
 store.register(app, settings)
 serve.register(app, settings)
 capture.register(app)
+lab.register(app)
 completion.register(app)
 
 

@@ -1,0 +1,203 @@
+"""Follow one lab incident through firstline's HTTP API as it happens, line by line, and sum
+it up: what fired, what firstline found, what it decided and did, whether the alert's own
+query went quiet, and how long each part took. It reads only what any API client can read."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from rich.console import Console
+
+from firstline.lab.faults import Fault
+
+TERMINAL = {"resolved", "escalated", "recommended", "dismissed", "self_resolved", "closed"}
+Approver = Callable[[dict[str, Any]], bool]
+
+
+@dataclass
+class RunResult:
+    """One fault's run, as the summary table and the lab's test read it."""
+
+    fault: str
+    injected_at: datetime
+    incident_id: str | None = None
+    alertname: str | None = None
+    pattern: str | None = None
+    confidence: float | None = None
+    decision: str | None = None
+    rule: str | None = None
+    actions: list[str] = field(default_factory=list)
+    action_statuses: list[str] = field(default_factory=list)
+    status: str | None = None
+    verified: bool | None = None
+    escalation: str = ""
+    detected_at: datetime | None = None
+    decided_at: datetime | None = None
+    fixed_at: datetime | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def seconds(self, start: datetime | None, end: datetime | None) -> float | None:
+        return None if start is None or end is None else (end - start).total_seconds()
+
+    @property
+    def to_detect(self) -> float | None:
+        return self.seconds(self.injected_at, self.detected_at)
+
+    @property
+    def to_decide(self) -> float | None:
+        return self.seconds(self.detected_at, self.decided_at)
+
+    @property
+    def to_fix(self) -> float | None:
+        return self.seconds(self.decided_at, self.fixed_at)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "fault": self.fault,
+            "incident_id": self.incident_id,
+            "alertname": self.alertname,
+            "pattern": self.pattern,
+            "confidence": self.confidence,
+            "decision": self.decision,
+            "rule": self.rule,
+            "actions": self.actions,
+            "action_statuses": self.action_statuses,
+            "status": self.status,
+            "verified": self.verified,
+            "seconds": {
+                "fault_to_alert": self.to_detect,
+                "alert_to_decision": self.to_decide,
+                "decision_to_verified_fix": self.to_fix,
+            },
+            "matches_expectation": not self.problems,
+            "problems": self.problems,
+        }
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+class Follower:
+    def __init__(self, url: str, token: str, console: Console) -> None:
+        self.http = httpx.Client(
+            base_url=url, timeout=15, headers={"Authorization": f"Bearer {token}"}
+        )
+        self.console = console
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _incidents_since(self, since: datetime) -> list[dict[str, Any]]:
+        answer = self.http.get("/api/v1/incidents", params={"limit": 50})
+        answer.raise_for_status()
+        return [i for i in answer.json() if _at(i["created_at"]) >= since]
+
+    def wait_for_incident(
+        self, fault: Fault, since: datetime, deadline: float
+    ) -> dict[str, Any] | None:
+        """The incident the fault's alert opened: its expected alert first, else the first
+        new incident of the fault's service, else none by the deadline."""
+        told: set[str] = set()
+        while time.monotonic() < deadline:
+            fresh = self._incidents_since(since)
+            for incident in fresh:
+                if incident["id"] not in told:
+                    told.add(incident["id"])
+                    self._say("alert", f"{incident['alert_name']} opened {incident['id'][:12]}")
+            for incident in fresh:
+                if incident["alert_name"] == fault.expect.alertname:
+                    return incident
+            time.sleep(1.0)
+        return None
+
+    def follow(
+        self, fault: Fault, incident_id: str, approve: Approver, deadline: float
+    ) -> dict[str, Any]:
+        """Print the incident's timeline as it grows until the run ends; answer an approval
+        request with `approve`. Returns the last detail the API gave."""
+        shown: set[str] = set()
+        asked = False
+        detail: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            answer = self.http.get(f"/api/v1/incidents/{incident_id}")
+            answer.raise_for_status()
+            detail = answer.json()
+            for entry in detail.get("timeline", []):
+                if entry["key"] not in shown:
+                    shown.add(entry["key"])
+                    self._say(entry["stage"], f"{entry['event']} {entry.get('detail', '')}")
+            status = detail["summary"]["status"]
+            if status == "awaiting_approval" and not asked:
+                asked = True
+                verdict = "approve" if approve(detail) else "reject"
+                self._decide(incident_id, verdict, fault)
+            if status in TERMINAL and detail.get("queue_state") in ("done", None):
+                return detail
+            time.sleep(1.0)
+        return detail
+
+    def _decide(self, incident_id: str, verdict: str, fault: Fault) -> None:
+        body = {"comment": f"lab run of {fault.id}"}
+        answer = self.http.post(f"/api/v1/incidents/{incident_id}/{verdict}", json=body)
+        if answer.status_code >= 400:
+            self._say("approval", f"{verdict} refused: {answer.json().get('error', answer.text)}")
+        else:
+            self._say("approval", answer.json().get("message", verdict))
+
+    def _say(self, stage: str, text: str) -> None:
+        clock = datetime.now(UTC).strftime("%H:%M:%S")
+        line = " ".join(text.split())
+        self.console.print(f"{clock} [bold]{stage:<10.10}[/bold] {line}"[:200], overflow="fold")
+
+
+def summarise(fault: Fault, result: RunResult, detail: dict[str, Any]) -> RunResult:
+    """Read the outcome from the incident's detail and compare it with the expectation."""
+    investigation = detail.get("investigation") or {}
+    timeline = detail.get("timeline", [])
+    result.status = detail.get("summary", {}).get("status")
+    hypotheses = (investigation.get("analysis") or {}).get("hypotheses") or []
+    if hypotheses:
+        result.pattern = hypotheses[0].get("pattern")
+        result.confidence = hypotheses[0].get("confidence")
+    decisions = investigation.get("decisions") or []
+    if decisions:
+        first = decisions[0]
+        result.decision, result.rule = first.get("outcome"), first.get("rule")
+        result.actions = [a["type"] for a in first.get("actions", [])]
+    results = investigation.get("action_results") or []
+    result.action_statuses = [r.get("status", "") for r in results]
+    verifications = investigation.get("verifications") or []
+    result.verified = bool(verifications) and bool(verifications[-1].get("resolved"))
+    stamps = {e["stage"]: _at(e["at"]) for e in reversed(timeline)}  # first of each stage
+    result.decided_at = stamps.get("decide")
+    passed = [e for e in timeline if e["stage"] == "verify" and "passed" in e["event"]]
+    if passed:
+        result.fixed_at = _at(passed[0]["at"])
+    result.escalation = " ".join(
+        e.get("detail", "") for e in timeline if e["stage"] in ("escalate", "notify")
+    )
+    result.problems = _compare(fault, result)
+    return result
+
+
+def _compare(fault: Fault, result: RunResult) -> list[str]:
+    expect = fault.expect
+    problems = []
+    if result.pattern != expect.pattern:
+        problems.append(f"diagnosed {result.pattern}, expected {expect.pattern}")
+    if expect.outcome == "fixed":
+        if expect.action not in result.actions:
+            problems.append(f"actions {result.actions}, expected {expect.action}")
+        if result.status != "resolved" or not result.verified:
+            problems.append(f"ended {result.status}, verified={result.verified}")
+    elif result.status != "escalated":
+        problems.append(f"ended {result.status}, expected escalated")
+    if expect.names and expect.names not in result.escalation + str(result.pattern):
+        problems.append(f"the escalation does not name {expect.names}")
+    return problems

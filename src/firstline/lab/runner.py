@@ -1,0 +1,167 @@
+"""`firstline lab run`: inject each fault for real, follow what firstline does about it, put
+the shop right again, and report how long each part took. Faults run one after another (the
+narration reads best) or all at once with `together` (a bad day; each on its own service)."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from firstline.lab import firstline_config
+from firstline.lab.faults import Fault
+from firstline.lab.handle import LabHandle
+from firstline.lab.narrate import Approver, Follower, RunResult, summarise
+from firstline.lab.topology import Topology
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    approve: Approver
+    capture_dir: Path | None = None
+    detect_timeout: float = 240.0
+    run_timeout: float = 420.0
+    together: bool = False
+
+
+def _expected_decision(fault: Fault) -> str:
+    """What the default policy (no runbooks: the bundle does not carry the lab's policy)
+    decides in auto mode, from the policy's rules: a manual-only fix or none escalates, a
+    medium-risk one asks a person, a low-risk one runs."""
+    builtin = {"rollback": "request_approval", "terminate_db_connections": "request_approval"}
+    if fault.expect.outcome == "escalated" or fault.expect.action not in builtin:
+        return "escalate"
+    return builtin[fault.expect.action]
+
+
+def _capture(topology: Topology, fault: Fault, out: Path) -> subprocess.Popen[bytes]:
+    """`firstline capture` of the firing alert, with the fault's own expectations."""
+    config = topology.config_dir / firstline_config.SETTINGS_FILE
+    argv = [
+        sys.executable, "-m", "firstline", "-c", str(config), "capture",
+        "--out", str(out / fault.id), "--force",
+        "--alertname", fault.expect.alertname,
+        "--expect-pattern", fault.expect.pattern,
+        "--expect-decision", _expected_decision(fault),
+        "--title", f"lab: {fault.title}",
+    ]  # fmt: skip
+    log = (topology.logs_dir / f"capture-{fault.id}.log").open("wb")
+    return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+
+
+def run_one(topology: Topology, fault: Fault, options: RunOptions, console: Console) -> RunResult:
+    tokens = firstline_config.lab_secrets(topology)
+    follower = Follower(topology.url("firstline"), tokens["api_token"], console)
+    lab = LabHandle(topology)
+    injected = datetime.now(UTC)
+    result = RunResult(fault=fault.id, injected_at=injected)
+    capture: subprocess.Popen[bytes] | None = None
+    try:
+        console.print(f"[bold]{fault.id}[/bold]: {fault.title}")
+        fault.inject(lab)
+        start = time.monotonic()
+        incident = follower.wait_for_incident(fault, injected, start + options.detect_timeout)
+        if incident is None:
+            result.problems.append(f"no {fault.expect.alertname} incident in time")
+            return result
+        result.incident_id, result.alertname = incident["id"], incident["alert_name"]
+        result.detected_at = datetime.fromisoformat(incident["created_at"])
+        if options.capture_dir is not None:
+            capture = _capture(topology, fault, options.capture_dir)
+        detail = follower.follow(fault, incident["id"], options.approve,
+                                 start + options.run_timeout)  # fmt: skip
+        summarise(fault, result, detail)
+        if capture is not None and capture.wait(timeout=120) != 0:
+            result.problems.append("firstline capture failed (see its log)")
+        return result
+    finally:
+        fault.heal(lab)
+        lab.close()
+        follower.close()
+
+
+def run_faults(
+    topology: Topology, faults: list[Fault], options: RunOptions, console: Console
+) -> list[RunResult]:
+    if not options.together:
+        return [run_one(topology, fault, options, console) for fault in faults]
+    results: dict[str, RunResult] = {}
+
+    def one(fault: Fault) -> None:
+        results[fault.id] = run_one(topology, fault, options, console)
+
+    threads = [threading.Thread(target=one, args=(f,), name=f.id) for f in faults]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [results[f.id] for f in faults if f.id in results]
+
+
+def _median(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
+
+
+def medians(results: list[RunResult]) -> dict[str, float | None]:
+    return {
+        "fault_to_alert": _median([r.to_detect for r in results]),
+        "alert_to_decision": _median([r.to_decide for r in results]),
+        "decision_to_verified_fix": _median([r.to_fix for r in results]),
+    }
+
+
+def as_json(results: list[RunResult]) -> dict[str, Any]:
+    return {"faults": [r.as_json() for r in results], "median_seconds": medians(results)}
+
+
+def print_summary(results: list[RunResult], console: Console) -> None:
+    from rich.table import Table
+
+    def secs(value: float | None) -> str:
+        return "-" if value is None else f"{value:.0f}s"
+
+    table = Table(title="lab run", title_justify="left", pad_edge=False)
+    for name in ("fault", "diagnosis", "did", "ok", "alert", "decide", "fix"):
+        table.add_column(name, overflow="fold")
+    for r in results:
+        did = ",".join(r.actions) if r.status == "resolved" else (r.status or "-")
+        ok = "[green]yes[/green]" if not r.problems else "[red]no[/red]"
+        table.add_row(r.fault, r.pattern or "-", did, ok,
+                      secs(r.to_detect), secs(r.to_decide), secs(r.to_fix))  # fmt: skip
+    m = medians(results)
+    table.add_row("median", "", "", "", secs(m["fault_to_alert"]),
+                  secs(m["alert_to_decision"]), secs(m["decision_to_verified_fix"]))  # fmt: skip
+    console.print(table)
+    for r in results:
+        for problem in r.problems:
+            console.print(f"[red]{r.fault}[/red]: {problem}")
+
+
+def asker(console: Console, auto: bool) -> Callable[[dict[str, Any]], bool]:
+    """`--approve` approves as the lab's operator; otherwise a person answers at the
+    prompt, and without a terminal nobody can, so the request is rejected (escalated)."""
+
+    def decide(detail: dict[str, Any]) -> bool:
+        investigation = detail.get("investigation") or {}
+        decisions = investigation.get("decisions") or [{}]
+        actions = [a.get("type", "?") for a in decisions[-1].get("actions", [])]
+        if auto:
+            console.print(f"approving {', '.join(actions)} as {firstline_config.OPERATOR}")
+            return True
+        if not sys.stdin.isatty():
+            console.print("no terminal to ask at and no --approve: rejecting")
+            return False
+        answer = console.input(f"approve {', '.join(actions)}? [y/N] ")
+        return answer.strip().lower() in ("y", "yes")
+
+    return decide
