@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
@@ -36,6 +37,8 @@ DURATION = Histogram(
     ["method", "handler"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+
+_CONVERTER = re.compile(r":\w+}")
 
 Handler = Callable[[Request], Awaitable[Response]]
 Task = Callable[[], Coroutine[Any, Any, None]]
@@ -141,7 +144,7 @@ class Observe:
     def _handler(self, scope: Scope) -> str:
         for route in self.routes:
             if route.matches(scope)[0] is Match.FULL and isinstance(route, Route):
-                return route.path
+                return _CONVERTER.sub("}", route.path)  # /products/{product_id}
         return "other"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -32,6 +32,7 @@ PAGE_PREFIX = "cache:page:"
 SESSION_PREFIX = "session:"
 SESSION_COOKIE = "session"
 SESSION_TTL_SECONDS = 3600
+LAST_PAGE_BYTES = 2 * 1024 * 1024
 
 
 def redis_failure(exc: RedisError) -> str:
@@ -70,17 +71,36 @@ class CacheRunaway:
             while self.keys_written < budget:
                 pipe = self.redis.pipeline(transaction=False)
                 for _ in range(100):
-                    pipe.set(f"{PAGE_PREFIX}/warmup/{secrets.token_hex(8)}", value)
+                    pipe.set(self._key(), value)
                 await pipe.execute()
                 self.keys_written += 100
             self.stopped_by = "max_mb"
+        except OutOfMemoryError:
+            await self._last_pages()
+        except asyncio.CancelledError:
+            self.stopped_by = "cancelled"
+            raise
+
+    @staticmethod
+    def _key() -> str:
+        return f"{PAGE_PREFIX}/warmup/{secrets.token_hex(8)}"
+
+    async def _last_pages(self) -> None:
+        """Once the refused pipeline's buffers are freed Redis sits just under maxmemory,
+        where a small write would still pass now and then. The job's last pages take it
+        clearly over, so every write after them meets the OOM error, not just some. They are
+        written with SETRANGE at a far offset: Redis checks memory before a command runs, and a
+        tiny command that allocates a large value is let through while there is any room (a
+        large SET is not: its own request buffer counts against the limit)."""
+        try:
+            for _ in range(8):
+                await self.redis.setrange(self._key(), LAST_PAGE_BYTES - 1, "x")
+                self.keys_written += 1
+            self.stopped_by = "no OOM after the last pages"
         except OutOfMemoryError as exc:
             self.stopped_by = "maxmemory"
             self.log.error(f"cache warm-up stopped: {redis_failure(exc)}",
                            keys_written=self.keys_written)  # fmt: skip
-        except asyncio.CancelledError:
-            self.stopped_by = "cancelled"
-            raise
 
     def state(self) -> dict[str, Any]:
         running = self._task is not None and not self._task.done()

@@ -1,0 +1,202 @@
+"""The shop's services and their fault switches, each a real process, against a real
+PostgreSQL and a real Redis configured as the lab's (32 MB, noeviction)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import psycopg
+import pytest
+import redis
+
+from tests.integration.lab.shop import ShopProcess, ShopProcesses, wait_for
+from tests.services.process import free_port
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Shop:
+    dsn: str
+    catalog: ShopProcess
+    orders: ShopProcess
+    payments: ShopProcess
+    checkout: ShopProcess
+    storefront: ShopProcess
+
+
+@pytest.fixture(scope="module")
+def shop(shop_processes: ShopProcesses, shop_dsn: str, lab_redis: str) -> Iterator[Shop]:
+    start = shop_processes.start
+    catalog = start("catalog", {"LAB_PG_DSN": shop_dsn, "LAB_RELEASE": "1.4.2"})
+    orders = start("orders", {"LAB_PG_DSN": shop_dsn, "ORDERS_POOL_SIZE": "6",
+                              "ORDERS_POOL_TIMEOUT_SECONDS": "0.5"})  # fmt: skip
+    admin = free_port()
+    payments = start("payments", {"LAB_ADMIN_PORT": str(admin)}, ready_port=admin)
+    checkout = start("checkout", {"LAB_PAYMENTS_URL": payments.url,
+                                  "LAB_ORDERS_URL": orders.url})  # fmt: skip
+    storefront = start("storefront", {"LAB_REDIS_URL": lab_redis,
+                                      "LAB_CATALOG_URL": catalog.url})  # fmt: skip
+    yield Shop(shop_dsn, catalog, orders, payments, checkout, storefront)
+
+
+def idle_in_transaction(dsn: str) -> list[int]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND application_name = 'orders' AND state = 'idle in transaction'"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def place_order(shop: Shop) -> httpx.Response:
+    return httpx.post(f"{shop.orders.url}/orders", json={"sku": "SKU-0001", "quantity": 1},
+                      timeout=10)  # fmt: skip
+
+
+def test_connection_leak_holds_sessions_idle_in_transaction_until_the_server_ends_them(
+    shop: Shop,
+) -> None:
+    assert place_order(shop).status_code == 201
+    state = shop.orders.fault("connection-leak", sessions=3)
+    assert state["leaked"] == 3
+    leaked = wait_for(lambda: (pids := idle_in_transaction(shop.dsn)) and len(pids) == 3 and pids,
+                      "3 orders sessions idle in transaction")  # fmt: skip
+    assert place_order(shop).status_code == 201  # three of six: the pool still serves
+
+    with psycopg.connect(shop.dsn, autocommit=True) as conn:
+        for pid in leaked:
+            conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    wait_for(lambda: shop.orders.faults()["connection-leak"]["terminated"] == 3,
+             "orders noticing the three terminations")  # fmt: skip
+    assert shop.orders.faults()["connection-leak"] == {"on": False, "leaked": 0, "terminated": 3}
+    assert len(shop.orders.logged("terminated by the server")) == 3
+    # the burst is over: new orders go through fresh pooled connections and none is left open
+    assert place_order(shop).status_code == 201
+    assert idle_in_transaction(shop.dsn) == []
+
+
+def test_a_leak_of_the_whole_pool_starves_orders_until_it_is_released(shop: Shop) -> None:
+    assert shop.orders.fault("connection-leak", sessions=6)["leaked"] == 6
+    starved = place_order(shop)
+    assert starved.status_code == 503
+    assert shop.orders.logged("database pool exhausted")
+    shop.orders.fault("connection-leak", on=False)
+    assert place_order(shop).status_code == 201
+    assert idle_in_transaction(shop.dsn) == []
+
+
+def get_page(shop: Shop, path: str = "/", session: str | None = None) -> httpx.Response:
+    cookies = {"session": session} if session else None
+    return httpx.get(f"{shop.storefront.url}{path}", cookies=cookies, timeout=10)
+
+
+def unlink_matching(client: redis.Redis, pattern: str) -> int:
+    """What firstline's clear_cache does: SCAN in small steps, UNLINK in batches."""
+    removed, batch = 0, []
+    for key in client.scan_iter(match=pattern, count=500):
+        batch.append(key)
+        if len(batch) == 500:
+            removed += client.unlink(*batch)
+            batch = []
+    if batch:
+        removed += client.unlink(*batch)
+    return removed
+
+
+def test_cache_runaway_fills_redis_to_maxmemory_and_clearing_cache_keys_restores_service(
+    shop: Shop, redis_client: redis.Redis
+) -> None:
+    first = get_page(shop)
+    assert first.status_code == 200
+    session = first.cookies["session"]
+    assert redis_client.exists(f"session:{session}")
+    assert redis_client.ttl("cache:page:/") > 0  # pages are cached with a TTL
+    sessions_before = len(list(redis_client.scan_iter(match="session:*")))
+
+    shop.storefront.fault("cache-runaway")
+    state = wait_for(lambda: (s := shop.storefront.faults()["cache-runaway"])["stopped_by"] and s,
+                     "the warm-up burst to stop")  # fmt: skip
+    assert state["stopped_by"] == "maxmemory"
+    info = redis_client.info("memory")
+    assert info["used_memory"] >= info["maxmemory"] > 0
+    with pytest.raises(redis.exceptions.OutOfMemoryError):  # Redis's own refusal
+        redis_client.set("probe", "x")
+    assert redis_client.ttl(next(redis_client.scan_iter(match="cache:page:/warmup/*"))) == -1
+
+    assert get_page(shop).status_code == 503  # a new visitor needs a session write
+    assert get_page(shop, "/products/3", session).status_code == 200  # served uncached
+    assert shop.storefront.logged("OOM command not allowed when used memory > 'maxmemory'")
+
+    assert unlink_matching(redis_client, "cache:*") >= state["keys_written"]
+    recovered = get_page(shop)
+    assert recovered.status_code == 200
+    assert redis_client.exists(f"session:{recovered.cookies['session']}")
+    assert len(list(redis_client.scan_iter(match="session:*"))) == sessions_before + 1
+    assert redis_client.exists(f"session:{session}")
+
+
+def refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def checkout(shop: Shop) -> httpx.Response:
+    return httpx.post(f"{shop.checkout.url}/checkout", json={"sku": "SKU-0002", "quantity": 2},
+                      timeout=10)  # fmt: skip
+
+
+def test_checkout_answers_502_when_payments_refuses_and_504_when_it_stalls(shop: Shop) -> None:
+    assert checkout(shop).status_code == 201
+    shop.payments.fault("refuse")
+    assert refused(shop.payments.port)
+    assert checkout(shop).status_code == 502
+    assert shop.checkout.logged("upstream payments-gateway connect failed: connection refused")
+
+    shop.payments.fault("refuse", on=False)
+    assert not refused(shop.payments.port)
+    assert checkout(shop).status_code == 201
+
+    shop.payments.fault("slow", seconds=3)
+    assert checkout(shop).status_code == 504
+    assert shop.checkout.logged("upstream payments-gateway timed out")
+    shop.payments.fault("slow", on=False)
+    assert checkout(shop).status_code == 201
+    assert shop.checkout.requests_total(code="502", method="POST", handler="/checkout") == 1
+    assert shop.checkout.requests_total(code="504", method="POST", handler="/checkout") == 1
+
+
+def error_ratio(catalog: ShopProcess) -> float:
+    codes = [httpx.get(f"{catalog.url}/products/{i}", timeout=10).status_code
+             for i in range(1, 21)]  # fmt: skip
+    assert set(codes) <= {200, 500}
+    return codes.count(500) / len(codes)
+
+
+def test_catalog_release_1_5_0_fails_a_share_of_product_requests_and_1_4_2_none(
+    shop: Shop, shop_processes: ShopProcesses
+) -> None:
+    bad = shop_processes.start("catalog", {"LAB_PG_DSN": shop.dsn, "LAB_RELEASE": "1.5.0"},
+                               name="catalog-1-5-0")  # fmt: skip
+    assert error_ratio(shop.catalog) == 0
+    ratio = error_ratio(bad)
+    assert 0.2 <= ratio <= 0.6
+    assert bad.logged("KeyError: 'discount'")
+    assert bad.requests_total(code="500", handler="/products/{product_id}") == ratio * 20
+    assert shop.catalog.requests_total(code="500") == 0
+
+
+def test_admin_api_refuses_unknown_faults_and_bad_parameters(shop: Shop) -> None:
+    unknown = httpx.post(f"{shop.orders.url}/admin/faults/nope", json={"on": True})
+    assert unknown.status_code == 404
+    bad = httpx.post(f"{shop.orders.url}/admin/faults/connection-leak",
+                     json={"on": True, "sessions": "many"})  # fmt: skip
+    assert bad.status_code == 400
+    assert httpx.post(f"{shop.payments.admin}/admin/faults/slow", json={}).status_code == 400
+    assert idle_in_transaction(shop.dsn) == []
