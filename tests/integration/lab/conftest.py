@@ -13,8 +13,8 @@ import psycopg
 import pytest
 import redis
 
-from tests.integration.loki.conftest import loki  # noqa: F401 (the session's qryn fixture)
 from tests.integration.lab.shop import ShopProcesses
+from tests.integration.loki.conftest import loki  # noqa: F401 (the session's qryn fixture)
 from tests.services.postgres import PostgresCluster
 from tests.services.redis import start_redis
 
@@ -64,4 +64,3 @@ def redis_client(lab_redis: str) -> Iterator[redis.Redis]:
         yield client
     finally:
         client.close()
-
