@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -75,18 +76,42 @@ class ShopProcesses:
     def argv(self, service: str) -> list[str]:
         return [self.python, "-m", "firstline.lab.shop", service]
 
-    def start(self, service: str, env: dict[str, str], port: int | None = None,
-              name: str | None = None, ready_port: int | None = None) -> ShopProcess:  # fmt: skip
+    def prepare(
+        self,
+        service: str,
+        env: dict[str, str],
+        port: int | None = None,
+        name: str | None = None,
+        ready_port: int | None = None,
+        ready: Callable[[], bool] | None = None,
+    ) -> ShopProcess:
+        """A shop process configured but not started yet (see start_together); ready when its
+        /healthz answers, unless `ready` says otherwise."""
         port = port or free_port()
         name = name or service
         full_env = {"PORT": str(port), "POD_NAME": f"{name}-test", "POD_NAMESPACE": "shop",
                     **env}  # fmt: skip
         health = f"http://127.0.0.1:{ready_port or port}/healthz"
-        process = Service(name, self.argv(service), self.log_dir, http_ok(health),
+        process = Service(name, self.argv(service), self.log_dir, ready or http_ok(health),
                           env=full_env, cwd=REPO)  # fmt: skip
-        process.start(timeout=60)
-        self.running.append(process)
         return ShopProcess(process, port, ready_port or port)
+
+    def start_together(self, *processes: ShopProcess) -> None:
+        """Start them all at once and wait until every one is ready: the services only need
+        each other per request, and starting one after another would add their start-ups."""
+        with ThreadPoolExecutor(max_workers=len(processes)) as pool:
+            started = [pool.submit(process.service.start, 60) for process in processes]
+            for process, future in zip(processes, started, strict=True):
+                if future.exception() is None:
+                    self.running.append(process.service)
+            for future in started:
+                future.result()
+
+    def start(self, service: str, env: dict[str, str], port: int | None = None,
+              name: str | None = None, ready_port: int | None = None) -> ShopProcess:  # fmt: skip
+        process = self.prepare(service, env, port, name, ready_port)
+        self.start_together(process)
+        return process
 
     def stop_all(self) -> None:
         for service in reversed(self.running):

@@ -96,7 +96,8 @@ async def test_cert_rotation_script_changes_the_served_certificate_without_a_res
     pid = storefront.service.process.pid if storefront.service.process else None
     assert 1.9 < days_left(served_not_after(tls_port, certs / "ca.crt")) <= 2.0
     trust = ssl.create_default_context(cafile=str(certs / "ca.crt"))
-    healthy = httpx.get(f"https://127.0.0.1:{tls_port}/healthz", verify=trust)
+    async with httpx.AsyncClient(verify=trust) as client:
+        healthy = await client.get(f"https://127.0.0.1:{tls_port}/healthz")
     assert healthy.json()["service"] == "storefront"
 
     install_runbooks(topology)

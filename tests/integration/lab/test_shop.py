@@ -3,9 +3,11 @@ PostgreSQL and a real Redis configured as the lab's (32 MB, noeviction)."""
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -30,16 +32,17 @@ class Shop:
 
 @pytest.fixture(scope="module")
 def shop(shop_processes: ShopProcesses, shop_dsn: str, lab_redis: str) -> Iterator[Shop]:
-    start = shop_processes.start
-    catalog = start("catalog", {"LAB_PG_DSN": shop_dsn, "LAB_RELEASE": "1.4.2"})
-    orders = start("orders", {"LAB_PG_DSN": shop_dsn, "ORDERS_POOL_SIZE": "6",
-                              "ORDERS_POOL_TIMEOUT_SECONDS": "0.5"})  # fmt: skip
+    prepare = shop_processes.prepare
+    catalog = prepare("catalog", {"LAB_PG_DSN": shop_dsn, "LAB_RELEASE": "1.4.2"})
+    orders = prepare("orders", {"LAB_PG_DSN": shop_dsn, "ORDERS_POOL_SIZE": "6",
+                                "ORDERS_POOL_TIMEOUT_SECONDS": "0.5"})  # fmt: skip
     admin = free_port()
-    payments = start("payments", {"LAB_ADMIN_PORT": str(admin)}, ready_port=admin)
-    checkout = start("checkout", {"LAB_PAYMENTS_URL": payments.url,
-                                  "LAB_ORDERS_URL": orders.url})  # fmt: skip
-    storefront = start("storefront", {"LAB_REDIS_URL": lab_redis,
-                                      "LAB_CATALOG_URL": catalog.url})  # fmt: skip
+    payments = prepare("payments", {"LAB_ADMIN_PORT": str(admin)}, ready_port=admin)
+    checkout = prepare("checkout", {"LAB_PAYMENTS_URL": payments.url,
+                                    "LAB_ORDERS_URL": orders.url})  # fmt: skip
+    storefront = prepare("storefront", {"LAB_REDIS_URL": lab_redis,
+                                        "LAB_CATALOG_URL": catalog.url})  # fmt: skip
+    shop_processes.start_together(catalog, orders, payments, checkout, storefront)
     yield Shop(shop_dsn, catalog, orders, payments, checkout, storefront)
 
 
@@ -200,3 +203,36 @@ def test_admin_api_refuses_unknown_faults_and_bad_parameters(shop: Shop) -> None
     assert bad.status_code == 400
     assert httpx.post(f"{shop.payments.admin}/admin/faults/slow", json={}).status_code == 400
     assert idle_in_transaction(shop.dsn) == []
+
+
+def served(shop: Shop) -> dict[str, float]:
+    return {name: getattr(shop, name).requests_total()
+            for name in ("storefront", "catalog", "orders", "checkout", "payments")}  # fmt: skip
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def test_load_generator_gives_every_service_a_request_rate(
+    shop: Shop, shop_processes: ShopProcesses
+) -> None:
+    before = served(shop)
+    load = shop_processes.prepare(
+        "loadgen",
+        {
+            "LAB_STOREFRONT_URL": shop.storefront.url,
+            "LAB_CATALOG_URL": shop.catalog.url,
+            "LAB_CHECKOUT_URL": shop.checkout.url,
+            "LAB_ORDERS_URL": shop.orders.url,
+            "LAB_LOAD_RPS": "20",
+        },
+        ready=lambda: True,  # it has no HTTP side: its traffic is the proof
+    )
+    shop_processes.start_together(load)
+    wait_for(lambda: all(after > before[name] for name, after in served(shop).items()),
+             "requests reaching every service", timeout=60)  # fmt: skip
+    assert load.service.process is not None
+    assert cpu_seconds(load.service.process.pid) < 10
+    load.service.stop()
