@@ -36,24 +36,22 @@ def topology(tmp_path: Path) -> Topology:
     return Topology(lab_dir=tmp_path / "lab", ports=Ports.allocate())
 
 
-class Runbook:
-    """One lab script as firstline runs it: preflight, execute, and the `.check` reconcile."""
-
-    def __init__(self, topology: Topology, script: str, target: Target) -> None:
-        settings = ScriptActionSettings(enabled=True, directory=topology.runbooks_dir,
-                                        timeout_seconds=60)  # fmt: skip
-        self.executor = ScriptExecutor(settings)
-        self.action = make_action(ActionType.CUSTOM_SCRIPT, target, rationale="lab runbook",
-                                  parameters={"script": script})  # fmt: skip
-
-    async def reconcile(self) -> Reconciliation:
-        return (await self.executor.reconcile(self.action, "lab-key")).state
-
-    async def execute(self) -> str:
-        assert (await self.executor.preflight(self.action)).ok
-        outcome = await self.executor.execute(self.action, "lab-key")
-        assert outcome.ok, outcome.report
-        return str(outcome.report["stdout"])
+async def apply_runbook(topology: Topology, script: str, target: Target) -> str:
+    """Install the lab's scripts and run one as firstline does: the reconcile (its `.check`)
+    says not applied, preflight and execute succeed, the reconcile then says applied.
+    Returns what the script printed."""
+    install_runbooks(topology)
+    settings = ScriptActionSettings(enabled=True, directory=topology.runbooks_dir,
+                                    timeout_seconds=60)  # fmt: skip
+    executor = ScriptExecutor(settings)
+    action = make_action(ActionType.CUSTOM_SCRIPT, target, rationale="lab runbook",
+                         parameters={"script": script})  # fmt: skip
+    assert (await executor.reconcile(action, "lab-key")).state is Reconciliation.NOT_APPLIED
+    assert (await executor.preflight(action)).ok
+    outcome = await executor.execute(action, "lab-key")
+    assert outcome.ok, outcome.report
+    assert (await executor.reconcile(action, "lab-key")).state is Reconciliation.APPLIED
+    return str(outcome.report["stdout"])
 
 
 def served_not_after(port: int, ca: Path) -> datetime:
@@ -100,12 +98,9 @@ async def test_cert_rotation_script_changes_the_served_certificate_without_a_res
         healthy = await client.get(f"https://127.0.0.1:{tls_port}/healthz")
     assert healthy.json()["service"] == "storefront"
 
-    install_runbooks(topology)
-    rotate = Runbook(topology, "rotate-storefront-cert",
-                     Target(kind="deployment", namespace="shop", name="storefront"))  # fmt: skip
-    assert await rotate.reconcile() is Reconciliation.NOT_APPLIED
-    assert "valid until" in await rotate.execute()
-    assert await rotate.reconcile() is Reconciliation.APPLIED
+    storefront_target = Target(kind="deployment", namespace="shop", name="storefront")
+    assert "valid until" in await apply_runbook(topology, "rotate-storefront-cert",
+                                                storefront_target)  # fmt: skip
 
     assert 89.9 < days_left(served_not_after(tls_port, certs / "ca.crt")) <= 90.0
     assert storefront.service.process is not None
@@ -141,12 +136,8 @@ async def test_volume_cleanup_script_deletes_only_the_junk_export_files(
     outside.write_text("not on the volume\n")
     (volume / "exports" / "tmp" / "link.csv").symlink_to(outside)
 
-    install_runbooks(topology)
-    clean = Runbook(topology, "clean-lab-volume",
-                    Target(kind="volume", namespace="shop", name="lab-volume"))  # fmt: skip
-    assert await clean.reconcile() is Reconciliation.NOT_APPLIED
-    assert "removed" in await clean.execute()
-    assert await clean.reconcile() is Reconciliation.APPLIED
+    volume_target = Target(kind="volume", namespace="shop", name="lab-volume")
+    assert "removed" in await apply_runbook(topology, "clean-lab-volume", volume_target)
     assert 100 * (1 - _free_fraction(volume)) < 10
     assert keep.read_text() == "kept\n"
     assert outside.read_text() == "not on the volume\n"
