@@ -37,7 +37,7 @@ class ShopLog:
         self.env = env
         self._pending: deque[tuple[str, str, str]] = deque()  # (level, ns timestamp, line)
 
-    def _emit(self, level: str, message: str, fields: dict[str, Any]) -> None:
+    def write(self, level: str, message: str, fields: dict[str, Any]) -> None:
         now = time.time_ns()
         record = {
             "ts": datetime.fromtimestamp(now / 1e9, UTC).isoformat(timespec="milliseconds"),
@@ -59,13 +59,13 @@ class ShopLog:
         self._pending.append((level, str(now), line))
 
     def info(self, message: str, **fields: Any) -> None:
-        self._emit("info", message, fields)
+        self.write("info", message, fields)
 
     def warning(self, message: str, **fields: Any) -> None:
-        self._emit("warning", message, fields)
+        self.write("warning", message, fields)
 
     def error(self, message: str, **fields: Any) -> None:
-        self._emit("error", message, fields)
+        self.write("error", message, fields)
 
     # delivery to Loki
 
@@ -133,7 +133,7 @@ class _Forward(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         level = "error" if record.levelno >= logging.ERROR else "warning"
-        self.log._emit(level, record.getMessage(), {"logger": record.name})
+        self.log.write(level, record.getMessage(), {"logger": record.name})
 
 
 def forward_library_logs(log: ShopLog) -> None:

@@ -30,12 +30,12 @@ class ReportWorker:
     async def build_forever(self) -> None:
         while True:
             sample = [random.random() for _ in range(2000)]
-            summary = (statistics.fmean(sample), statistics.pstdev(sample))
+            report = f"mean={statistics.fmean(sample):.4f} sd={statistics.pstdev(sample):.4f}"
             REPORTS.inc()
             if self.leak_bytes_per_tick:
                 # bytes * n writes every byte, so the pages are really resident (a bytearray
                 # of zeros could stay unbacked)
-                self.retained.append(repr(summary).encode()[:1] * self.leak_bytes_per_tick)
+                self.retained.append(report.encode()[:1] * self.leak_bytes_per_tick)
                 RETAINED.set(len(self.retained) * self.leak_bytes_per_tick)
             await asyncio.sleep(TICK_SECONDS)
 
