@@ -20,6 +20,7 @@ from tests.services.redis import start_redis
 
 _DATABASES = itertools.count(1)
 LAB_MAXMEMORY = "32mb"
+SHOP_ROLE = "lab_shop"
 
 
 @pytest.fixture(scope="session")
@@ -37,12 +38,16 @@ def lab_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def shop_dsn(postgres_cluster: PostgresCluster) -> Iterator[str]:
-    """A fresh database for the shop of one test module."""
+    """A fresh database for the shop of one test module, owned by and connected as an
+    ordinary role: firstline never terminates a superuser's sessions, so the shop, as in
+    any real production, is not one."""
     name = f"shop_{next(_DATABASES)}"
     with psycopg.connect(postgres_cluster.dsn(), autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
+        if not admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (SHOP_ROLE,)).fetchone():
+            admin.execute(f"CREATE ROLE {SHOP_ROLE} LOGIN")
+        admin.execute(f"CREATE DATABASE {name} OWNER {SHOP_ROLE}")
     try:
-        yield postgres_cluster.dsn(dbname=name)
+        yield postgres_cluster.dsn(user=SHOP_ROLE, dbname=name)
     finally:
         with psycopg.connect(postgres_cluster.dsn(), autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -3,6 +3,7 @@ PostgreSQL and a real Redis configured as the lab's (32 MB, noeviction)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 from collections.abc import Iterator
@@ -13,8 +14,15 @@ import httpx
 import psycopg
 import pytest
 import redis
+from pydantic import SecretStr
 
+from firstline.actions.catalog import make_action
+from firstline.actions.postgres_sessions import PostgresSessionExecutor
+from firstline.actions.redis_cache import RedisCacheExecutor
+from firstline.actions.settings import PostgresActionSettings, RedisActionSettings
+from firstline.domain.action import ActionType, Target
 from tests.integration.lab.shop import ShopProcess, ShopProcesses, wait_for
+from tests.services.postgres import PostgresCluster
 from tests.services.process import free_port
 
 pytestmark = pytest.mark.integration
@@ -46,13 +54,38 @@ def shop(shop_processes: ShopProcesses, shop_dsn: str, lab_redis: str) -> Iterat
     yield Shop(shop_dsn, catalog, orders, payments, checkout, storefront)
 
 
-def idle_in_transaction(dsn: str) -> list[int]:
+def idle_in_transaction(dsn: str, for_seconds: float = 0) -> list[int]:
     with psycopg.connect(dsn, autocommit=True) as conn:
         rows = conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
             " AND application_name = 'orders' AND state = 'idle in transaction'"
+            " AND now() - state_change > make_interval(secs => %s)",
+            (for_seconds,),
         ).fetchall()
     return [row[0] for row in rows]
+
+
+def terminate_idle_orders_sessions(postgres_cluster: PostgresCluster, dsn: str) -> list[int]:
+    """firstline's own terminate_db_connections, connected as an administrator; returns the
+    pids it ended."""
+    database = psycopg.conninfo.conninfo_to_dict(dsn)["dbname"]
+    settings = PostgresActionSettings(
+        enabled=True, min_idle_in_transaction_seconds=0,
+        targets={"shop/orders-db": SecretStr(postgres_cluster.dsn(dbname=str(database)))},
+    )  # fmt: skip
+    action = make_action(ActionType.TERMINATE_DB_CONNECTIONS,
+                         Target(kind="database", namespace="shop", name="orders-db"),
+                         rationale="lab", parameters={"idle_in_transaction_seconds": 1,
+                                                      "application_name": "orders"})  # fmt: skip
+
+    async def run() -> list[int]:
+        executor = PostgresSessionExecutor(settings)
+        assert (await executor.preflight(action)).ok
+        outcome = await executor.execute(action, "lab-key")
+        assert outcome.ok, outcome.detail
+        return [int(pid) for pid in outcome.report["pids"]]
+
+    return asyncio.run(run())
 
 
 def place_order(shop: Shop) -> httpx.Response:
@@ -61,18 +94,17 @@ def place_order(shop: Shop) -> httpx.Response:
 
 
 def test_connection_leak_holds_sessions_idle_in_transaction_until_the_server_ends_them(
-    shop: Shop,
+    shop: Shop, postgres_cluster: PostgresCluster
 ) -> None:
     assert place_order(shop).status_code == 201
     state = shop.orders.fault("connection-leak", sessions=3)
     assert state["leaked"] == 3
-    leaked = wait_for(lambda: (pids := idle_in_transaction(shop.dsn)) and len(pids) == 3 and pids,
-                      "3 orders sessions idle in transaction")  # fmt: skip
+    assert len(idle_in_transaction(shop.dsn)) == 3
     assert place_order(shop).status_code == 201  # three of six: the pool still serves
+    leaked = wait_for(lambda: (pids := idle_in_transaction(shop.dsn, 1)) and len(pids) == 3
+                      and pids, "3 orders sessions idle in transaction for over a second")  # fmt: skip
 
-    with psycopg.connect(shop.dsn, autocommit=True) as conn:
-        for pid in leaked:
-            conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    assert sorted(terminate_idle_orders_sessions(postgres_cluster, shop.dsn)) == sorted(leaked)
     wait_for(lambda: shop.orders.faults()["connection-leak"]["terminated"] == 3,
              "orders noticing the three terminations")  # fmt: skip
     assert shop.orders.faults()["connection-leak"] == {"on": False, "leaked": 0, "terminated": 3}
@@ -97,21 +129,26 @@ def get_page(shop: Shop, path: str = "/", session: str | None = None) -> httpx.R
     return httpx.get(f"{shop.storefront.url}{path}", cookies=cookies, timeout=10)
 
 
-def unlink_matching(client: redis.Redis, pattern: str) -> int:
-    """What firstline's clear_cache does: SCAN in small steps, UNLINK in batches."""
-    removed, batch = 0, []
-    for key in client.scan_iter(match=pattern, count=500):
-        batch.append(key)
-        if len(batch) == 500:
-            removed += client.unlink(*batch)
-            batch = []
-    if batch:
-        removed += client.unlink(*batch)
-    return removed
+def clear_cache(redis_url: str, pattern: str) -> int:
+    """firstline's own clear_cache (SCAN in small steps, UNLINK in batches, never a flush);
+    returns the keys it removed."""
+    settings = RedisActionSettings(enabled=True, targets={"shop/redis": SecretStr(redis_url)},
+                                   max_keys=50_000)  # fmt: skip
+    action = make_action(ActionType.CLEAR_CACHE, Target(kind="cache", namespace="shop",
+                         name="redis"), rationale="lab", parameters={"pattern": pattern})  # fmt: skip
+
+    async def run() -> int:
+        executor = RedisCacheExecutor(settings)
+        assert (await executor.preflight(action)).ok
+        outcome = await executor.execute(action, "lab-key")
+        assert outcome.ok, outcome.detail
+        return int(outcome.report["keys_removed"])
+
+    return asyncio.run(run())
 
 
 def test_cache_runaway_fills_redis_to_maxmemory_and_clearing_cache_keys_restores_service(
-    shop: Shop, redis_client: redis.Redis
+    shop: Shop, redis_client: redis.Redis, lab_redis: str
 ) -> None:
     first = get_page(shop)
     assert first.status_code == 200
@@ -134,7 +171,7 @@ def test_cache_runaway_fills_redis_to_maxmemory_and_clearing_cache_keys_restores
     assert get_page(shop, "/products/3", session).status_code == 200  # served uncached
     assert shop.storefront.logged("OOM command not allowed when used memory > 'maxmemory'")
 
-    assert unlink_matching(redis_client, "cache:*") >= state["keys_written"]
+    assert clear_cache(lab_redis, "cache:*") >= state["keys_written"]
     recovered = get_page(shop)
     assert recovered.status_code == 200
     assert redis_client.exists(f"session:{recovered.cookies['session']}")
