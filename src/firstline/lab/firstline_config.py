@@ -53,14 +53,14 @@ def _runbooks(topology: Topology) -> list[dict[str, Any]]:
         },
         {
             "id": "lab-purge-page-cache",
-            "when": {"pattern": "cache_memory_exhaustion"},
+            "when": {"pattern": "cache_memory_full"},
             "action": "clear_cache",
             "parameters": {"pattern": "cache:*"},
             "risk": "medium",
         },
         {
             "id": "lab-report-worker-memory",
-            "when": {"pattern": "oom_kill_loop", "target": {"name": "report-worker"}},
+            "when": {"pattern": "oom_kill_loop", "target": ["name=report-worker"]},
             "action": "raise_resource_limit",
             "parameters": {"resource": "memory", "limit": "512Mi"},
             "risk": "medium",
