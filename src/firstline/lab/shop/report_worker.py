@@ -1,10 +1,17 @@
 """report-worker: builds reports in memory. REPORT_WORKER_LEAK_MB_PER_S (default 0) makes it
 keep every finished report's buffers, so its memory really grows at that rate (touched pages,
-not a reservation) until the lab controller kills it at its memory limit."""
+not a reservation) until the lab controller kills it at its memory limit.
+
+With LAB_REDIS_URL it also builds the reports people queue in Redis (`reports:jobs`, JSON with
+`report` and `megabytes`), each held in memory while it is built. A job is moved to
+`reports:processing` while it runs and removed when done, so a worker killed mid-report takes
+the same job up again when it restarts: a report larger than the memory limit is an OOM-kill
+loop that only a larger limit (or removing the job) ends."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import statistics
@@ -40,11 +47,56 @@ class ReportWorker:
             await asyncio.sleep(TICK_SECONDS)
 
 
+JOBS, PROCESSING = "reports:jobs", "reports:processing"
+BUILD_STEP_MB = 8  # memory is taken a step at a time, so the limit is met while building
+
+
+class QueuedReports:
+    def __init__(self, shop: ShopApp, redis_url: str) -> None:
+        import redis.asyncio as aioredis
+
+        self.shop = shop
+        self.redis = aioredis.Redis.from_url(redis_url)
+        shop.tasks.append(self.work_forever)
+
+    async def work_forever(self) -> None:
+        from redis.exceptions import RedisError
+
+        while True:
+            try:
+                # a job left in processing was being built when this worker died
+                job = await self.redis.lindex(PROCESSING, -1)
+                if job is None:
+                    job = await self.redis.lmove(JOBS, PROCESSING, "RIGHT", "LEFT")
+                if job is None:
+                    await asyncio.sleep(TICK_SECONDS)
+                    continue
+                await self.build(job)
+                await self.redis.lrem(PROCESSING, 1, job)  # type: ignore[arg-type]
+            except RedisError as exc:
+                self.shop.log.error("report queue unreachable", error=str(exc))
+                await asyncio.sleep(2)
+
+    async def build(self, job: bytes) -> None:
+        spec = json.loads(job)
+        name, megabytes = str(spec.get("report", "?")), int(spec.get("megabytes", 1))
+        self.shop.log.info("building report", report=name, megabytes=megabytes)
+        held: list[bytes] = []
+        for _ in range(0, megabytes, BUILD_STEP_MB):
+            held.append(b"r" * (BUILD_STEP_MB * MB))
+            await asyncio.sleep(0.05)
+        REPORTS.inc()
+        self.shop.log.info("report built", report=name, megabytes=megabytes)
+        del held
+
+
 def main() -> None:
     env = ShopEnv.read("report-worker")
     shop = ShopApp(env)
     rate = float(os.environ.get("REPORT_WORKER_LEAK_MB_PER_S", "0") or 0)
     ReportWorker(shop, rate)
+    if env.redis_url:
+        QueuedReports(shop, env.redis_url)
     if rate:
         shop.log.info("report cache retention enabled", leak_mb_per_s=rate)
     shop.run()
