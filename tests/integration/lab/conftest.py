@@ -65,7 +65,9 @@ class LabCluster:
 
     def events(self, involving: str) -> list[Obj]:
         raw = self.core.list_namespaced_event("shop", _preload_content=False)
-        return [e for e in json.loads(raw.data)["items"] if e["involvedObject"]["name"] == involving]
+        return [
+            e for e in json.loads(raw.data)["items"] if e["involvedObject"]["name"] == involving
+        ]
 
     def running_pod(self, app: str, image: str | None = None) -> Obj | None:
         """The one ready pod of the app (of that image), once it is the only pod left."""
@@ -84,7 +86,9 @@ class LabCluster:
     def set_image(self, name: str, image: str, change_cause: str | None = None) -> None:
         """As `kubectl set image` does, with a merge patch (the container list is replaced)."""
         container = self.deployment(name)["spec"]["template"]["spec"]["containers"][0]
-        body: Obj = {"spec": {"template": {"spec": {"containers": [{**container, "image": image}]}}}}
+        body: Obj = {
+            "spec": {"template": {"spec": {"containers": [{**container, "image": image}]}}}
+        }
         if change_cause:
             body["metadata"] = {"annotations": {"kubernetes.io/change-cause": change_cause}}
         self.patch_deployment(name, body)

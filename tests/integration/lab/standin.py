@@ -12,7 +12,9 @@ import sys
 import time
 
 mode = sys.argv[1]
-print(f"{mode} release={os.environ.get('LAB_RELEASE')} pod={os.environ.get('POD_NAME')}", flush=True)
+print(
+    f"{mode} release={os.environ.get('LAB_RELEASE')} pod={os.environ.get('POD_NAME')}", flush=True
+)
 
 
 class Health(http.server.BaseHTTPRequestHandler):

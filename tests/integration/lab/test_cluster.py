@@ -67,7 +67,11 @@ def test_a_deployment_runs_as_a_real_process_with_its_env(lab: LabCluster) -> No
     assert pod["spec"]["nodeName"] == "lab-node"
     (owner,) = pod["metadata"]["ownerReferences"]
     (rs,) = lab.replicasets("greeter")
-    assert owner["name"] == rs["metadata"]["name"] == f"greeter-{rs['metadata']['labels']['pod-template-hash']}"
+    assert (
+        owner["name"]
+        == rs["metadata"]["name"]
+        == f"greeter-{rs['metadata']['labels']['pod-template-hash']}"
+    )
     assert re.fullmatch(rf"{owner['name']}-[a-z0-9]{{5}}", pod["metadata"]["name"])
     reasons = {e["reason"] for e in lab.events(pod["metadata"]["name"])}
     assert {"Scheduled", "Pulled", "Created", "Started"} <= reasons
@@ -158,9 +162,11 @@ async def test_firstlines_executors_drive_real_rollouts(lab: LabCluster) -> None
         )
         assert outcome.ok, outcome.detail
         raised = eventually(
-            lambda: (p := lab.running_pod("payments-api"))
-            and p["spec"]["containers"][0]["resources"]["limits"]["memory"] == "160Mi"
-            and p,
+            lambda: (
+                (p := lab.running_pod("payments-api"))
+                and p["spec"]["containers"][0]["resources"]["limits"]["memory"] == "160Mi"
+                and p
+            ),
             "a pod with the raised limit",
         )
         assert pid_of(raised) != pid_of(restarted)
@@ -210,8 +216,16 @@ def test_a_crashing_program_goes_into_crash_loop_back_off(lab: LabCluster) -> No
     assert backoff[0]["message"].startswith("Back-off restarting failed container crasher")
     text = lab.metrics()
     assert sample(text, "kube_pod_container_status_restarts_total", pod=name) >= 2  # type: ignore[operator]
-    assert sample(text, "kube_pod_container_status_waiting_reason", pod=name, reason="CrashLoopBackOff") == 1
-    assert sample(text, "kube_pod_container_status_last_terminated_reason", pod=name, reason="Error") == 1
+    assert (
+        sample(
+            text, "kube_pod_container_status_waiting_reason", pod=name, reason="CrashLoopBackOff"
+        )
+        == 1
+    )
+    assert (
+        sample(text, "kube_pod_container_status_last_terminated_reason", pod=name, reason="Error")
+        == 1
+    )
 
 
 def test_memory_over_the_limit_is_oom_killed(lab: LabCluster) -> None:
@@ -231,7 +245,12 @@ def test_memory_over_the_limit_is_oom_killed(lab: LabCluster) -> None:
     (oom, *_) = [e for e in lab.events(name) if e["reason"] == "OOMKilling"]
     assert oom["type"] == "Warning" and "container hog" in oom["message"]
     text = lab.metrics()
-    assert sample(text, "kube_pod_container_status_last_terminated_reason", pod=name, reason="OOMKilled") == 1
+    assert (
+        sample(
+            text, "kube_pod_container_status_last_terminated_reason", pod=name, reason="OOMKilled"
+        )
+        == 1
+    )
 
 
 def test_metrics_and_service_discovery_follow_the_pods(lab: LabCluster) -> None:
@@ -247,11 +266,20 @@ def test_metrics_and_service_discovery_follow_the_pods(lab: LabCluster) -> None:
     assert sample(text, "kube_pod_container_status_ready", **labels) == 1
     assert sample(text, "kube_pod_status_phase", pod=name, phase="Running") == 1
     assert sample(text, "kube_pod_status_phase", pod=name, phase="Pending") == 0
-    assert sample(text, "kube_pod_container_resource_limits", **labels, resource="memory") == 128 * MI
+    assert (
+        sample(text, "kube_pod_container_resource_limits", **labels, resource="memory") == 128 * MI
+    )
     assert sample(text, "kube_pod_owner", pod=name, owner_kind="ReplicaSet") == 1
-    assert sample(text, "kube_replicaset_owner", owner_kind="Deployment", owner_name="catalog-lab") == 1
+    assert (
+        sample(text, "kube_replicaset_owner", owner_kind="Deployment", owner_name="catalog-lab")
+        == 1
+    )
     rss = sample(text, "container_memory_working_set_bytes", **labels)
-    vm_rss = next(l for l in Path(f"/proc/{pid}/status").read_text().splitlines() if l.startswith("VmRSS"))
+    vm_rss = next(
+        line
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if line.startswith("VmRSS")
+    )
     assert rss is not None and 0.5 < rss / (int(vm_rss.split()[1]) * 1024) < 2
     assert sample(text, "container_cpu_usage_seconds_total", **labels) is not None
     assert sample(text, "kube_deployment_spec_replicas", deployment="indexer") == 1
@@ -261,14 +289,22 @@ def test_metrics_and_service_discovery_follow_the_pods(lab: LabCluster) -> None:
     assert mine == [
         {
             "targets": [f"127.0.0.1:{port}"],
-            "labels": {"namespace": "shop", "service": "catalog-lab", "pod": name, "container": "catalog-lab"},
+            "labels": {
+                "namespace": "shop",
+                "service": "catalog-lab",
+                "pod": name,
+                "container": "catalog-lab",
+            },
         }
     ]
     assert not [t for t in targets if t["labels"]["service"] == "indexer"]  # no port, no target
 
     lab.patch_deployment("indexer", {"spec": {"replicas": 2}})
     eventually(
-        lambda: sample(lab.metrics(), "kube_deployment_status_replicas_available", deployment="indexer") == 2,
+        lambda: (
+            sample(lab.metrics(), "kube_deployment_status_replicas_available", deployment="indexer")
+            == 2
+        ),
         "two indexers available",
     )
     assert sample(lab.metrics(), "kube_deployment_spec_replicas", deployment="indexer") == 2
@@ -288,10 +324,16 @@ async def test_firstlines_kubernetes_source_reads_the_lab(lab: LabCluster) -> No
         fingerprint="1ed6e",
     )
     scope = QueryScope(
-        alert=alert, namespace="shop", service="ledger", start=now - timedelta(minutes=10), end=now + timedelta(minutes=1)
+        alert=alert,
+        namespace="shop",
+        service="ledger",
+        start=now - timedelta(minutes=10),
+        end=now + timedelta(minutes=1),
     )
     backend = KubernetesBackend(
-        KubernetesSettings(enabled=True, kubeconfig=lab.kubeconfig, context="lab", timeout_seconds=5.0)
+        KubernetesSettings(
+            enabled=True, kubeconfig=lab.kubeconfig, context="lab", timeout_seconds=5.0
+        )
     )
     try:
         items = {item.id: item for item in await backend.cluster_state(scope)}

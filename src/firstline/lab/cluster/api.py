@@ -48,8 +48,8 @@ def timestamp(at: datetime | None = None) -> str:
 
 
 def _status(code: int, reason: str, message: str) -> aiohttp.web.Response:
-    body = {"kind": "Status", "apiVersion": "v1", "status": "Failure"}
-    body.update({"code": code, "reason": reason, "message": message})
+    body: dict[str, object] = {"kind": "Status", "apiVersion": "v1", "status": "Failure"}
+    body.update(code=code, reason=reason, message=message)
     return aiohttp.web.json_response(body, status=code)
 
 

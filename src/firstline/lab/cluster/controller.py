@@ -7,6 +7,7 @@ against API requests."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import time
@@ -202,7 +203,7 @@ class Controller:
             if (wl.meta(rs).get("labels") or {}).get(wl.TEMPLATE_HASH) == hash_:
                 if wl.revision(rs) < newest and not wl.spec(deployment).get("paused"):
                     notes = {wl.REVISION: str(newest + 1)}
-                    cause = wl.annotations(deployment).get(wl.CHANGE_CAUSE)
+                    cause = wl.annotations_of(deployment).get(wl.CHANGE_CAUSE)
                     if cause:
                         notes[wl.CHANGE_CAUSE] = cause
                     self.patch(REPLICASETS, rs, {"metadata": {"annotations": notes}})
@@ -394,10 +395,8 @@ class Controller:
                     run.probe(session, self.table) for run in self.pods.values() if not run.stopping
                 ]
                 await asyncio.gather(*probes)
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=interval)
-                except TimeoutError:
-                    pass
 
     def shutdown(self) -> None:
         """Kill every container process now (the controller is exiting)."""

@@ -90,12 +90,12 @@ def owns_listener(pids: list[int], port: int) -> bool:
     inodes = _listening_inodes(port)
     for pid in pids:
         try:
-            fds = os.listdir(f"/proc/{pid}/fd")
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
         except OSError:
             continue
         for fd in fds:
             try:
-                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                target = str(fd.readlink())
             except OSError:
                 continue
             if target.startswith("socket:[") and target[8:-1] in inodes:
@@ -140,8 +140,10 @@ class PodRun:
 
     def __init__(self, pod: Obj, state_dir: Path, commands: dict[str, str]) -> None:
         meta = pod["metadata"]
-        self.name, self.namespace, self.uid = meta["name"], meta["namespace"], meta["uid"]
-        self.owner = meta["ownerReferences"][0]["name"]
+        self.name: str = meta["name"]
+        self.namespace: str = meta["namespace"]
+        self.uid: str = meta["uid"]
+        self.owner: str = meta["ownerReferences"][0]["name"]
         self.labels: dict[str, str] = dict(meta.get("labels") or {})
         self.commands = commands
         self.started_at: str | None = None
@@ -191,9 +193,8 @@ class PodRun:
             return str(var.get("value", ""))
         field_path = (source.get("fieldRef") or {}).get("fieldPath")
         if field_path:
-            return {"metadata.name": self.name, "metadata.namespace": self.namespace}.get(
-                field_path, ""
-            )
+            fields = {"metadata.name": self.name, "metadata.namespace": self.namespace}
+            return fields.get(str(field_path), "")
         for kind, ref in (("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")):
             if ref in source:
                 name, key = source[ref]["name"], source[ref]["key"]

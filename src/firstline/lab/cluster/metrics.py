@@ -19,6 +19,18 @@ Snapshot = Callable[[], dict[str, Any]]
 _PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
 _POD = ["namespace", "pod", "uid"]
 _CONTAINER = ["namespace", "pod", "uid", "container"]
+# kube-state-metrics' Deployment series: name, where in the object, field, value when absent
+_DEPLOYMENT_SERIES = (
+    ("kube_deployment_spec_replicas", "spec", "replicas", 1),
+    ("kube_deployment_spec_paused", "spec", "paused", False),
+    ("kube_deployment_metadata_generation", "metadata", "generation", 1),
+    ("kube_deployment_status_replicas", "status", "replicas", 0),
+    ("kube_deployment_status_replicas_available", "status", "availableReplicas", 0),
+    ("kube_deployment_status_replicas_unavailable", "status", "unavailableReplicas", 0),
+    ("kube_deployment_status_replicas_updated", "status", "updatedReplicas", 0),
+    ("kube_deployment_status_replicas_ready", "status", "readyReplicas", 0),
+    ("kube_deployment_status_observed_generation", "status", "observedGeneration", 0),
+)
 
 
 def _gauge(name: str, text: str, labels: list[str]) -> GaugeMetricFamily:
@@ -39,33 +51,11 @@ class KubeStateCollector(Collector):
     @staticmethod
     def _deployments(deployments: list[Obj]) -> Iterator[Metric]:
         labels = ["namespace", "deployment"]
-        series = {
-            "kube_deployment_spec_replicas": lambda d: spec(d).get("replicas", 1),
-            "kube_deployment_status_replicas": lambda d: d.get("status", {}).get("replicas", 0),
-            "kube_deployment_status_replicas_available": lambda d: d.get("status", {}).get(
-                "availableReplicas", 0
-            ),
-            "kube_deployment_status_replicas_unavailable": lambda d: d.get("status", {}).get(
-                "unavailableReplicas", 0
-            ),
-            "kube_deployment_status_replicas_updated": lambda d: d.get("status", {}).get(
-                "updatedReplicas", 0
-            ),
-            "kube_deployment_status_replicas_ready": lambda d: d.get("status", {}).get(
-                "readyReplicas", 0
-            ),
-            "kube_deployment_status_observed_generation": lambda d: d.get("status", {}).get(
-                "observedGeneration", 0
-            ),
-            "kube_deployment_metadata_generation": lambda d: meta(d).get("generation", 1),
-            "kube_deployment_spec_paused": lambda d: 1 if spec(d).get("paused") else 0,
-        }
-        for name, value in series.items():
-            family = _gauge(name, name.replace("_", " "), labels)
+        for name, part, key, default in _DEPLOYMENT_SERIES:
+            family = _gauge(name, f"the Deployment's {part}.{key}", labels)
             for d in deployments:
-                family.add_metric(
-                    [meta(d).get("namespace", ""), meta(d)["name"]], float(value(d) or 0)
-                )
+                value = (d.get(part) or {}).get(key, default)
+                family.add_metric([meta(d).get("namespace", ""), meta(d)["name"]], float(value))
             yield family
         conditions = _gauge(
             "kube_deployment_status_condition",

@@ -4,6 +4,7 @@ the controller's life, its output captured to a file, its memory and CPU read fr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import os
 import signal
@@ -41,11 +42,11 @@ class ProcessTable:
 
     def refresh(self) -> None:
         groups: dict[int, list[tuple[int, int, float]]] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
                 continue
             try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
+                stat = (entry / "stat").read_text()
             except OSError:  # gone meanwhile
                 continue
             # the command name may hold spaces and parentheses: fields start after the last ")"
@@ -53,7 +54,7 @@ class ProcessTable:
             pgrp, utime, stime = int(fields[2]), int(fields[11]), int(fields[12])
             rss_pages = int(fields[21])  # the VmRSS of /proc/PID/status, in pages
             cpu = (utime + stime) / _CLOCK_TICKS
-            groups.setdefault(pgrp, []).append((int(entry), rss_pages * _PAGE, cpu))
+            groups.setdefault(pgrp, []).append((int(entry.name), rss_pages * _PAGE, cpu))
         self._groups = groups
 
     def usage(self, group: int) -> Usage:
@@ -71,13 +72,13 @@ class ContainerProcess:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = log_path
         with log_path.open("ab") as log:
-            self._popen = subprocess.Popen(  # noqa: S603 - the lab's own configured programs
+            self._popen = subprocess.Popen(
                 argv,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - the controller starts no threads that fork
+                preexec_fn=_die_with_parent,  # the controller forks from one thread only
                 close_fds=True,
             )
         self.pid = self._popen.pid
@@ -90,17 +91,15 @@ class ContainerProcess:
         return 128 - code if code < 0 else code
 
     def signal_group(self, sig: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, sig)
-        except ProcessLookupError:
-            pass
 
     async def stop(self, grace_seconds: float) -> int:
         """SIGTERM to the group, SIGKILL after the grace period; the exit code. Waits by
         polling: the API server shares this event loop and must keep answering."""
         self.signal_group(signal.SIGTERM)
         deadline = time.monotonic() + grace_seconds
-        while self.exit_code() is None and time.monotonic() < deadline:
+        while self.exit_code() is None and time.monotonic() < deadline:  # noqa: ASYNC110 - a child's exit sets no event
             await asyncio.sleep(0.05)
         self.signal_group(signal.SIGKILL)  # also whatever the program started and left behind
         self._popen.wait()

@@ -108,4 +108,4 @@ def seed(
             _apply(apps.create_namespaced_deployment, apps.patch_namespaced_deployment, obj)
     finally:
         if isinstance(client_or_url, str):
-            client.close()
+            client.close()  # type: ignore[no-untyped-call]

@@ -31,7 +31,7 @@ def spec(obj: Obj) -> Obj:
     return found if isinstance(found, dict) else {}
 
 
-def annotations(obj: Obj) -> dict[str, str]:
+def annotations_of(obj: Obj) -> dict[str, str]:
     found = meta(obj).get("annotations")
     return found if isinstance(found, dict) else {}
 
@@ -58,7 +58,7 @@ def name_suffix(length: int = 5) -> str:
 
 def revision(obj: Obj) -> int:
     try:
-        return int(annotations(obj).get(REVISION, "0"))
+        return int(annotations_of(obj).get(REVISION, "0"))
     except ValueError:
         return 0
 
@@ -76,9 +76,9 @@ def owner_reference(owner: Obj) -> Obj:
 
 def controlled_by(obj: Obj, owner: Obj) -> bool:
     for ref in meta(obj).get("ownerReferences") or []:
-        if ref.get("controller") and ref.get("kind") == owner.get("kind"):
-            if ref.get("uid") == meta(owner).get("uid") or not ref.get("uid"):
-                return bool(ref.get("name") == meta(owner).get("name"))
+        same_uid = ref.get("uid") == meta(owner).get("uid") or not ref.get("uid")
+        if ref.get("controller") and ref.get("kind") == owner.get("kind") and same_uid:
+            return bool(ref.get("name") == meta(owner).get("name"))
     return False
 
 
@@ -89,8 +89,8 @@ def new_replicaset(deployment: Obj, hash_: str, number: int, stamp: str) -> Obj:
     selector.setdefault("matchLabels", {})[TEMPLATE_HASH] = hash_
     dmeta = meta(deployment)
     notes = {REVISION: str(number)}
-    if CHANGE_CAUSE in annotations(deployment):
-        notes[CHANGE_CAUSE] = annotations(deployment)[CHANGE_CAUSE]
+    if CHANGE_CAUSE in annotations_of(deployment):
+        notes[CHANGE_CAUSE] = annotations_of(deployment)[CHANGE_CAUSE]
     return {
         "apiVersion": "apps/v1",
         "kind": "ReplicaSet",
