@@ -369,3 +369,67 @@ def test_stopping_the_controller_leaves_no_container_alive(
         eventually(lambda: not any(alive(pid) for pid in pids), "every container gone", 15)
     finally:
         cluster.stop()
+
+
+def progressing(deployment: dict[str, object]) -> dict[str, str]:
+    conditions = deployment.get("status", {}).get("conditions") or []  # type: ignore[attr-defined]
+    return next((c for c in conditions if c["type"] == "Progressing"), {})
+
+
+def test_a_bad_release_keeps_the_old_pod_and_exceeds_the_progress_deadline(
+    lab: LabCluster,
+) -> None:
+    seed(lab.url, [web("shipping")])
+    old = eventually(lambda: lab.running_pod("shipping"), "the good release running")
+    lab.patch_deployment("shipping", {"spec": {"progressDeadlineSeconds": 2}})
+
+    lab.set_image("shipping", "standin/crash:v2")
+
+    stuck = eventually(
+        lambda: (
+            progressing(d := lab.deployment("shipping")).get("reason") == "ProgressDeadlineExceeded"
+            and d
+        ),
+        "the rollout to time out",
+    )
+    assert progressing(stuck)["status"] == "False"
+    assert stuck["status"]["availableReplicas"] == 1  # the old pod still serves
+    assert stuck["status"]["updatedReplicas"] == 1
+    assert alive(pid_of(old))
+    crashing = [p for p in lab.pods("shipping") if p["metadata"]["name"] != old["metadata"]["name"]]
+    (status,) = crashing[0]["status"]["containerStatuses"]
+    assert status["image"] == "standin/crash:v2" and not status["ready"]
+
+
+async def test_a_paused_rollout_waits_for_resume(lab: LabCluster) -> None:
+    seed(lab.url, [lab_deployment("mailer", "standin/worker:v1")])
+    first = eventually(lambda: lab.running_pod("mailer"), "the v1 mailer")
+    executor = KubernetesExecutor(
+        KubernetesActionSettings(
+            enabled=True, kubeconfig=lab.kubeconfig, context="lab", timeout_seconds=5.0
+        )
+    )
+    try:
+        pause = act(ActionType.PAUSE_ROLLOUT, "deployment", "mailer")
+        assert (await executor.execute(pause, "key-pause")).ok
+        lab.set_image("mailer", "standin/worker:v2")
+        paused = eventually(
+            lambda: (
+                (d := lab.deployment("mailer"))["status"].get("observedGeneration")
+                == d["metadata"]["generation"]
+                and progressing(d).get("reason") == "DeploymentPaused"
+                and d
+            ),
+            "the change observed while paused",
+        )
+        assert paused["metadata"]["generation"] == 3  # pause, then the image
+        assert len(lab.replicasets("mailer")) == 1  # no new revision while paused
+        assert lab.running_pod("mailer", "standin/worker:v1") is not None
+        assert alive(pid_of(first))
+
+        resume = act(ActionType.RESUME_ROLLOUT, "deployment", "mailer")
+        assert (await executor.execute(resume, "key-resume")).ok
+        eventually(lambda: lab.running_pod("mailer", "standin/worker:v2"), "the v2 mailer")
+        assert len(lab.replicasets("mailer")) == 2
+    finally:
+        executor.close()

@@ -12,6 +12,7 @@ import copy
 import json
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ DEPLOYMENTS, REPLICASETS, PODS, EVENTS = (
     "v1/events",
 )
 PIDS_FILE = "container-pids.json"
+EVENT_TTL_SECONDS = 3600
+EXPIRY_TICKS = 120  # once a minute at the default tick
 
 
 def node_object() -> Obj:
@@ -69,6 +72,7 @@ class Controller:
         self._stopping: set[asyncio.Task[None]] = set()
         self._progress: dict[str, tuple[tuple[Any, ...], float, str]] = {}
         self._event_names: dict[tuple[str, str, str, str], str] = {}
+        self._ticks = 0
         api.objects["v1/nodes", None, NODE] = node_object()
 
     # -- the store ---------------------------------------------------------------------------
@@ -340,6 +344,9 @@ class Controller:
     def _sync_pods(self) -> None:
         for key, run in list(self.pods.items()):
             pod = self.get(PODS, run.namespace, run.name)
+            if pod is not None and self.get(REPLICASETS, run.namespace, run.owner) is None:
+                self.remove(PODS, pod)  # garbage collection: its ReplicaSet is gone
+                pod = None
             if pod is None or wl.meta(pod).get("uid") != run.uid:  # deleted through the API
                 if not run.stopping:
                     stub = {
@@ -363,7 +370,19 @@ class Controller:
 
     # -- the loop ----------------------------------------------------------------------------
 
+    def _expire_events(self) -> None:
+        """Events live an hour, as an API server keeps them by default."""
+        horizon = timestamp(datetime.now(UTC) - timedelta(seconds=EVENT_TTL_SECONDS))
+        for event in self.live(EVENTS):
+            if str(event.get("lastTimestamp") or "") < horizon:  # same format: compares as time
+                self.remove(EVENTS, event)
+        names = {wl.meta(e)["name"] for e in self.live(EVENTS)}
+        self._event_names = {k: v for k, v in self._event_names.items() if v in names}
+
     def tick(self) -> None:
+        self._ticks += 1
+        if self._ticks % EXPIRY_TICKS == 0:
+            self._expire_events()
         self._forget_deleted()
         self.table.refresh()
         for deployment in self.live(DEPLOYMENTS):
