@@ -34,6 +34,7 @@ class LabCluster:
             "--api-port", str(self.api_port), "--metrics-port", str(self.metrics_port),
             "--state-dir", str(self.state_dir),
             "--image-command", f"standin/={sys.executable} {STANDIN}",
+            "--interval", "0.25",  # quicker ticks: the tests wait on them
         ]  # fmt: skip
         self.service = Service("lab-cluster", argv, work, http_ok(f"{self.metrics_url}/sd"))
         self.kubeconfig = write_kubeconfig(work / "kubeconfig", self.url)

@@ -37,6 +37,7 @@ DEPLOYMENTS, REPLICASETS, PODS, EVENTS = (
 PIDS_FILE = "container-pids.json"
 EVENT_TTL_SECONDS = 3600
 EXPIRY_TICKS = 120  # once a minute at the default tick
+PROBE_PERIOD_TICKS = 4  # a ready container's readiness probed every 2 s at the default tick
 
 
 def node_object() -> Obj:
@@ -411,7 +412,9 @@ class Controller:
             while not stop.is_set():
                 self.tick()
                 probes = [
-                    run.probe(session, self.table) for run in self.pods.values() if not run.stopping
+                    run.probe(session, self.table, self._ticks % PROBE_PERIOD_TICKS == 0)
+                    for run in self.pods.values()
+                    if not run.stopping
                 ]
                 await asyncio.gather(*probes)
                 with contextlib.suppress(TimeoutError):

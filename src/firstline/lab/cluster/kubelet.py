@@ -69,40 +69,6 @@ def cpu_limit(container: Obj) -> float | None:
     return float(parse_quantity(str(limit))) if limit is not None else None
 
 
-def _listening_inodes(port: int) -> set[str]:
-    found: set[str] = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            parts = line.split()
-            if parts[3] == "0A" and int(parts[1].rsplit(":", 1)[1], 16) == port:  # LISTEN
-                found.add(parts[9])
-    return found
-
-
-def owns_listener(pids: list[int], port: int) -> bool:
-    """Whether one of these processes holds a listening socket on the port: during a rolling
-    update the old and new pod share the port (SO_REUSEPORT), so an answer on the port alone
-    would not prove the new one is up."""
-    inodes = _listening_inodes(port)
-    for pid in pids:
-        try:
-            fds = list(Path(f"/proc/{pid}/fd").iterdir())
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                target = str(fd.readlink())
-            except OSError:
-                continue
-            if target.startswith("socket:[") and target[8:-1] in inodes:
-                return True
-    return False
-
-
 @dataclass
 class ContainerRun:
     spec: Obj
@@ -298,23 +264,30 @@ class PodRun:
             if run.process is None and now >= run.next_start:
                 self._start(run, pod, lookup, record)
 
-    async def probe(self, session: aiohttp.ClientSession, table: ProcessTable) -> None:
+    async def probe(
+        self, session: aiohttp.ClientSession, table: ProcessTable, periodic: bool
+    ) -> None:
         """Readiness: GET /healthz answered 2xx by a listener this container owns; a
-        container without a port, once it has stayed up a while."""
-        checks = [self._probe_one(run, session, table) for run in self.containers]
+        container without a port, once it has stayed up a while. A ready container is
+        probed again only on `periodic` ticks (a probe's period), an unready one every tick."""
+        checks = [self._probe_one(run, session, table, periodic) for run in self.containers]
         await asyncio.gather(*checks)
 
     async def _probe_one(
-        self, run: ContainerRun, session: aiohttp.ClientSession, table: ProcessTable
+        self, run: ContainerRun, session: aiohttp.ClientSession, table: ProcessTable, periodic: bool
     ) -> None:
         if run.process is None or run.oom_killed:
             run.ready = False
+            return
+        if run.ready and not periodic:
             return
         port = port_of(run.spec)
         if port is None:
             run.ready = time.monotonic() - run.started_mono >= WORKER_READY_SECONDS
             return
-        if not owns_listener(table.pids(run.process.pid), port):
+        # during a rolling update the old and new pod share the port (SO_REUSEPORT): only a
+        # listener of this container's own proves it is the one answering
+        if not run.ready and not table.listens(run.process.pid, port):
             run.ready = False
             return
         try:

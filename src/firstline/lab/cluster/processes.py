@@ -39,6 +39,7 @@ class ProcessTable:
 
     def __init__(self) -> None:
         self._groups: dict[int, list[tuple[int, int, float]]] = {}
+        self._listeners: dict[str, int] | None = None  # socket inode -> port, read on demand
 
     def refresh(self) -> None:
         groups: dict[int, list[tuple[int, int, float]]] = {}
@@ -56,6 +57,7 @@ class ProcessTable:
             cpu = (utime + stime) / _CLOCK_TICKS
             groups.setdefault(pgrp, []).append((int(entry.name), rss_pages * _PAGE, cpu))
         self._groups = groups
+        self._listeners = None
 
     def usage(self, group: int) -> Usage:
         members = self._groups.get(group, [])
@@ -63,6 +65,37 @@ class ProcessTable:
 
     def pids(self, group: int) -> list[int]:
         return [pid for pid, _, _ in self._groups.get(group, [])]
+
+    def _listening_sockets(self) -> dict[str, int]:
+        """The machine's listening TCP sockets, read at most once a tick: the tables list
+        every socket of the machine, a read is not cheap."""
+        if self._listeners is None:
+            self._listeners = {}
+            for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+                try:
+                    lines = Path(table).read_text().splitlines()[1:]
+                except OSError:
+                    continue
+                for line in lines:
+                    parts = line.split()
+                    if parts[3] == "0A":  # LISTEN
+                        self._listeners[parts[9]] = int(parts[1].rsplit(":", 1)[1], 16)
+        return self._listeners
+
+    def listens(self, group: int, port: int) -> bool:
+        """Whether a process of the group holds a listening socket on the port."""
+        inodes = {inode for inode, bound in self._listening_sockets().items() if bound == port}
+        for pid in self.pids(group):
+            try:
+                fds = list(Path(f"/proc/{pid}/fd").iterdir())
+            except OSError:
+                continue
+            for fd in fds:
+                with contextlib.suppress(OSError):
+                    target = str(fd.readlink())
+                    if target.startswith("socket:[") and target[8:-1] in inodes:
+                        return True
+        return False
 
 
 class ContainerProcess:
