@@ -85,14 +85,14 @@ class LabCluster:
         return httpx.get(f"{self.metrics_url}/metrics", timeout=5).text
 
     def set_image(self, name: str, image: str, change_cause: str | None = None) -> None:
-        """As `kubectl set image` does, with a merge patch (the container list is replaced)."""
-        container = self.deployment(name)["spec"]["template"]["spec"]["containers"][0]
-        body: Obj = {
-            "spec": {"template": {"spec": {"containers": [{**container, "image": image}]}}}
-        }
+        """As `kubectl set image` does: a strategic merge patch naming only the container."""
+        container = {"name": name, "image": image}
+        body: Obj = {"spec": {"template": {"spec": {"containers": [container]}}}}
         if change_cause:
             body["metadata"] = {"annotations": {"kubernetes.io/change-cause": change_cause}}
-        self.patch_deployment(name, body)
+        self.apps.patch_namespaced_deployment(
+            name, "shop", body, _content_type="application/strategic-merge-patch+json"
+        )
 
     def patch_deployment(self, name: str, body: Obj) -> None:
         self.apps.patch_namespaced_deployment(

@@ -92,6 +92,9 @@ def test_an_image_change_rolls_out_a_new_revision(lab: LabCluster) -> None:
     assert pid_of(second) != pid_of(first)
     eventually(lambda: not alive(pid_of(first)), "the old pod's process to end")
     assert environ(pid_of(second))["LAB_RELEASE"] == "v2"
+    # the strategic merge patch named only the image: the rest of the container stayed
+    assert second["spec"]["containers"][0]["ports"] == first["spec"]["containers"][0]["ports"]
+    assert second["spec"]["containers"][0]["env"] == first["spec"]["containers"][0]["env"]
     by_revision = {
         r["metadata"]["annotations"]["deployment.kubernetes.io/revision"]: r
         for r in lab.replicasets("roller")

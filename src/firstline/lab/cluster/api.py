@@ -9,8 +9,12 @@ the emulator does not, as far as firstline and `kubectl`-like clients rely on it
 - `pods/<name>/log` (with `container`, `previous`, `tailLines`) is served from the files the
   controller captures each container instance's output into.
 
+- a strategic merge patch merges lists of named items (containers, env, ports) by name, as
+  `kubectl set image` and `kubectl patch` rely on; kmock alone would replace the whole list.
+
 Not emulated: resourceVersion and its conflicts, label/field selectors (clients filter on
-their side), strategic-merge list semantics (a dict patch merges like a JSON merge patch).
+their side), strategic-merge directives ($patch, $retainKeys), watch events for what the
+lab controller writes (it writes into the store directly; clients poll).
 """
 
 from __future__ import annotations
@@ -45,6 +49,39 @@ LogFinder = Callable[[str, str, str | None, bool], Path | None]
 
 def timestamp(at: datetime | None = None) -> str:
     return (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _named(items: Any) -> bool:
+    return isinstance(items, list) and all(isinstance(i, dict) and "name" in i for i in items)
+
+
+def _strategic(current: Any, patch: Any) -> Any:
+    """The value a strategic merge patch gives: dicts merge (None deletes), lists of named
+    items merge item by item, anything else is replaced."""
+    if isinstance(patch, dict):
+        merged = dict(current) if isinstance(current, dict) else {}
+        for key, value in patch.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = _strategic(merged.get(key), value)
+        return merged
+    if _named(patch) and _named(current):
+        by_name = {item["name"]: item for item in patch}
+        kept = [
+            _strategic(i, by_name.pop(i["name"])) if i["name"] in by_name else i for i in current
+        ]
+        return kept + list(by_name.values())
+    return patch
+
+
+def as_merge_patch(current: Any, patch: Any) -> Any:
+    """A strategic merge patch rewritten as the JSON merge patch the emulator applies."""
+    if isinstance(patch, dict) and isinstance(current, dict):
+        return {
+            k: None if v is None else as_merge_patch(current.get(k), v) for k, v in patch.items()
+        }
+    return _strategic(current, patch)
 
 
 def _status(code: int, reason: str, message: str) -> aiohttp.web.Response:
@@ -82,6 +119,11 @@ class LabApiServer(KubernetesEmulator):
         if request.params.get("dryRun") and request.name:
             return self._dry_run(request, verb)
         before = self.stored(request) if request.name else None
+        content_type = str(request.headers.get("Content-Type", ""))
+        if verb == "PATCH" and before is not None and "strategic-merge-patch" in content_type:
+            rewritten = as_merge_patch(before, request.data)
+            request.data.clear()  # the request is frozen; its body dict is not
+            request.data.update(rewritten)
         if verb == "POST" and isinstance(request.data, dict):
             meta = request.data.setdefault("metadata", {})
             meta.setdefault("uid", str(uuid.uuid4()))
