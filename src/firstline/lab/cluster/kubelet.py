@@ -39,7 +39,15 @@ Record = Callable[[Obj, str, str, str], None]
 
 
 class ConfigError(Exception):
-    """The container cannot be configured yet (CreateContainerConfigError)."""
+    """The container cannot be configured yet; `reason` is the waiting reason shown."""
+
+    reason = "CreateContainerConfigError"
+
+
+class ImageError(ConfigError):
+    """No program stands for the image: what a registry without it would cause."""
+
+    reason = "ImagePullBackOff"
 
 
 def image_argv(image: str, commands: dict[str, str]) -> tuple[list[str], str]:
@@ -49,7 +57,7 @@ def image_argv(image: str, commands: dict[str, str]) -> tuple[list[str], str]:
     for prefix in sorted(commands, key=len, reverse=True):
         if repository.startswith(prefix):
             return [*shlex.split(commands[prefix]), repository[len(prefix) :]], tag or "latest"
-    raise ConfigError(f'no --image-command for image "{image}"')
+    raise ImageError(f'Failed to pull image "{image}": no --image-command for its prefix')
 
 
 def port_of(container: Obj) -> int | None:
@@ -187,9 +195,9 @@ class PodRun:
                 argv = [*run.spec["command"], *(run.spec.get("args") or [])]
             env = self._environment(run, tag, lookup)
         except ConfigError as exc:
-            if run.waiting[0] != "CreateContainerConfigError":
+            if run.waiting[0] != exc.reason:
                 record(pod, "Failed", f"Error: {exc}", "Warning")
-            run.waiting = ("CreateContainerConfigError", str(exc))
+            run.waiting = (exc.reason, str(exc))
             return
         record(pod, "Pulled", f'Container image "{image}" already present on machine', "Normal")
         run.process = ContainerProcess(argv, env, run.log_path(run.restart_count))
