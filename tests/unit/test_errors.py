@@ -35,6 +35,8 @@ SRC = Path(firstline.__file__).parent
 INTERNAL = {
     "firstline.actions.kubernetes.errors.KubernetesActionError": "an action outcome (executor)",
     "firstline.actions.scripts.ScriptRefused": "a refused action's outcome (scripts.py)",
+    "firstline.lab.cluster.kubelet.ConfigError": "a container's waiting reason (lab kubelet)",
+    "firstline.lab.cluster.kubelet.ImageError": "a container's waiting reason (lab kubelet)",
     "firstline.reasoning.llm.output.OutputError": "sent back to the model, then a fallback",
     "firstline.reasoning.llm.usage.BudgetExceeded": "a fallback to the rules (calling.py)",
     "firstline.store.audit.DuplicateKey": "a finding of the chain check (audit.py)",

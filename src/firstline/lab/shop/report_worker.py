@@ -77,7 +77,7 @@ class QueuedReports:
                 self.shop.log.error("report queue unreachable", error=str(exc))
                 await asyncio.sleep(2)
 
-    async def build(self, job: bytes) -> None:
+    async def build(self, job: bytes | str) -> None:
         spec = json.loads(job)
         name, megabytes = str(spec.get("report", "?")), int(spec.get("megabytes", 1))
         self.shop.log.info("building report", report=name, megabytes=megabytes)
