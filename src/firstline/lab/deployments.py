@@ -65,6 +65,8 @@ def deployment(topology: Topology, service: str) -> dict[str, Any]:
         },
         "spec": {
             "replicas": 1,
+            # one port per Deployment: the old pod stops before the new one binds it
+            "strategy": {"type": "Recreate"},
             "revisionHistoryLimit": 10,
             "selector": {"matchLabels": labels},
             "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},

@@ -5,16 +5,12 @@ operator would use; nothing reaches into a process's memory."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from firstline.lab.topology import Topology
-
-KUBECONFIG = "kubeconfig"
-
 
 class LabHandle:
     def __init__(self, topology: Topology) -> None:
@@ -32,10 +28,11 @@ class LabHandle:
 
     # -- Kubernetes: the same API and client an operator's kubectl uses -------------------
     def _apps(self) -> Any:
-        from kubernetes import client, config
+        from kubernetes import client
 
-        api = config.new_client_from_config(str(self.topology.config_dir / KUBECONFIG))
-        return client.AppsV1Api(api)
+        from firstline.lab.cluster.seed import api_client
+
+        return client.AppsV1Api(api_client(self.topology.url("kube_api")))
 
     def _patch_template(self, name: str, template: dict[str, Any], cause: str) -> None:
         body = {
@@ -90,7 +87,7 @@ class LabHandle:
     def install_certificate(self, *, days: int) -> None:
         from firstline.lab.shop import certs
 
-        certs.install_storefront(self.topology.certs_dir, days=days)
+        certs.issue(self.topology.certs_dir, days=days)
 
     def fill_volume(self, *, percent: int) -> None:
         from firstline.lab.shop import volume
@@ -98,4 +95,6 @@ class LabHandle:
         volume.fill(self.topology.volume_dir, percent)
 
     def empty_volume(self) -> None:
-        shutil.rmtree(self.topology.volume_dir / "exports" / "tmp", ignore_errors=True)
+        from firstline.lab.shop import volume
+
+        volume.clean(self.topology.volume_dir)
