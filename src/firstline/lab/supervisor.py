@@ -78,6 +78,21 @@ class Supervisor:
     ) -> LabProcess:
         """Start `name` and return once `ready` holds. One that exits first or is not ready
         in time is stopped, forgotten and reported as a LabError with its log's tail."""
+        process = self.launch(name, argv, env=env, cwd=cwd, stop_signal=stop_signal)
+        self.await_ready(name, ready, timeout)
+        return process
+
+    def launch(
+        self,
+        name: str,
+        argv: list[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        stop_signal: int = signal.SIGTERM,
+    ) -> LabProcess:
+        """Start and record `name` without waiting for it (then `await_ready`), so slow
+        starters can boot side by side."""
         with self._records() as records:
             running = [r for r in records if r.name == name and r.alive]
             if running:
@@ -91,12 +106,16 @@ class Supervisor:
             process = LabProcess(name, child.pid, list(argv), started, str(log_path), stop_signal)
             records[:] = [r for r in records if r.name != name] + [process]
         self._children[name] = child
+        return process
+
+    def await_ready(self, name: str, ready: Readiness | None, timeout: float = 60.0) -> None:
+        """Wait for `name`, launched by this supervisor; see `start`."""
+        child = self._children[name]
         try:
-            await_ready(child, name, log_path, ready, timeout)
+            await_ready(child, name, self.topology.logs_dir / f"{name}.log", ready, timeout)
         except BaseException:
             self.stop(name)
             raise
-        return process
 
     def stop(self, name: str, timeout: float = 10.0) -> None:
         """Stop the recorded process `name` (its process group) and forget it. A name that

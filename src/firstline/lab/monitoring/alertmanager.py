@@ -42,7 +42,8 @@ def start_alertmanager(
     data.mkdir(parents=True, exist_ok=True)
     config = topology.config_dir / "alertmanager.yml"
     config.parent.mkdir(parents=True, exist_ok=True)
-    config.touch(mode=0o600)  # it may hold the webhook's bearer token
+    config.touch(mode=0o600)
+    config.chmod(0o600)  # it may hold the webhook's bearer token
     config.write_text(yaml.safe_dump(alertmanager_config(topology, webhook_token), sort_keys=False))
     argv = [
         require_binary("prometheus-alertmanager"),

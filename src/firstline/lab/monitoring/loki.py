@@ -14,13 +14,14 @@ import sys
 from pathlib import Path
 
 from firstline.lab.processes import LabError, Readiness, http_ok
-from firstline.lab.supervisor import LabProcess, Supervisor
+from firstline.lab.supervisor import Supervisor
 from firstline.lab.topology import HOST, Topology
 
 CHECKOUT = Path(__file__).resolve().parents[4]  # src/firstline/lab/monitoring/loki.py
 DEFAULT_QRYN_DIR = CHECKOUT / ".test-services" / "qryn"
 _ENTRY = Path("node_modules") / "qryn" / "qryn_node.js"
 ADAPTER_MODULE = "firstline.lab.monitoring.clickhouse_http"
+CLICKHOUSE, QRYN = "loki-clickhouse", "loki"  # their names under the supervisor
 
 
 def qryn_entry() -> Path:
@@ -57,21 +58,25 @@ def qryn_env(clickhouse_port: int, port: int) -> dict[str, str]:
     }
 
 
-def start_loki(topology: Topology, supervisor: Supervisor) -> LabProcess:
-    """The ClickHouse adapter, then qryn on it; returns qryn once it answers /ready."""
-    entry = qryn_entry()
-    ch_port, port = topology.ports.loki_clickhouse, topology.ports.loki
+def launch_clickhouse(topology: Topology, supervisor: Supervisor) -> Readiness:
+    """Start the ClickHouse adapter; returns what tells it is ready (qryn needs it then)."""
     data = topology.data_dir / "loki"
     data.mkdir(parents=True, exist_ok=True)
-    supervisor.start(
-        "loki-clickhouse",
-        clickhouse_argv(ch_port, data / "chdb"),
-        ready=clickhouse_ready(ch_port),
-    )
-    return supervisor.start(
-        "loki",
-        ["node", str(entry)],
-        env=qryn_env(ch_port, port),
-        cwd=entry.parents[2],
-        ready=http_ok(f"{topology.url('loki')}/ready"),
-    )
+    port = topology.ports.loki_clickhouse
+    supervisor.launch(CLICKHOUSE, clickhouse_argv(port, data / "chdb"))
+    return clickhouse_ready(port)
+
+
+def launch_qryn(topology: Topology, supervisor: Supervisor) -> Readiness:
+    """Start qryn on the (ready) adapter; returns what tells it is ready."""
+    entry = qryn_entry()
+    env = qryn_env(topology.ports.loki_clickhouse, topology.ports.loki)
+    supervisor.launch(QRYN, ["node", str(entry)], env=env, cwd=entry.parents[2])
+    return http_ok(f"{topology.url('loki')}/ready")
+
+
+def start_loki(topology: Topology, supervisor: Supervisor) -> None:
+    """The ClickHouse adapter, then qryn on it; returns once qryn answers /ready."""
+    qryn_entry()  # not installed: say so before starting anything
+    supervisor.await_ready(CLICKHOUSE, launch_clickhouse(topology, supervisor))
+    supervisor.await_ready(QRYN, launch_qryn(topology, supervisor))

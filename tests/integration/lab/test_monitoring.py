@@ -1,0 +1,189 @@
+"""The lab's monitoring stack for real: every part started under the lab's supervisor on a
+fresh lab dir, scraped, loaded, queried, and then stopped without leaving a process behind.
+
+The shop, the lab controller and firstline itself are other parts of the lab and are not
+started here: their targets are simply down, which is what Prometheus should say."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import psycopg
+import pytest
+import yaml
+
+from firstline.lab.monitoring import Monitoring, start_monitoring
+from firstline.lab.monitoring.prometheus import rule_files
+from firstline.lab.supervisor import Supervisor
+from firstline.lab.topology import Ports, Topology
+from tests.services.loki import ns
+from tests.unit.lab.test_supervisor import pid_gone
+
+pytestmark = pytest.mark.integration
+T = TypeVar("T")
+TOKEN = "lab-webhook-token"
+
+
+def eventually(probe: Callable[[], T | None], what: str, timeout: float = 30.0) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = probe()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:.0f}s for {what}")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Topology, Monitoring]]:
+    topology = Topology(lab_dir=Path(tmp_path_factory.mktemp("lab")), ports=Ports.allocate())
+    topology.save()
+    supervisor = Supervisor(topology)
+    try:
+        monitoring = start_monitoring(topology, supervisor, webhook_token=TOKEN)
+        yield topology, monitoring
+    finally:
+        supervisor.stop_all()
+
+
+def query(monitoring: Monitoring, promql: str) -> list[dict[str, Any]]:
+    answer = httpx.get(f"{monitoring.prometheus_url}/api/v1/query", params={"query": promql})
+    answer.raise_for_status()
+    result: list[dict[str, Any]] = answer.json()["data"]["result"]
+    return result
+
+
+def test_prometheus_scrapes_every_exporter(lab: tuple[Topology, Monitoring]) -> None:
+    _, monitoring = lab
+    # the lab controller (kube-state-metrics, the shop's discovery) is not running here
+    wanted = {"prometheus": "1", "node": "1", "postgres": "1", "redis": "1", "blackbox": "1",
+              "kube-state-metrics": "0"}  # fmt: skip
+
+    def up() -> dict[str, str] | None:
+        seen = {r["metric"]["job"]: r["value"][1] for r in query(monitoring, "up")}
+        return seen if all(seen.get(job) == value for job, value in wanted.items()) else None
+
+    seen = eventually(up, "every exporter's target up")
+    assert "shop" not in seen  # no pod discovered: no target
+    # the exporters really reach what they watch, through the roles and ports configured
+    assert query(monitoring, 'pg_up{job="postgres", namespace="shop", service="postgres"} == 1')
+    assert query(monitoring, 'redis_up{job="redis"} == 1')
+    max_bytes = query(monitoring, "redis_memory_max_bytes")
+    assert [float(r["value"][1]) for r in max_bytes] == [32 * 1024 * 1024]
+    activity = query(monitoring, 'pg_stat_activity_count{datname="shop"}')
+    assert {r["metric"]["state"] for r in activity} >= {"active", "idle in transaction"}
+    # both blackbox probes are scheduled with their modules, labelled with what they check
+    probes = {
+        r["metric"]["service"]: r["metric"]["instance"]
+        for r in query(monitoring, 'up{job="blackbox"}')
+    }
+    assert set(probes) == {"storefront", "payments"}
+    assert probes["storefront"].startswith("https://127.0.0.1:")
+
+
+def test_the_lab_volume_is_the_only_filesystem_kept(lab: tuple[Topology, Monitoring]) -> None:
+    topology, monitoring = lab
+    eventually(lambda: query(monitoring, 'up{job="node"} == 1'), "the node exporter")
+    mounts = {r["metric"]["mountpoint"] for r in query(monitoring, "node_filesystem_size_bytes")}
+    assert mounts <= {str(topology.volume_dir)}, mounts
+    assert query(monitoring, 'node_cpu_seconds_total{namespace="shop", node="lab-node"}')
+
+
+def test_the_rules_are_loaded(lab: tuple[Topology, Monitoring]) -> None:
+    _, monitoring = lab
+    answer = httpx.get(f"{monitoring.prometheus_url}/api/v1/rules").json()["data"]
+    loaded = {rule["name"] for group in answer["groups"] for rule in group["rules"]}
+    written = {
+        rule["alert"]
+        for path in rule_files()
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+    }
+    assert loaded == written
+    assert {"RedisOutOfConfiguredMaxmemory", "KubePodCrashLooping", "HighErrorRate"} <= loaded
+    assert all(g["interval"] == 5 for g in answer["groups"])
+
+
+def test_alertmanager_routes_to_firstlines_webhook(lab: tuple[Topology, Monitoring]) -> None:
+    topology, monitoring = lab
+    assert httpx.get(f"{monitoring.alertmanager_url}/-/ready").status_code == 200
+    status = httpx.get(f"{monitoring.alertmanager_url}/api/v2/status").json()
+    config = yaml.safe_load(status["config"]["original"])
+    assert config["route"]["group_by"] == ["alertname", "namespace", "service"]
+    (receiver,) = config["receivers"]
+    (webhook,) = receiver["webhook_configs"]
+    assert webhook["url"] == f"http://127.0.0.1:{topology.ports.firstline}/webhooks/alertmanager"
+    assert webhook["send_resolved"] is True
+    assert webhook["http_config"]["authorization"]["type"] == "Bearer"
+    # Prometheus knows where to send
+    alertmanagers = httpx.get(f"{monitoring.prometheus_url}/api/v1/alertmanagers").json()
+    urls = [a["url"] for a in alertmanagers["data"]["activeAlertmanagers"]]
+    assert urls == [f"http://127.0.0.1:{topology.ports.alertmanager}/api/v2/alerts"]
+
+
+def test_a_pushed_log_line_can_be_queried(lab: tuple[Topology, Monitoring]) -> None:
+    _, monitoring = lab
+    now = datetime.now(UTC)
+    line = f"checkout answered 502 after payments refused ({now.timestamp()})"
+    stream = {"namespace": "shop", "service": "checkout", "pod": "checkout-7d9f-abcde"}
+    pushed = httpx.post(
+        f"{monitoring.loki_url}/loki/api/v1/push",
+        json={"streams": [{"stream": stream, "values": [[ns(now), line]]}]},
+    )
+    assert pushed.status_code < 300, pushed.text
+
+    def lines() -> list[str]:
+        answer = httpx.get(
+            f"{monitoring.loki_url}/loki/api/v1/query_range",
+            params={"query": '{service="checkout"}', "start": ns(now - timedelta(minutes=1)),
+                    "end": ns(now + timedelta(minutes=1))},
+        )  # fmt: skip
+        return [v[1] for s in answer.json()["data"]["result"] for v in s["values"]]
+
+    assert eventually(lines, "the pushed line") == [line]
+
+
+def test_each_role_can_do_what_it_is_for(lab: tuple[Topology, Monitoring]) -> None:
+    _, monitoring = lab
+    dsns = monitoring.postgres_dsns
+    with psycopg.connect(dsns["shop"], autocommit=True) as shop:
+        shop.execute("CREATE TABLE IF NOT EXISTS orders (id serial PRIMARY KEY)")
+        shop.execute("BEGIN")
+        shop.execute("SELECT count(*) FROM orders")  # left idle in transaction
+        shop_pid = shop.execute("SELECT pg_backend_pid()").fetchone()
+        with psycopg.connect(dsns["firstline"], autocommit=True) as firstline:
+            row = firstline.execute(
+                "SELECT usename, state FROM pg_stat_activity WHERE pid = %s", shop_pid
+            ).fetchone()
+            assert row == ("shop", "idle in transaction")
+            roles = firstline.execute(
+                "SELECT rolsuper, pg_has_role('firstline', 'pg_signal_backend', 'member'),"
+                " pg_has_role('firstline', 'pg_read_all_stats', 'member')"
+                " FROM pg_roles WHERE rolname = 'firstline'"
+            ).fetchone()
+            assert roles == (False, True, True)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                firstline.execute("SELECT count(*) FROM orders")
+    with psycopg.connect(dsns["exporter"]) as exporter:
+        member = exporter.execute("SELECT pg_has_role('exporter', 'pg_monitor', 'member')")
+        assert member.fetchone() == (True,)
+
+
+def test_another_supervisor_stops_every_part(lab: tuple[Topology, Monitoring]) -> None:
+    """Last in this module: `firstline lab stop`'s way, from the records in the lab dir."""
+    topology, _ = lab
+    later = Supervisor(Topology.load(topology.lab_dir))
+    started = later.status()
+    assert {s.name for s in started if s.alive} == {
+        "postgres", "redis", "node-exporter", "postgres-exporter", "redis-exporter",
+        "blackbox-exporter", "loki-clickhouse", "loki", "alertmanager", "prometheus",
+    }  # fmt: skip
+    later.stop_all()
+    assert eventually(lambda: all(pid_gone(s.pid) for s in started), "every pid gone")
+    assert later.status() == []
