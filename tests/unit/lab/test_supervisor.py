@@ -17,17 +17,9 @@ import pytest
 from firstline.lab.processes import LabError, start_time
 from firstline.lab.supervisor import PROCESSES_FILE, LabProcess, Supervisor
 from firstline.lab.topology import Ports, Topology
+from tests.services.process import pid_gone
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
-
-
-def pid_gone(pid: int) -> bool:
-    """No process (or only a zombie, which has ended) has this PID."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return True
-    return state == "Z"
 
 
 def wait_for(condition: object, timeout: float = 20.0) -> bool:
