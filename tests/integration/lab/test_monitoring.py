@@ -6,10 +6,14 @@ started here: their targets are simply down, which is what Prometheus should say
 
 from __future__ import annotations
 
+import ipaddress
+import ssl
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,6 +21,10 @@ import httpx
 import psycopg
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from firstline.lab.monitoring import Monitoring, start_monitoring
 from firstline.lab.monitoring.prometheus import rule_files
@@ -28,6 +36,7 @@ from tests.services.process import pid_gone
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
 TOKEN = "lab-webhook-token"
+CERT_DAYS = 2  # as the certificate fault installs
 
 
 def eventually(probe: Callable[[], T | None], what: str, timeout: float = 30.0) -> T:
@@ -49,14 +58,76 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Topology, Mo
     topology.volume_dir.mkdir(parents=True)
     mount = ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(topology.volume_dir)]
     mounted = subprocess.run(mount, capture_output=True, check=False).returncode == 0
+    issue_lab_certificates(topology.certs_dir, days=CERT_DAYS)
+    storefront_tls = serve_https(topology.ports.storefront_tls, topology.certs_dir)
     supervisor = Supervisor(topology)
     try:
         monitoring = start_monitoring(topology, supervisor, webhook_token=TOKEN)
         yield topology, monitoring
     finally:
         supervisor.stop_all()
+        storefront_tls.shutdown()
         if mounted:
             subprocess.run(["umount", str(topology.volume_dir)], check=False)
+
+
+def issue_lab_certificates(certs: Path, days: int) -> None:
+    """A CA at certs/ca.crt and a 127.0.0.1 certificate it signed, valid for `days`."""
+    now = datetime.now(UTC).replace(microsecond=0)
+
+    def build(
+        subject: str,
+        issuer: str,
+        key: ec.EllipticCurvePrivateKey,
+        signer: ec.EllipticCurvePrivateKey,
+        ca: bool,
+    ) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(hours=1))
+            .not_valid_after(now + timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            ip = x509.IPAddress(ipaddress.ip_address("127.0.0.1"))
+            builder = builder.add_extension(x509.SubjectAlternativeName([ip]), critical=False)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = build("lab CA", "lab CA", ca_key, ca_key, ca=True)
+    leaf = build("storefront", "lab CA", key, ca_key, ca=False)
+    certs.mkdir(parents=True, exist_ok=True)
+    (certs / "ca.crt").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    (certs / "storefront.crt").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    (certs / "storefront.key").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ))  # fmt: skip
+
+
+class _Healthy(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+
+def serve_https(port: int, certs: Path) -> ThreadingHTTPServer:
+    """What the storefront's TLS endpoint will be: a certificate from the lab CA."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), _Healthy)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certs / "storefront.crt", certs / "storefront.key")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 def volume_mounted(topology: Topology) -> bool:
@@ -97,6 +168,20 @@ def test_prometheus_scrapes_every_exporter(lab: tuple[Topology, Monitoring]) -> 
     }
     assert set(probes) == {"storefront", "payments"}
     assert probes["storefront"].startswith("https://127.0.0.1:")
+
+
+def test_the_tls_probe_trusts_the_lab_ca(lab: tuple[Topology, Monitoring]) -> None:
+    topology, monitoring = lab
+    success = eventually(
+        lambda: query(monitoring, 'probe_success{service="storefront"} == 1'),
+        "the storefront's TLS probe to succeed",
+    )
+    assert success[0]["metric"]["instance"] == f"https://127.0.0.1:{topology.ports.storefront_tls}/"
+    (expiry,) = query(monitoring, 'probe_ssl_earliest_cert_expiry{service="storefront"}')
+    served = x509.load_pem_x509_certificate((topology.certs_dir / "storefront.crt").read_bytes())
+    assert float(expiry["value"][1]) == served.not_valid_after_utc.timestamp()
+    # nothing answers for payments here: its probe fails, as BlackboxProbeFailed will read
+    assert query(monitoring, 'probe_success{service="payments"} == 0')
 
 
 def test_the_lab_volume_is_the_only_filesystem_kept(lab: tuple[Topology, Monitoring]) -> None:
