@@ -123,6 +123,9 @@ class Supervisor:
         with self._records() as records:
             process = next((r for r in records if r.name == name), None)
         if process is None:
+            child = self._children.pop(name, None)
+            if child is not None:  # ours, stopped by another command: reap it
+                child.poll()
             return
         stop_group(
             process.pid,
