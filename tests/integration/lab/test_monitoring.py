@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from firstline.lab.monitoring import Monitoring, start_monitoring
+from firstline.lab.monitoring import Monitoring, discard_postgres_data, start_monitoring
 from firstline.lab.monitoring.prometheus import rule_files
 from firstline.lab.supervisor import Supervisor
 from firstline.lab.topology import Ports, Topology
@@ -66,6 +66,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Topology, Mo
         yield topology, monitoring
     finally:
         supervisor.stop_all()
+        discard_postgres_data(topology)
         storefront_tls.shutdown()
         if mounted:
             subprocess.run(["umount", str(topology.volume_dir)], check=False)
@@ -149,8 +150,11 @@ def test_prometheus_scrapes_every_exporter(lab: tuple[Topology, Monitoring]) -> 
               "kube-state-metrics": "0"}  # fmt: skip
 
     def up() -> dict[str, str] | None:
-        seen = {r["metric"]["job"]: r["value"][1] for r in query(monitoring, "up")}
-        return seen if all(seen.get(job) == value for job, value in wanted.items()) else None
+        results = query(monitoring, "up")
+        seen = {r["metric"]["job"]: r["value"][1] for r in results}
+        probes = [r for r in results if r["metric"]["job"] == "blackbox"]
+        every = all(seen.get(job) == value for job, value in wanted.items())
+        return seen if every and len(probes) == 2 else None
 
     seen = eventually(up, "every exporter's target up")
     assert "shop" not in seen  # no pod discovered: no target
@@ -181,7 +185,9 @@ def test_the_tls_probe_trusts_the_lab_ca(lab: tuple[Topology, Monitoring]) -> No
     served = x509.load_pem_x509_certificate((topology.certs_dir / "storefront.crt").read_bytes())
     assert float(expiry["value"][1]) == served.not_valid_after_utc.timestamp()
     # nothing answers for payments here: its probe fails, as BlackboxProbeFailed will read
-    assert query(monitoring, 'probe_success{service="payments"} == 0')
+    eventually(
+        lambda: query(monitoring, 'probe_success{service="payments"} == 0'), "payments' probe"
+    )
 
 
 def test_the_lab_volume_is_the_only_filesystem_kept(lab: tuple[Topology, Monitoring]) -> None:

@@ -22,7 +22,12 @@ from firstline.lab.monitoring.loki import (
     launch_qryn,
     qryn_entry,
 )
-from firstline.lab.monitoring.postgres import role_dsn, role_dsns, start_postgres
+from firstline.lab.monitoring.postgres import (
+    discard_postgres_data,
+    role_dsn,
+    role_dsns,
+    start_postgres,
+)
 from firstline.lab.monitoring.prometheus import start_prometheus
 from firstline.lab.monitoring.redis import redis_url, start_redis
 from firstline.lab.supervisor import Supervisor
@@ -30,6 +35,7 @@ from firstline.lab.topology import Topology
 
 __all__ = [
     "Monitoring",
+    "discard_postgres_data",
     "redis_url",
     "role_dsn",
     "role_dsns",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pwd
+import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -64,6 +65,15 @@ def cluster_dir(topology: Topology) -> Path:
         return link
     key = hashlib.sha256(str(topology.lab_dir.resolve()).encode()).hexdigest()[:12]
     return Path("/tmp") / f"firstline-lab-postgres-{key}"
+
+
+def discard_postgres_data(topology: Topology) -> None:
+    """Delete the cluster (with the server stopped): as root it lives outside the lab dir,
+    so deleting the lab dir alone would leave it behind in /tmp."""
+    shutil.rmtree(cluster_dir(topology), ignore_errors=True)
+    link = topology.data_dir / "postgres"
+    if link.is_symlink():
+        link.unlink()
 
 
 def start_postgres(topology: Topology, supervisor: Supervisor) -> LabProcess:
