@@ -12,7 +12,7 @@ LLM_STAMP := $(VENV)/.llm-server-installed
 openapi: install
 	$(BIN)/firstline openapi > docs/openapi.json
 
-.PHONY: openapi install demo test lint typecheck layers unit lock clean test-services apt-services
+.PHONY: openapi install demo test lint typecheck layers unit lock clean test-services apt-services lab
 QRYN_VERSION := 3.2.39
 QRYN_DIR := .test-services/qryn
 
@@ -49,19 +49,40 @@ test: install $(LLM_STAMP) test-services lint typecheck layers
 	FIRSTLINE_QRYN_DIR=$(CURDIR)/$(QRYN_DIR) $(BURNER) $(BIN)/pytest
 
 # Real services the integration tests start themselves: Prometheus, Alertmanager, Redis and
-# PostgreSQL from Debian, qryn (a Loki-API server) from npm; Debian's Chromium, the
+# PostgreSQL from Debian, the four Debian exporters the lab's monitoring scrapes (node,
+# postgres, redis, blackbox), qryn (a Loki-API server) from npm; Debian's Chromium, the
 # browser the console's tests drive; and jq, which the docs' runnable examples pipe
 # through (tests/docs). Installed once; nothing is started here.
 test-services: apt-services $(QRYN_DIR)/.installed
 
+APT_SERVICES := prometheus prometheus-alertmanager redis-server postgresql-15 chromium jq \
+  prometheus-node-exporter prometheus-postgres-exporter prometheus-redis-exporter \
+  prometheus-blackbox-exporter
+# The packages' postinst scripts start their daemons on default ports (9090, 9100, 6379, ...)
+# through invoke-rc.d; a policy-rc.d that answers 101 ("action forbidden") keeps them stopped,
+# as every part is started by the suite or the lab on its own loopback port. One the machine
+# already has (Debian's Docker images ship one) is left alone.
 apt-services:
 	@if ! command -v prometheus >/dev/null || ! command -v prometheus-alertmanager >/dev/null \
 	    || ! command -v redis-server >/dev/null || ! test -x /usr/lib/postgresql/15/bin/initdb \
-	    || ! test -x /usr/bin/chromium || ! command -v jq >/dev/null; then \
+	    || ! test -x /usr/bin/chromium || ! command -v jq >/dev/null \
+	    || ! command -v prometheus-node-exporter >/dev/null \
+	    || ! command -v prometheus-postgres-exporter >/dev/null \
+	    || ! command -v prometheus-redis-exporter >/dev/null \
+	    || ! command -v prometheus-blackbox-exporter >/dev/null; then \
+	  policy=/usr/sbin/policy-rc.d; own_policy=; \
+	  if ! test -e $$policy; then \
+	    printf '#!/bin/sh\nexit 101\n' > $$policy && chmod 755 $$policy && own_policy=1; \
+	  fi; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    --no-install-recommends prometheus prometheus-alertmanager redis-server postgresql-15 \
-	    chromium jq; \
+	    --no-install-recommends $(APT_SERVICES); status=$$?; \
+	  if test -n "$$own_policy"; then rm -f $$policy; fi; \
+	  exit $$status; \
 	fi
+
+# The live lab (docs/lab.md): a small real production on this machine, run by firstline.
+lab: install test-services
+	$(BIN)/firstline lab run all
 
 # qryn's own postinstall runs patch-package from the wrong folder (or is skipped by npm 11),
 # so scripts are off and its patches are applied from the install root.

@@ -3,14 +3,12 @@
 chdb runs behind the ClickHouse-HTTP adapter in this folder, qryn talks to it as to any
 ClickHouse, and tests push and query through Loki's own HTTP API. Both run on free loopback
 ports and are stopped by PID. Nothing is installed here: `make test-services` puts qryn in
-.test-services/qryn (or wherever FIRSTLINE_QRYN_DIR points).
+.test-services/qryn (or wherever FIRSTLINE_QRYN_DIR points). The pieces (the adapter, qryn's
+entry point and environment) are the lab's (firstline/lab/monitoring/loki.py).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,26 +18,15 @@ from typing import Any
 
 import httpx
 
+from firstline.lab.monitoring.loki import (
+    clickhouse_argv,
+    clickhouse_ready,
+    qryn_entry,
+    qryn_env,
+)
 from tests.services.process import Service, ServiceError, free_port, http_ok
 
-_REPO = Path(__file__).resolve().parents[2]
-DEFAULT_QRYN_DIR = _REPO / ".test-services" / "qryn"
-_ENTRY = Path("node_modules") / "qryn" / "qryn_node.js"
-
-
-def qryn_entry() -> Path:
-    """qryn's start script, or a ServiceError telling the reader how to install it."""
-    configured = os.environ.get("FIRSTLINE_QRYN_DIR")
-    root = Path(configured) if configured else DEFAULT_QRYN_DIR
-    entry = root / _ENTRY
-    if not entry.is_file():
-        raise ServiceError(
-            f"qryn is not installed at {root} (looked for {entry}): run `make test-services`"
-            + ("" if configured else ", or point FIRSTLINE_QRYN_DIR at an install")
-        )
-    if shutil.which("node") is None:
-        raise ServiceError("node is not on PATH; qryn needs Node.js 20")
-    return entry
+__all__ = ["LokiServer", "ns", "qryn_entry", "start_loki"]
 
 
 def ns(ts: datetime) -> str:
@@ -108,24 +95,14 @@ def start_loki(workdir: Path) -> LokiServer:
     entry = qryn_entry()
     ch_port, qryn_port = free_port(), free_port()
     clickhouse = Service(
-        "clickhouse-http",
-        [sys.executable, "-m", "tests.services.clickhouse_http", str(ch_port),
-         str(workdir / "chdb")],
-        workdir, http_ok(f"http://127.0.0.1:{ch_port}/ping"), cwd=_REPO,
+        "clickhouse-http", clickhouse_argv(ch_port, workdir / "chdb"), workdir,
+        clickhouse_ready(ch_port),
     ).start()  # fmt: skip
-    env = {
-        "CLICKHOUSE_SERVER": "127.0.0.1",
-        "CLICKHOUSE_PORT": str(ch_port),
-        "CLICKHOUSE_DB": "qryn",
-        "CLICKHOUSE_AUTH": "default:",
-        "PORT": str(qryn_port),
-        "HOST": "127.0.0.1",
-    }
     url = f"http://127.0.0.1:{qryn_port}"
     try:
         qryn = Service(
-            "qryn", ["node", str(entry)], workdir, http_ok(f"{url}/ready"), env=env,
-            cwd=entry.parents[2],
+            "qryn", ["node", str(entry)], workdir, http_ok(f"{url}/ready"),
+            env=qryn_env(ch_port, qryn_port), cwd=entry.parents[2],
         ).start(timeout=60)  # fmt: skip
     except BaseException:
         clickhouse.stop()

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import psycopg
 
+from firstline.lab.monitoring.postgres import BIN, as_postgres_user
 from tests.services.process import Service, ServiceError, free_port
 
-BIN = Path(os.environ.get("FIRSTLINE_PG_BIN", "/usr/lib/postgresql/15/bin"))
+__all__ = ["BIN", "PostgresCluster"]
 
 
 class PostgresCluster:
@@ -31,12 +32,10 @@ class PostgresCluster:
         self.root = Path(tempfile.mkdtemp(prefix="firstline-pg-"))
         self.port = free_port()
         self.service: Service | None = None
-        self._as_user: list[str] = []
+        self._as_user = as_postgres_user()
         if os.geteuid() == 0:
             owner = pwd.getpwnam("postgres")
             os.chown(self.root, owner.pw_uid, owner.pw_gid)
-            self._as_user = ["setpriv", f"--reuid={owner.pw_uid}", f"--regid={owner.pw_gid}",
-                             "--init-groups", "--"]  # fmt: skip
 
     def dsn(self, user: str = "postgres", dbname: str = "postgres", **extra: str) -> str:
         parts = {"host": "127.0.0.1", "port": str(self.port), "user": user, "dbname": dbname}

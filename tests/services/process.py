@@ -1,37 +1,40 @@
-"""Start a real server as a child process, poll until it is ready, stop it by PID."""
+"""Start a real server as a child process, poll until it is ready, stop it by PID.
+
+The mechanics (own session, log file, readiness against a deadline, stopping the process
+group) are the lab's (firstline/lab/processes.py); a Service is one such child that the
+test owning it stops, with no record on disk."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import signal
-import socket
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-import httpx
+from firstline.lab.processes import (
+    LabError,
+    Readiness,
+    await_ready,
+    http_ok,
+    log_tail,
+    spawn,
+    start_time,
+    stop_group,
+)
+from firstline.lab.topology import free_port
+
+__all__ = ["Service", "ServiceError", "free_port", "http_ok", "pid_gone"]
+
+ServiceError = LabError  # the suite's name for it: a service that cannot start
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def http_ok(url: str) -> Callable[[], bool]:
-    def check() -> bool:
-        try:
-            return httpx.get(url, timeout=1.0).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    return check
-
-
-class ServiceError(RuntimeError):
-    pass
+def pid_gone(pid: int) -> bool:
+    """No process (or only a zombie, which has ended) has this PID: read from /proc here,
+    not through the lab's own check, so a test of the lab does not grade itself."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state == "Z"
 
 
 class Service:
@@ -42,7 +45,7 @@ class Service:
         name: str,
         argv: list[str],
         log_dir: Path,
-        ready: Callable[[], bool],
+        ready: Readiness,
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
     ) -> None:
@@ -50,41 +53,25 @@ class Service:
         self.argv = argv
         self.ready = ready
         self.log_path = log_dir / f"{name}.log"
-        self.env = {**os.environ, **(env or {})}
+        self.env = env
         self.cwd = cwd
         self.process: subprocess.Popen[bytes] | None = None
+        self._started = 0
 
     def start(self, timeout: float = 60.0) -> Service:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            self.argv, stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=self.cwd,
-            start_new_session=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise ServiceError(
-                    f"{self.name} exited with {self.process.returncode}: {self.tail()}"
-                )
-            if self.ready():
-                return self
-            time.sleep(0.1)
-        self.stop()
-        raise ServiceError(f"{self.name} not ready after {timeout:.0f}s: {self.tail()}")
+        self.process = spawn(self.argv, self.log_path, env=self.env, cwd=self.cwd, fresh_log=True)
+        self._started = start_time(self.process.pid) or 0
+        try:
+            await_ready(self.process, self.name, self.log_path, self.ready, timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
 
     def tail(self, lines: int = 15) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return log_tail(self.log_path, lines)
 
-    def stop(self) -> None:
+    def stop(self, stop_signal: int = signal.SIGTERM) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
+        stop_group(self.process.pid, self._started, stop_signal=stop_signal, child=self.process)

@@ -9,7 +9,7 @@ sends. All on loopback ports, stopped by PID.
 from __future__ import annotations
 
 import json
-import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -21,7 +21,8 @@ from typing import Any
 import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
-from tests.services.process import Service, ServiceError, free_port, http_ok
+from firstline.lab.processes import require_binary
+from tests.services.process import Service, free_port, http_ok
 
 RULES = """
 groups:
@@ -47,11 +48,15 @@ groups:
 """
 
 
-def require(binary: str) -> str:
-    found = shutil.which(binary)
-    if found is None:
-        raise ServiceError(f"{binary} is not installed: run `make test-services` (apt-get)")
-    return found
+require = require_binary  # the suite's name for it
+
+
+def promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Debian's promtool (comes with prometheus), its output as text."""
+    return subprocess.run(
+        [require_binary("promtool"), *args],
+        capture_output=True, text=True, timeout=120, check=False, cwd=cwd,
+    )  # fmt: skip
 
 
 @dataclass

@@ -3,23 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import socket
-from collections.abc import Callable
 from pathlib import Path
 
+from firstline.lab.monitoring.redis import answers_ping
 from tests.services.process import Service, ServiceError, free_port
-
-
-def _pong(port: int) -> Callable[[], bool]:
-    def check() -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1.0) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(64).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    return check
 
 
 def start_redis(work_dir: Path) -> tuple[Service, str]:
@@ -30,5 +17,5 @@ def start_redis(work_dir: Path) -> tuple[Service, str]:
     port = free_port()
     argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
             "--appendonly", "no", "--daemonize", "no", "--dir", str(work_dir)]  # fmt: skip
-    service = Service("redis", argv, work_dir, ready=_pong(port), cwd=work_dir).start()
+    service = Service("redis", argv, work_dir, ready=answers_ping(port), cwd=work_dir).start()
     return service, f"redis://127.0.0.1:{port}/0"

@@ -6,26 +6,18 @@ prometheus package, which `make test` installs (Makefile: apt-services)."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.services.prometheus import promtool
 from tests.unit.deploy import exposed
 from tests.unit.deploy.conftest import DEPLOY
 
 RULES = DEPLOY / "prometheus" / "firstline-rules.yaml"
 TESTS = DEPLOY / "prometheus" / "firstline-rules.test.yaml"
-
-
-def promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    tool = shutil.which("promtool")
-    assert tool, "promtool is not installed (Debian's prometheus package: make test-services)"
-    return subprocess.run(
-        [tool, *args], capture_output=True, text=True, timeout=120, check=False, cwd=cwd
-    )
 
 
 def alerts() -> list[dict[str, Any]]:

@@ -1,8 +1,11 @@
-"""A ClickHouse HTTP interface over chdb (embedded ClickHouse), for qryn in tests.
+"""A ClickHouse HTTP interface over chdb (embedded ClickHouse), for qryn in the lab and tests.
 
 qryn speaks ClickHouse's HTTP protocol: the SQL is the `query` URL parameter followed by the
 request body, and answers default to TabSeparated. chdb runs the SQL in-process on a
-session directory. Run: python -m tests.services.clickhouse_http PORT DATA_DIR
+session directory. Run: python -m firstline.lab.monitoring.clickhouse_http PORT DATA_DIR
+
+chdb (a dev dependency, as is the rest of the lab's Loki) is imported by the program only,
+so importing this module costs nothing.
 """
 
 from __future__ import annotations
@@ -10,15 +13,14 @@ from __future__ import annotations
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlparse
-
-from chdb import session as chdb_session
 
 _LOCK = threading.Lock()  # one chdb session; ClickHouse itself serialises little, chdb more
 
 
 class Handler(BaseHTTPRequestHandler):
-    session: chdb_session.Session
+    session: Any  # chdb.session.Session, set by main()
 
     def log_message(self, format: str, *args: object) -> None:
         return
@@ -75,8 +77,10 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main() -> None:
+    from chdb import session as chdb_session
+
     port, data_dir = int(sys.argv[1]), sys.argv[2]
-    Handler.session = chdb_session.Session(data_dir)
+    Handler.session = chdb_session.Session(data_dir)  # type: ignore[no-untyped-call]
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.serve_forever()
 
