@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from firstline.lab.monitoring.postgres import role_dsn
 from firstline.lab.topology import HOST, Topology
 
 OPERATOR = "lab-operator"
@@ -82,7 +83,6 @@ def policy(topology: Topology) -> dict[str, Any]:
 def settings(topology: Topology) -> dict[str, Any]:
     tokens = lab_secrets(topology)
     kubeconfig = str(topology.config_dir / "kubeconfig")
-    pg = topology.ports.postgres
     return {
         "policy_file": str(topology.config_dir / POLICY_FILE),
         "store": {"data_dir": str(topology.data_dir / "firstline")},
@@ -118,9 +118,7 @@ def settings(topology: Topology) -> dict[str, Any]:
             },
             "postgres": {
                 "enabled": True,
-                "targets": {
-                    "postgres": f"host={HOST} port={pg} dbname=shop user=firstline",
-                },
+                "targets": {"postgres": role_dsn(topology, "firstline")},
                 "min_idle_in_transaction_seconds": 10,
             },
             "scripts": {"enabled": True, "directory": str(topology.runbooks_dir)},

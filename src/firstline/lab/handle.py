@@ -12,6 +12,7 @@ import httpx
 
 from firstline.lab.topology import Topology
 
+
 class LabHandle:
     def __init__(self, topology: Topology) -> None:
         self.topology = topology
@@ -79,9 +80,16 @@ class LabHandle:
         self._redis().delete("reports:jobs", "reports:processing")
 
     def terminate_idle_sessions(self) -> None:
-        from firstline.lab.monitoring import postgres
+        """What a DBA does by hand: end the shop's sessions idle in a transaction."""
+        import psycopg
 
-        postgres.terminate_idle(self.topology)
+        from firstline.lab.monitoring.postgres import role_dsn
+
+        with psycopg.connect(role_dsn(self.topology, "firstline"), autocommit=True) as db:
+            db.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE usename = 'shop' AND state LIKE 'idle in transaction%'"
+            )
 
     # -- certificates and the lab volume ---------------------------------------------------
     def install_certificate(self, *, days: int) -> None:
