@@ -76,6 +76,10 @@ class RemediationAction(BaseModel):
     steps: list[str] = Field(
         default_factory=list, description="Exact steps for a person (manual_only, failover)."
     )
+    runbook: str | None = Field(
+        default=None,
+        description="Id of the policy runbook that supplied this action; none: the pattern's own.",
+    )
 
     def describe(self) -> str:
         params = ", ".join(f"{k}={v}" for k, v in sorted(self.parameters.items()))
