@@ -18,6 +18,8 @@ cache; an operator who knows the prefix declares it in a policy runbook
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from firstline.actions.catalog import make_action
 from firstline.domain.action import ActionType, RemediationAction, Target
 from firstline.domain.alert import Severity, workload_of_pod
@@ -81,6 +83,16 @@ ROOMY = 0.70
 
 def _last(metric: MetricEvidence | None) -> float | None:
     return db.recent(metric, 3)
+
+
+def _climbed(metric: MetricEvidence | None) -> bool:
+    """Rose by 5% or more over the last half hour (a slow fill need not look anomalous)."""
+    if metric is None or len(metric.points) < 2:
+        return False
+    since = metric.points[-1].ts - timedelta(minutes=30)
+    earlier = next(p.value for p in metric.points if p.ts >= since)
+    now = _last(metric)
+    return now is not None and now >= 1.05 * earlier > 0
 
 
 def _fill(ctx: PatternContext) -> tuple[float | None, str]:
@@ -169,12 +181,7 @@ class CacheMemoryFull(Pattern):
             f"the key count {keys.findings[0].sentence}" if keys and keys.findings else "",
             keys.id if keys else None,
         )
-        card.add(
-            key and db.rising(used_metric),
-            0.5,
-            "used memory kept climbing to the limit",
-            ref,
-        )
+        card.add(key and _climbed(used_metric), 0.5, "used memory climbed to the limit", ref)
         evicted = ev.metric(CACHE_EVICTED_RATE.name)
         card.add(
             key and (db.peak(evicted) or 0.0) > 0,
