@@ -83,7 +83,8 @@ class RemediationAction(BaseModel):
 
     def describe(self) -> str:
         params = ", ".join(f"{k}={v}" for k, v in sorted(self.parameters.items()))
-        return f"{self.type.value} {self.target}" + (f" ({params})" if params else "")
+        source = f" [runbook {self.runbook}]" if self.runbook else ""
+        return f"{self.type.value} {self.target}" + (f" ({params})" if params else "") + source
 
     def idempotency_key(self, incident_id: str, attempt: int) -> str:
         """Same incident, attempt and action -> same key, in any process."""

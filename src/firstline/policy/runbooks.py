@@ -269,7 +269,7 @@ def bind(runbooks: Iterable[Runbook], alert: Alert, hypothesis: RootCauseHypothe
         kept = (
             [] if runbook.replace else [a for a in actions if a.type is not ActionType.MANUAL_ONLY]
         )
-        return Bound([*kept, supplied], f"runbook {runbook.id} supplied {supplied.describe()}")
+        return Bound([*kept, supplied], f"the {supplied.type.value} is from runbook {runbook.id}")
     return Bound(actions)
 
 

@@ -119,7 +119,8 @@ def test_the_matching_runbook_replaces_the_manual_steps_and_is_named() -> None:
     assert supplied.risk is Risk.MEDIUM
     assert decision.outcome is Outcome.REQUEST_APPROVAL
     assert decision.rule == "medium_risk_needs_approval"
-    assert "runbook lab-disk-cleanup supplied custom_script node/lab-host" in decision.reason
+    assert "the custom_script is from runbook lab-disk-cleanup" in decision.reason
+    assert supplied.describe().endswith("[runbook lab-disk-cleanup]")
 
 
 def test_matchers_are_anchored_and_a_miss_leaves_the_pattern_alone() -> None:
