@@ -148,6 +148,12 @@ class CacheMemoryFull(Pattern):
         "redis-cli --bigkeys / --memkeys: which key prefix holds the memory",
     )
 
+    def has_evidence(self, ctx: PatternContext) -> bool:
+        """The alert's own words are read too (db.texts: an OOM error quoted in its
+        description). So an alert understood as pointing at other causes, with no cache
+        series or logs, is judged as evidence against a full cache, not as a guess."""
+        return super().has_evidence(ctx) or (ctx.alert_understood and self.suggestion(ctx) is None)
+
     def score(self, ctx: PatternContext) -> tuple[Scorecard, str, list[str]]:
         card = Scorecard(prior=-2.5)
         ev = ctx.evidence
