@@ -13,6 +13,7 @@ from firstline.actions.catalog import make_action
 from firstline.domain.action import ActionType, RemediationAction, Risk, Target
 from firstline.domain.alert import Alert, Severity
 from firstline.domain.decision import Outcome
+from firstline.domain.hypothesis import Analysis
 from firstline.patterns.registry import PatternRegistry
 from firstline.policy.approvers import approval_refusal
 from firstline.policy.decision import DecisionInput, decide
@@ -20,6 +21,7 @@ from firstline.policy.schema import Mode, Policy, PolicyError, load_policy
 from firstline.wiring.runtime import build_policy
 from firstline.wiring.settings import load_settings
 from tests.unit.builders import alert, analysis
+from tests.unit.patterns.builders_a import bundle_verdict
 
 NODE = Target(kind="node", name="lab-host")
 DISK_STEPS = make_action(ActionType.MANUAL_ONLY, NODE, rationale="free disk by hand")
@@ -228,3 +230,59 @@ def test_the_first_matching_runbook_wins() -> None:
     assert [a.runbook for a in decision.actions] == ["lab-disk-cleanup"]
     decision = _decide(_policy(general, CLEANUP))
     assert [a.runbook for a in decision.actions] == ["general"]
+
+
+def test_the_cache_bundle_with_the_owners_prefix_proposes_clear_cache() -> None:
+    """cache_memory_full alone escalates with steps; with the runbook that names the prefix
+    the shop knows is safe, the proposal is clear_cache of that prefix, approved by a person
+    (clear_cache is medium risk)."""
+    found, _, verdict = bundle_verdict("cache-maxmemory-noeviction-sessions", "cache_memory_full")
+    assert verdict.hypothesis is not None
+    purge = {
+        "id": "sessions-page-cache",
+        "when": {"pattern": "cache_memory_full", "alert": ["pod=sessions-cache-0"]},
+        "action": "clear_cache",
+        "parameters": {"pattern": "page:*"},
+    }
+    inp = DecisionInput(
+        alert=found,
+        severity=Severity.MEDIUM,
+        analysis=Analysis(reasoner="test", hypotheses=[verdict.hypothesis]),
+    )
+    alone = decide(inp, _policy())
+    assert alone.outcome is Outcome.ESCALATE
+    decision = decide(inp, _policy(purge))
+    assert decision.outcome is Outcome.REQUEST_APPROVAL
+    [action] = decision.actions
+    assert action.describe() == (
+        "clear_cache cache/shop/sessions-cache (pattern=page:*) [runbook sessions-page-cache]"
+    )
+
+
+def test_a_rotation_script_replaces_the_issuers_renewal() -> None:
+    """A certificate outside cert-manager: the operator's rotation script is the whole fix,
+    so `replace: true` drops the pattern's own proposal whatever it was."""
+    probe = alert("BlackboxSslCertificateWillExpireSoon", instance="https://127.0.0.1:8443")
+    renew = make_action(
+        ActionType.ROTATE_CERTIFICATE,
+        Target(kind="certificate", name="127.0.0.1-8443", namespace="shop"),
+        rationale="issuer",
+    )
+    rotate = {
+        "id": "rotate-lab-tls",
+        "when": {
+            "pattern": "certificate_expiry",
+            "alert": ["instance=~https://127\\.0\\.0\\.1:.*"],
+        },
+        "action": "custom_script",
+        "parameters": {"script": "rotate-cert", "endpoint": "{{ labels.instance }}"},
+        "risk": "medium",
+        "replace": True,
+    }
+    decision = _decide(
+        _policy(rotate), actions=[renew], the_alert=probe, pattern="certificate_expiry"
+    )
+    [action] = decision.actions
+    assert action.type is ActionType.CUSTOM_SCRIPT
+    assert action.target == renew.target
+    assert action.parameters["endpoint"] == "https://127.0.0.1:8443"
