@@ -26,7 +26,7 @@ log = structlog.get_logger(__name__)
 
 CHECK_SUFFIX = ".check"
 RESERVED = frozenset({"script", "target"})
-_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+PARAMETER_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _MAX_VALUE = 1024
 
@@ -35,7 +35,8 @@ class ScriptRefused(Exception):
     """The script or its arguments are not acceptable; the message says why."""
 
 
-def _value_text(key: str, value: ParamValue) -> str:
+def parameter_text(key: str, value: ParamValue) -> str:
+    """A parameter as the script sees it; refused with control characters or too long."""
     if isinstance(value, bool):
         return "true" if value else "false"
     text = str(value)
@@ -52,9 +53,9 @@ def script_arguments(parameters: dict[str, ParamValue], target: Target) -> list[
     for key in sorted(parameters):
         if key in RESERVED:
             continue
-        if not _KEY.match(key):
+        if not PARAMETER_KEY.match(key):
             raise ScriptRefused(f"parameter name {key!r} is not a plain word")
-        args.append(f"--{key}={_value_text(key, parameters[key])}")
+        args.append(f"--{key}={parameter_text(key, parameters[key])}")
     return args
 
 

@@ -397,7 +397,7 @@ async def _concluded(
     return await concluded_expectation(
         bundle,
         registry,
-        build_policy(cfg, Mode.AUTO),
+        build_policy(cfg, Mode.AUTO, registry),
         get_detector(cfg.detection.detector),
         timedelta(minutes=cfg.graph.evidence_window_minutes),
     )

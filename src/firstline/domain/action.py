@@ -76,10 +76,15 @@ class RemediationAction(BaseModel):
     steps: list[str] = Field(
         default_factory=list, description="Exact steps for a person (manual_only, failover)."
     )
+    runbook: str | None = Field(
+        default=None,
+        description="Id of the policy runbook that supplied this action; none: the pattern's own.",
+    )
 
     def describe(self) -> str:
         params = ", ".join(f"{k}={v}" for k, v in sorted(self.parameters.items()))
-        return f"{self.type.value} {self.target}" + (f" ({params})" if params else "")
+        source = f" [runbook {self.runbook}]" if self.runbook else ""
+        return f"{self.type.value} {self.target}" + (f" ({params})" if params else "") + source
 
     def idempotency_key(self, incident_id: str, attempt: int) -> str:
         """Same incident, attempt and action -> same key, in any process."""

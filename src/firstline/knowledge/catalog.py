@@ -109,6 +109,10 @@ GATHER_HINTS: dict[str, str] = {
     "db_long_queries": "long-running queries and locks",
     "db_checkpoints": "checkpoint and WAL write activity",
     "db_role": "primary/replica role changes",
+    "cache_memory_used_bytes": "cache (Redis, Memcached) memory used",
+    "cache_memory_max_bytes": "cache memory limit (Redis maxmemory)",
+    "cache_evicted_keys_rate": "keys the cache evicts to make room",
+    "cache_oom_errors_rate": "writes the cache refuses for lack of memory",
 }
 
 _PATTERN_ID = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -15,6 +15,7 @@ from firstline.domain.action import ActionType, RemediationAction, Risk
 from firstline.domain.alert import Alert, Severity
 from firstline.domain.decision import Decision, Outcome
 from firstline.domain.hypothesis import NO_INCIDENT, Analysis
+from firstline.policy.runbooks import bind
 from firstline.policy.schema import Mode, Policy
 
 
@@ -164,12 +165,33 @@ def _apply_mode(decision: Decision, policy: Policy) -> Decision:
     return decision
 
 
+def with_runbooks(inp: DecisionInput, policy: Policy) -> tuple[DecisionInput, str]:
+    """The input with the policy's runbooks applied to the hypothesis decided on, and the
+    note naming the runbook. Only at or above the confidence threshold: a runbook makes a
+    diagnosis actionable, never a weak one acted on."""
+    top = inp.analysis.top_verified
+    if not policy.runbooks or top is None or top.confidence < policy.confidence_threshold:
+        return inp, ""
+    bound = bind(policy.runbooks, inp.alert, top)
+    if bound.actions == top.suggested_actions:
+        return inp, bound.note
+    hypotheses = [
+        h.model_copy(update={"suggested_actions": bound.actions}) if h is top else h
+        for h in inp.analysis.hypotheses
+    ]
+    analysis = inp.analysis.model_copy(update={"hypotheses": hypotheses})
+    return DecisionInput(alert=inp.alert, severity=inp.severity, analysis=analysis), bound.note
+
+
 def decide(inp: DecisionInput, policy: Policy) -> Decision:
+    inp, note = with_runbooks(inp, policy)
     for rule_id, rule in RULES:
         result = rule(inp, policy)
         if result is None:
             continue
         outcome, reason = result
+        if note and outcome is not Outcome.DISMISS:
+            reason = f"{reason} ({note})"
         actions = _actions(inp) if outcome is not Outcome.DISMISS else []
         return _apply_mode(
             Decision(outcome=outcome, rule=rule_id, reason=reason, actions=actions), policy

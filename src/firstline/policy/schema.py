@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from firstline.errors import InvalidInput
 from firstline.policy.approvers import ApproverRule
 from firstline.policy.mode import Mode as Mode  # re-exported: the policy model carries it
+from firstline.policy.runbooks import Runbook
 from firstline.policy.sections import ActionRules, BlastRadius, FreezeWindow, RateLimits
 from firstline.support.yamlfile import load_yaml_mapping
 
@@ -63,6 +64,21 @@ class Policy(BaseModel):
         default=None,
         description="Who may approve which actions. Absent: any authenticated principal.",
     )
+    runbooks: tuple[Runbook, ...] = Field(
+        default=(),
+        description="The operator's own fix per diagnosis (docs/policy.md#runbooks); the first "
+        "that matches supplies the action, the rules above still decide.",
+    )
+
+    @field_validator("runbooks")
+    @classmethod
+    def _unique_runbook_ids(cls, value: tuple[Runbook, ...]) -> tuple[Runbook, ...]:
+        seen: set[str] = set()
+        for runbook in value:
+            if runbook.id in seen:
+                raise ValueError(f"two runbooks share the id {runbook.id!r}")
+            seen.add(runbook.id)
+        return value
 
 
 class PolicyError(InvalidInput, ValueError):

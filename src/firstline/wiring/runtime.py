@@ -25,7 +25,8 @@ from firstline.notify.base import Notifier
 from firstline.notify.console import ConsoleNotifier
 from firstline.notify.jsonl import JsonLinesNotifier
 from firstline.patterns.registry import PatternRegistry
-from firstline.policy.schema import Mode, Policy, load_policy
+from firstline.policy.runbooks import check_runbook_patterns
+from firstline.policy.schema import Mode, Policy, PolicyError, load_policy
 from firstline.reasoning.base import Reasoner
 from firstline.reasoning.llm.factory import build_reasoner
 from firstline.reasoning.llm.usage import UsageLedger
@@ -61,8 +62,16 @@ class Runtime:
     delivery: Delivery
 
 
-def build_policy(settings: Settings, mode: Mode | None = None) -> Policy:
+def build_policy(
+    settings: Settings, mode: Mode | None = None, registry: PatternRegistry | None = None
+) -> Policy:
+    """The policy file, its runbooks' patterns checked against `registry` when given (the
+    policy layer cannot know the plug-in patterns a deployment loads)."""
     policy = load_policy(settings.policy_file)
+    if registry is not None and (
+        problem := check_runbook_patterns(policy.runbooks, registry.ids())
+    ):
+        raise PolicyError(f"policy file {settings.policy_file}: {problem}")
     return policy.model_copy(update={"mode": mode}) if mode is not None else policy
 
 
@@ -158,7 +167,7 @@ async def open_runtime(
     )
     delivery = build_delivery(settings.notify, database, utc_now)
     registry = registry or PatternRegistry.load(settings.patterns_dir)
-    policy = build_policy(settings, mode)
+    policy = build_policy(settings, mode, registry)
     pinned = bundle.now if bundle else None
     context = GraphContext(
         source=source,

@@ -14,6 +14,7 @@ from tests.unit.knowledge.corpus import Rule, alert_of, corpus_path, load_rules
 # The patterns that exist or are being added; a catalog entry naming anything else is a typo.
 PATTERN_IDS = frozenset(
     {
+        "cache_memory_full",
         "certificate_expiry",
         "connection_pool_exhaustion",
         "cpu_saturation",

@@ -67,3 +67,30 @@ def test_unknown_authority_with_a_valid_certificate_is_ruled_out() -> None:
     out = ruled_out(evaluate(PATTERN, alert("BlackboxProbeFailed"), ev))
     assert out.confidence < 0.05
     assert "valid for 60.0 days" in out.reason
+
+
+def test_a_certificate_known_only_by_its_probed_endpoint_is_named_after_it() -> None:
+    """A blackbox probe of a server outside cert-manager: no certificate, secret or
+    workload label, so no issuer to ask; the steps and the endpoint go to a person (or to
+    the operator's rotation runbook)."""
+    probe = alert(
+        "BlackboxSslCertificateWillExpireSoon",
+        service=None,
+        instance="https://127.0.0.1:8443",
+        job="blackbox",
+    )
+    ev = evidence(
+        series(
+            "cert_expiry_seconds",
+            3 * DAY,
+            unit="seconds",
+            labels={"instance": "https://127.0.0.1:8443"},
+        )
+    )
+    h = hypothesis(evaluate(PATTERN, probe, ev))
+    assert h.affected_components == ["127.0.0.1-8443"]
+    assert "served at https://127.0.0.1:8443" in h.cause
+    assert action_types(h) == ["manual_only"]
+    assert targets(h) == ["certificate/shop/127.0.0.1-8443"]
+    assert h.suggested_actions[0].parameters == {"endpoint": "https://127.0.0.1:8443"}
+    assert any("s_client -connect 127.0.0.1:8443" in step for step in h.suggested_actions[0].steps)

@@ -85,3 +85,22 @@ def test_memory_evictions_are_not_disk_pressure() -> None:
         ),
     )
     assert ruled_out(evaluate(PATTERN, alert("KubePodNotReady"), ev)).confidence < 0.1
+
+
+def test_a_host_filesystem_alert_names_its_mountpoint() -> None:
+    """node-exporter's HostOutOfDiskSpace on a data volume: the cause, the steps and the
+    action's parameters say which filesystem, so a runbook can bind to it."""
+    full = alert(
+        "HostOutOfDiskSpace",
+        service=None,
+        instance="lab-host:9100",
+        mountpoint="/srv/lab/volume",
+        device="/dev/loop3",
+    )
+    ev = evidence(series("disk_free_ratio", 0.5, to=0.04, unit="ratio"))
+    h = hypothesis(evaluate(PATTERN, full, ev))
+    assert h.cause.endswith("on /srv/lab/volume")
+    assert targets(h) == ["node/lab-host"]
+    action = h.suggested_actions[0]
+    assert action.parameters == {"mountpoint": "/srv/lab/volume"}
+    assert any("df -h /srv/lab/volume" in step for step in action.steps)

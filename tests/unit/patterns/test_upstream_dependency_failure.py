@@ -75,6 +75,16 @@ def test_refused_calls_to_a_named_dependency_with_its_own_alert() -> None:
             "fraud-scoring",
         ),
         ("POST /v1/send returned 503 Service Unavailable from sms-gateway", "sms-gateway"),
+        # structured logs name the dependency in a field, whatever address they dialled
+        (
+            '{"level":"error","event":"call failed","dependency":"catalog",'
+            '"error":"dial tcp 127.0.0.1:8602: connect: connection refused"}',
+            "catalog",
+        ),
+        (
+            'level=error msg="call failed" peer.service=pricing-engine err="connection refused"',
+            "pricing-engine",
+        ),
     ],
 )
 def test_common_log_formats_name_the_dependency(line: str, upstream: str) -> None:

@@ -15,6 +15,8 @@ Other TLS errors (unknown authority, hostname mismatch) are not expiry and weigh
 
 from __future__ import annotations
 
+import re
+
 from firstline.actions.catalog import make_action
 from firstline.domain.action import ActionType, RemediationAction, Target
 from firstline.domain.alert import Severity
@@ -75,13 +77,45 @@ def _days(seconds: float) -> str:
     return f"{abs(seconds) / 60:.0f} minutes"
 
 
+def probed_endpoint(ctx: PatternContext) -> str | None:
+    """The endpoint a blackbox probe checked (`instance`, `target` or `url`), if the alert or
+    the expiry series names one as a URL or host:port."""
+    metric = ctx.evidence.metric("cert_expiry_seconds")
+    for source in (ctx.alert.labels, metric.labels if metric else {}):
+        for key in ("instance", "target", "url"):
+            value = source.get(key, "")
+            if "://" in value or re.fullmatch(r"[A-Za-z0-9.-]+:\d{1,5}", value):
+                return value
+    return None
+
+
+def _endpoint_name(endpoint: str) -> str:
+    """'https://127.0.0.1:8443/health' -> '127.0.0.1-8443'; the default port is left out."""
+    host_port = endpoint.split("://")[-1].split("/")[0]
+    host, _, port = host_port.partition(":")
+    return f"{host}-{port}" if port and port != "443" else host
+
+
 def certificate_name(ctx: PatternContext) -> str:
+    """The certificate's name (its label, else the alerted workload's `<name>-tls`
+    convention), else the probed endpoint's host (see `known_by_endpoint_only`)."""
     metric = ctx.evidence.metric("cert_expiry_seconds")
     for source in (metric.labels if metric else {}, ctx.alert.labels):
         for key in ("certificate", "secret_name", "secret"):
             if value := source.get(key):
                 return value
+    if ctx.component is None and (endpoint := probed_endpoint(ctx)):
+        return _endpoint_name(endpoint)
     return f"{ctx.component or 'service'}-tls"
+
+
+def known_by_endpoint_only(ctx: PatternContext) -> bool:
+    """No certificate, secret or workload names it: only the probed endpoint does (a
+    certificate outside cert-manager, e.g. a file a server loads), so there is no issuer
+    firstline could ask to re-issue it."""
+    return ctx.component is None and certificate_name(ctx) == _endpoint_name(
+        probed_endpoint(ctx) or ""
+    )
 
 
 class CertificateExpiry(Pattern):
@@ -157,16 +191,21 @@ class CertificateExpiry(Pattern):
         )
         card.add(not key, -2.5, "no certificate near or past expiry, and no expiry errors")
         name = certificate_name(ctx)
+        shown = name
+        if known_by_endpoint_only(ctx):
+            shown = f"{name} (served at {probed_endpoint(ctx)})"
         if expired:
-            cause = f"certificate {name} has expired: clients reject the TLS handshake"
+            cause = f"certificate {shown} has expired: clients reject the TLS handshake"
         else:
-            cause = f"certificate {name} is about to expire and has not been renewed"
+            cause = f"certificate {shown} is about to expire and has not been renewed"
         return card, cause, [name]
 
     def remediation(self, ctx: PatternContext, components: list[str]) -> list[RemediationAction]:
-        name = components[0]
+        name = certificate_name(ctx)
         ns = ctx.namespace or "default"
         target = Target(kind="certificate", name=name, namespace=ctx.namespace)
+        if known_by_endpoint_only(ctx):
+            return [_renew_by_hand(target, probed_endpoint(ctx) or name)]
         expiry = ctx.evidence.metric("cert_expiry_seconds")
         logs = ctx.evidence.logs()
         expired = (expiry is not None and expiry.last is not None and expiry.last <= 0) or (
@@ -204,6 +243,27 @@ class CertificateExpiry(Pattern):
                 ],
             )
         ]
+
+
+def _renew_by_hand(target: Target, endpoint: str) -> RemediationAction:
+    host_port = endpoint.split("://")[-1].split("/")[0]
+    return make_action(
+        ActionType.MANUAL_ONLY,
+        target,
+        rationale="the certificate is known only by the endpoint that serves it: no issuer "
+        "firstline could ask to re-issue it (a rotation script can be declared as a policy "
+        "runbook)",
+        parameters={"endpoint": endpoint},
+        steps=[
+            f"openssl s_client -connect {host_port} </dev/null 2>/dev/null | openssl x509 "
+            "-noout -enddate -subject -issuer  # which certificate, which issuer",
+            "find where the server loads it (its TLS config: cert and key files or secret)",
+            "issue a new certificate with the same names from that issuer, replace the files",
+            "reload or restart the server so it serves the new certificate",
+            f"verify: openssl s_client -connect {host_port} </dev/null | openssl x509 -noout "
+            "-enddate",
+        ],
+    )
 
 
 PATTERN = CertificateExpiry()

@@ -96,6 +96,15 @@ def _locate(ctx: PatternContext) -> tuple[str, str]:
     return "node", node
 
 
+def _mountpoint(ctx: PatternContext) -> str | None:
+    """The full filesystem's mount point, when the alert (node-exporter's `mountpoint`
+    label) or the free-space series names it."""
+    fullest = _fullest(ctx.evidence)
+    return ctx.alert.labels.get("mountpoint") or (
+        fullest.labels.get("mountpoint") if fullest is not None else None
+    )
+
+
 class DiskPressure(Pattern):
     id = "disk_pressure"
     title = "Disk or inode pressure"
@@ -166,7 +175,9 @@ class DiskPressure(Pattern):
         card.add(not keys, -2.5, "no node under DiskPressure, no full filesystem or volume")
         kind, name = _locate(ctx)
         what = "persistent volume" if kind == "persistentvolumeclaim" else "node"
-        return card, f"{what} {name} is out of disk space (or inodes)", [name]
+        mountpoint = _mountpoint(ctx) if kind == "node" else None
+        where = f" on {mountpoint}" if mountpoint else ""
+        return card, f"{what} {name} is out of disk space (or inodes){where}", [name]
 
     def remediation(self, ctx: PatternContext, components: list[str]) -> list[RemediationAction]:
         kind, name = _locate(ctx)
@@ -190,16 +201,19 @@ class DiskPressure(Pattern):
                     ],
                 )
             ]
+        mount = _mountpoint(ctx) or ""
+        grown = mount or "/var/lib /var/log"
         return [
             make_action(
                 ActionType.MANUAL_ONLY,
                 Target(kind="node", name=name),
+                parameters={"mountpoint": mount} if mount else None,
                 rationale="freeing node disk means choosing what to delete; the kubelet's "
                 "own garbage collection is not keeping up",
                 steps=[
                     f"kubectl describe node {name}  # DiskPressure condition, recent evictions",
                     f"kubectl cordon {name}  # stop new pods landing while you clean up",
-                    "on the node: df -h; df -i; du -xh --max-depth=2 /var/lib /var/log | "
+                    f"on the node: df -h {mount}; df -i {mount}; du -xh --max-depth=2 {grown} | "
                     "sort -h | tail",
                     "crictl rmi --prune  # unused images",
                     "journalctl --vacuum-size=500M; remove rotated container logs if huge",

@@ -69,7 +69,11 @@ _SVC_DNS = re.compile(_NAME + r"\.([a-z][a-z0-9-]*)\.svc\b")
 _EXTRACTORS = (
     re.compile(r"https?://" + _NAME + r"(?=[:/.\"'\s]|$)"),
     re.compile(r"dial tcp " + _NAME + r"(?=[:.])"),
-    re.compile(r"upstream(?:_cluster|_host|_service)?[=:]\s*\"?" + _NAME),
+    # logfmt and JSON fields naming the dependency: upstream=x, "dependency": "x"
+    re.compile(
+        r"\b(?:upstream(?:_cluster|_host|_service)?|dependency|peer[._]service|target[._]service)"
+        r"\"?\s*[=:]\s*\"?" + _NAME
+    ),
     re.compile(r"(?:calling|call to|request to|connect to|connection to|from)\s+\"?" + _NAME),
     re.compile(r"\b" + _NAME + r":\d{2,5}\b"),
 )
