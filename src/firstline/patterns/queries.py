@@ -13,8 +13,10 @@ _POD = 'namespace="$namespace",pod=~"$service-.*"'
 ERROR_RATE = MetricQuery(
     name="error_rate",
     unit="ratio",
+    # a service that never failed has no 5xx series at all: the ratio is then 0, not
+    # missing, or the healthy baseline before a bad rollout vanishes from the evidence
     promql=(
-        f'sum(rate(http_requests_total{{{_SVC},code=~"5.."}}[5m]))'
+        f'(sum(rate(http_requests_total{{{_SVC},code=~"5.."}}[5m])) or on() vector(0))'
         f" / sum(rate(http_requests_total{{{_SVC}}}[5m]))"
     ),
     description="Share of requests answered with 5xx.",
