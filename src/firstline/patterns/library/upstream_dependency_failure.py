@@ -64,6 +64,15 @@ EXCLUDED_WORDS = (
     "no space left",
     "outofmemory",
 )
+# A peer's server error as its caller words it ("upstream catalog answered 500", "payments
+# returned HTTP 502"): a dependency failing with a 500 of its own (a bad release of the
+# dependency) is as much a failing call as a refused connection. Only the wording of an
+# answer received counts: a service's own access log ("status=500") says nothing of its
+# dependencies.
+_SERVER_ERROR = re.compile(
+    r"\b(?:answered|returned|responded with|replied with|failed with)\s+(?:an?\s+)?"
+    r"(?:http\s+|status\s+(?:code\s+)?)?5\d\d\b|\b5\d\d\s+from\s+"
+)
 _NAME = r"([a-z][a-z0-9]*(?:-[a-z0-9]+)*)"
 _SVC_DNS = re.compile(_NAME + r"\.([a-z][a-z0-9-]*)\.svc\b")
 _EXTRACTORS = (
@@ -75,6 +84,11 @@ _EXTRACTORS = (
         r"\"?\s*[=:]\s*\"?" + _NAME
     ),
     re.compile(r"(?:calling|call to|request to|connect to|connection to|from)\s+\"?" + _NAME),
+    # "upstream catalog answered 500", "dependency payments-gateway connect failed"
+    re.compile(
+        r"\b(?:upstream|dependency)\s+\"?" + _NAME + r"\"?\s+(?:answered|returned|responded"
+        r"|replied|failed|timed|refused|connect|unavailable)"
+    ),
     re.compile(r"\b" + _NAME + r":\d{2,5}\b"),
 )
 _STOP = frozenset(
@@ -112,9 +126,8 @@ def _names(line: str) -> list[tuple[str, str | None]]:
 
 def _is_failure(line: str) -> bool:
     lowered = line.lower()
-    return any(w in lowered for w in FAILURE_WORDS) and not any(
-        w in lowered for w in EXCLUDED_WORDS
-    )
+    failed = any(w in lowered for w in FAILURE_WORDS) or _SERVER_ERROR.search(lowered)
+    return bool(failed) and not any(w in lowered for w in EXCLUDED_WORDS)
 
 
 def _mine(entry: LogEntry, component: str | None) -> bool:
