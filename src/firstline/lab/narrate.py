@@ -17,6 +17,7 @@ from firstline.lab.faults import Fault
 
 TERMINAL = {"resolved", "escalated", "recommended", "dismissed", "self_resolved", "closed"}
 Approver = Callable[[dict[str, Any]], bool]
+SHOWN = ("service", "container", "mountpoint", "instance")
 
 
 @dataclass
@@ -101,20 +102,30 @@ class Follower:
     def wait_for_incident(
         self, fault: Fault, since: datetime, deadline: float
     ) -> dict[str, Any] | None:
-        """The incident the fault's alert opened: its expected alert first, else the first
-        new incident of the fault's service, else none by the deadline."""
+        """The incident the fault's alert opened (its name and labels), else none by the
+        deadline; every other new incident is told as it opens."""
         told: set[str] = set()
         while time.monotonic() < deadline:
-            fresh = self._incidents_since(since)
-            for incident in fresh:
-                if incident["id"] not in told:
-                    told.add(incident["id"])
-                    self._say("alert", f"{incident['alert_name']} opened {incident['id'][:12]}")
-            for incident in fresh:
-                if incident["alert_name"] == fault.expect.alertname:
+            for incident in self._incidents_since(since):
+                if incident["id"] in told:
+                    continue
+                told.add(incident["id"])
+                labels = self._labels(incident["id"])
+                shown = ", ".join(f"{k}={v}" for k, v in sorted(labels.items()) if k in SHOWN)
+                self._say("alert", f"{incident['alert_name']} {{{shown}}} opened {incident['id']}")
+                wanted = fault.expect.labels.items()
+                if incident["alert_name"] == fault.expect.alertname and all(
+                    labels.get(k) == v for k, v in wanted
+                ):
                     return incident
             time.sleep(1.0)
         return None
+
+    def _labels(self, incident_id: str) -> dict[str, str]:
+        answer = self.http.get(f"/api/v1/incidents/{incident_id}")
+        answer.raise_for_status()
+        alerts = answer.json().get("alerts") or [{}]
+        return dict(alerts[0].get("labels") or {})
 
     def follow(
         self, fault: Fault, incident_id: str, approve: Approver, deadline: float
