@@ -285,10 +285,24 @@ class WorkerPool:
         """Queue state and metrics after a run or a resumed run."""
         state = QueueState.PAUSED if outcome.paused else QueueState.DONE
         self.ctx.intake.set_queue_state(incident_id, state, self.ctx.clock(), owner=owner)
+        if outcome.paused:
+            self._resume_if_decided(incident_id)
         self.ctx.metrics.investigations.labels(outcome.state.status.value).inc()
         head = self.ctx.metrics.audit_head() if self.ctx.metrics.audit_head else None
         if head is not None:  # an external anchor for whoever ships the logs (docs/audit.md)
             log.info("audit head", incident_id=incident_id, anchor=head.anchor)
+
+    def _resume_if_decided(self, incident_id: str) -> None:
+        """A person can answer while the run is still on its way to pausing (the request is
+        visible before the run's checkpoint and queue row say paused): their decision found
+        no paused run to resume. The run goes back to the queue now, rather than waiting
+        for a person who has already answered."""
+        record = self.ctx.store.approval(incident_id)
+        if record is None or not record.decided:
+            return
+        if self.ctx.intake.queue_resume(incident_id, self.ctx.clock()):
+            log.info("queued an approval decided while the run paused", incident_id=incident_id)
+            self.ctx.work_available.set()
 
     async def _finish_decided(self) -> None:
         """Runs whose approval was decided but never applied (the process that took the

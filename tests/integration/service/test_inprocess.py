@@ -471,3 +471,28 @@ def test_the_workers_compact_a_finished_runs_checkpoints_by_themselves(tmp_path:
         assert checkpoints() == 0, "the finished run's checkpoints were compacted"
         shown = client.get(f"/api/v1/incidents/{incident}", headers=API).json()
         assert shown["summary"]["status"] == "escalated" and shown["investigation"] is not None
+
+
+def test_a_decision_taken_while_the_run_is_still_pausing_resumes_it(tmp_path: Path) -> None:
+    """The approval request is visible (status awaiting_approval) a moment before the worker
+    records the run as paused; a decision in that gap finds no paused run to resume and
+    leaves it to the workers. The worker that then parks the run must pick it up."""
+    settings = settings_for(tmp_path)
+    with (
+        serve_in_thread(settings, scenario=BUNDLE) as (url, ctx),
+        httpx.Client(base_url=url, timeout=60) as client,
+    ):
+        park = ctx.intake.set_queue_state
+
+        def decided_first(incident_id: str, state: Any, now: datetime, **kw: Any) -> None:
+            if state.value == "paused":  # a person answers before the row says so
+                record = ctx.store.approval(incident_id)
+                assert record is not None
+                ctx.store.claim_decision(incident_id, record.round, approved=True, by="ana",
+                                         channel="api", comment="quick")  # fmt: skip
+            park(incident_id, state, now, **kw)
+
+        ctx.intake.set_queue_state = decided_first  # type: ignore[method-assign]
+        incident = _open_incident(client)
+        done = _wait_status(client, incident, "resolved", queue="done")
+    assert len(done["investigation"]["action_results"]) == 1
