@@ -59,7 +59,7 @@ FAULTS: tuple[Fault, ...] = (
             action="terminate_db_connections",
             approval=True,
         ),
-        inject=_switch("orders", "connection-leak", True, sessions=12),
+        inject=_switch("orders", "connection-leak", True, sessions=5),
         heal=lambda lab: lab.terminate_idle_sessions(),
     ),
     Fault(

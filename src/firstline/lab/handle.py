@@ -16,14 +16,16 @@ from firstline.lab.topology import Topology
 class LabHandle:
     def __init__(self, topology: Topology) -> None:
         self.topology = topology
-        self.http = httpx.Client(timeout=10)
+        self.http = httpx.Client(timeout=30)
 
     def close(self) -> None:
         self.http.close()
 
     # -- the shop's fault switches --------------------------------------------------------
     def fault_switch(self, service: str, name: str, *, on: bool, **params: object) -> None:
-        port = getattr(self.topology.ports, service.replace("-", "_"))
+        # payments' admin API has its own port: `refuse` closes the service port
+        part = "payments_admin" if service == "payments" else service.replace("-", "_")
+        port = getattr(self.topology.ports, part)
         url = f"http://127.0.0.1:{port}/admin/faults/{name}"
         self.http.post(url, json={"on": on, **params}).raise_for_status()
 

@@ -92,13 +92,20 @@ def run_one(topology: Topology, fault: Fault, options: RunOptions, console: Cons
 def run_faults(
     topology: Topology, faults: list[Fault], options: RunOptions, console: Console
 ) -> list[RunResult]:
-    if not options.together:
-        return [run_one(topology, fault, options, console) for fault in faults]
     results: dict[str, RunResult] = {}
 
     def one(fault: Fault) -> None:
-        results[fault.id] = run_one(topology, fault, options, console)
+        try:
+            results[fault.id] = run_one(topology, fault, options, console)
+        except Exception as exc:  # one fault's failure is its result, not the others'
+            failed = RunResult(fault=fault.id, injected_at=datetime.now(UTC))
+            failed.problems.append(f"the lab failed: {type(exc).__name__}: {exc}")
+            results[fault.id] = failed
 
+    if not options.together:
+        for fault in faults:
+            one(fault)
+        return [results[f.id] for f in faults]
     threads = [threading.Thread(target=one, args=(f,), name=f.id) for f in faults]
     for thread in threads:
         thread.start()
