@@ -204,6 +204,8 @@ BARE_BUILTINS_CAUGHT = {
     ("detection/nab.py", "load_corpus"): "FileNotFoundError: an OSError (a missing folder)",
     ("detection/nezha.py", "load_cases"): "FileNotFoundError: an OSError (a missing folder)",
     ("knowledge/catalog.py", "_compile"): "inside validators: a CatalogError",
+    ("policy/runbooks.py", "parse"): "inside validators (a matcher): a PolicyError",
+    ("policy/runbooks.py", "_label_refs"): "inside validators (a placeholder): a PolicyError",
     ("policy/sections.py", "parse_duration"): "inside validators: a PolicyError",
     ("policy/sections.py", "_check_types"): "inside validators: a PolicyError",
     ("policy/sections.py", "_clock"): "inside validators: a PolicyError",

@@ -82,7 +82,7 @@ def _label_refs(text: str) -> list[str]:
     return refs
 
 
-class UnusableLabel(ValueError):
+class _UnusableLabel(ValueError):
     """An alert label a runbook quotes is missing or not a safe value."""
 
 
@@ -92,7 +92,7 @@ def _fill(text: str, labels: Mapping[str, str]) -> str:
         assert ref is not None  # checked at load
         value = labels.get(ref.group(1))
         if not value:
-            raise UnusableLabel(f"the alert has no label {ref.group(1)}")
+            raise _UnusableLabel(f"the alert has no label {ref.group(1)}")
         return value
 
     return _PLACEHOLDER.sub(label, text)
@@ -208,14 +208,14 @@ class Runbook(BaseModel):
         return all(m.matches(fields) for m in _matchers(self.when.target))
 
     def build(self, alert: Alert, base: Target | None) -> RemediationAction:
-        """The runbook's action for this alert; UnusableLabel when a quoted label is missing
+        """The runbook's action for this alert; _UnusableLabel when a quoted label is missing
         or unsafe."""
         given = {k: v for k, v in self.target.model_dump().items() if v is not None}
         fields = (base.model_dump() if base is not None else {}) | {
             k: _fill(v, alert.labels) for k, v in given.items()
         }
         if not fields.get("kind") or not fields.get("name"):
-            raise UnusableLabel("it names no target and the hypothesis has none")
+            raise _UnusableLabel("it names no target and the hypothesis has none")
         parameters: dict[str, ParamValue] = {}
         for key, value in self.parameters.items():
             if isinstance(value, str):
@@ -223,7 +223,7 @@ class Runbook(BaseModel):
                 try:
                     parameter_text(key, value)
                 except ScriptRefused as exc:
-                    raise UnusableLabel(str(exc)) from exc
+                    raise _UnusableLabel(str(exc)) from exc
             parameters[key] = value
         action = make_action(
             self.action,
@@ -264,7 +264,7 @@ def bind(runbooks: Iterable[Runbook], alert: Alert, hypothesis: RootCauseHypothe
             continue
         try:
             supplied = runbook.build(alert, base)
-        except UnusableLabel as exc:
+        except _UnusableLabel as exc:
             return Bound(actions, f"runbook {runbook.id} matched but was not used: {exc}")
         kept = (
             [] if runbook.replace else [a for a in actions if a.type is not ActionType.MANUAL_ONLY]
