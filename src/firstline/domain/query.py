@@ -40,4 +40,5 @@ class QueryScope(BaseModel):
             "instance": labels.get("instance", ""),
             "node": labels.get("node", ""),
             "job": labels.get("job", ""),
+            "mountpoint": labels.get("mountpoint", ""),
         }

@@ -37,6 +37,7 @@ def _env(topology: Topology, service: str) -> list[dict[str, str]]:
         "LAB_PAYMENTS_URL": topology.url("payments"),
         "LAB_CERTS_DIR": str(topology.certs_dir),
         "LAB_TLS_PORT": str(ports.storefront_tls),
+        "LAB_REPORTS_SPOOL": str(topology.data_dir / "reports"),
         **CONFIG.get(service, {}),
     }
     return [{"name": k, "value": v} for k, v in common.items()]

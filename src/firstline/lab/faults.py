@@ -169,7 +169,7 @@ FAULTS: tuple[Fault, ...] = (
             action="raise_resource_limit",
             approval=True,
         ),
-        inject=lambda lab: lab.enqueue_report(megabytes=200),
+        inject=lambda lab: lab.enqueue_report(megabytes=160),
         heal=lambda lab: lab.drop_reports(),
     ),
 )

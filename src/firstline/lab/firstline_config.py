@@ -63,7 +63,7 @@ def _runbooks(topology: Topology) -> list[dict[str, Any]]:
             "id": "lab-report-worker-memory",
             "when": {"pattern": "oom_kill_loop", "target": ["name=report-worker"]},
             "action": "raise_resource_limit",
-            "parameters": {"resource": "memory", "limit": "512Mi"},
+            "parameters": {"resource": "memory", "limit": "256Mi"},
             "risk": "medium",
             "replace": True,
         },

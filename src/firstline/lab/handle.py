@@ -5,6 +5,7 @@ operator would use; nothing reaches into a process's memory."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,11 +76,18 @@ class LabHandle:
             r.unlink(key)
 
     def enqueue_report(self, *, megabytes: int) -> None:
-        job = f'{{"report": "quarterly-{datetime.now(UTC):%H%M%S}", "megabytes": {megabytes}}}'
-        self._redis().lpush("reports:jobs", job)
+        """Drop a report job into report-worker's spool, as the reporting UI would."""
+        new = self.topology.data_dir / "reports" / "new"
+        new.mkdir(parents=True, exist_ok=True)
+        name = f"quarterly-{datetime.now(UTC):%H%M%S%f}"
+        draft = new / f".{name}.tmp"
+        draft.write_text(json.dumps({"report": name, "megabytes": megabytes}))
+        draft.rename(new / f"{name}.json")  # the worker never sees half a job
 
     def drop_reports(self) -> None:
-        self._redis().delete("reports:jobs", "reports:processing")
+        for folder in ("new", "processing"):
+            for job in (self.topology.data_dir / "reports" / folder).glob("*.json"):
+                job.unlink(missing_ok=True)
 
     def terminate_idle_sessions(self) -> None:
         """What a DBA does by hand: end the shop's sessions idle in a transaction."""

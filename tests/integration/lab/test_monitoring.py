@@ -180,7 +180,10 @@ def test_the_tls_probe_trusts_the_lab_ca(lab: tuple[Topology, Monitoring]) -> No
         lambda: query(monitoring, 'probe_success{service="storefront"} == 1'),
         "the storefront's TLS probe to succeed",
     )
-    assert success[0]["metric"]["instance"] == f"https://127.0.0.1:{topology.ports.storefront_tls}/"
+    assert (
+        success[0]["metric"]["instance"]
+        == f"https://127.0.0.1:{topology.ports.storefront_tls}/healthz"
+    )
     (expiry,) = query(monitoring, 'probe_ssl_earliest_cert_expiry{service="storefront"}')
     served = x509.load_pem_x509_certificate((topology.certs_dir / "storefront.crt").read_bytes())
     assert float(expiry["value"][1]) == served.not_valid_after_utc.timestamp()

@@ -836,3 +836,19 @@ def test_a_job_past_its_deadline_says_so() -> None:
     h = _verdict("job_failure", _job_alert(), ev).hypothesis
     assert h is not None and h.confidence >= 0.85
     assert "DeadlineExceeded" in h.cause and "activeDeadlineSeconds" in h.cause
+
+
+async def test_a_config_crash_caught_running_between_back_offs_is_still_a_crash_loop() -> None:
+    """Found in the lab: a container with short back-offs is often running (not ready) at
+    the moment the pods are read; its restarts and last error exit still say it loops."""
+    ev = evidence(
+        deployments=[_payments([STUCK])],
+        pods=_payments_pods(restart_count=4, last_termination_reason="Error", last_exit_code=1),
+        events=_rollout_events([]),
+        log_entries=logs(
+            'level=fatal msg="invalid configuration" err="PSP_TIMEOUT=abc is not a duration"',
+            count=4, pod=f"{NEW_RS}-k8m2p", app="payments",
+        ),
+    )  # fmt: skip
+    analysis = await _rank(_rollout_alert(), ev)
+    assert _top(analysis).pattern == "crash_loop_bad_config"

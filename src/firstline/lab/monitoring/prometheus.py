@@ -68,7 +68,7 @@ def prometheus_config(topology: Topology) -> dict[str, Any]:
         "metrics_path": "/probe",
         "scrape_timeout": "5s",
         "static_configs": [
-            _probe(f"{topology.url('storefront_tls', 'https')}/", "http_2xx_tls", "storefront",
+            _probe(f"{topology.url('storefront_tls', 'https')}/healthz", "http_2xx_tls", "storefront",
                    topology),
             _probe(f"{topology.url('payments')}/healthz", "http_2xx", "payments", topology),
         ],

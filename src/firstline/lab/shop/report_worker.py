@@ -2,10 +2,10 @@
 keep every finished report's buffers, so its memory really grows at that rate (touched pages,
 not a reservation) until the lab controller kills it at its memory limit.
 
-With LAB_REDIS_URL it also builds the reports people queue in Redis (`reports:jobs`, JSON with
-`report` and `megabytes`), each held in memory while it is built. A job is moved to
-`reports:processing` while it runs and removed when done, so a worker killed mid-report takes
-the same job up again when it restarts: a report larger than the memory limit is an OOM-kill
+With LAB_REPORTS_SPOOL it also builds the reports people drop into that folder's `new/`
+(JSON with `report` and `megabytes`), each held in memory while it is built. A job is moved to
+`processing/` while it runs and removed when done, so a worker killed mid-report takes the
+same job up again when it restarts: a report larger than the memory limit is an OOM-kill
 loop that only a larger limit (or removing the job) ends."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import json
 import os
 import random
 import statistics
+from pathlib import Path
 
 from prometheus_client import Counter, Gauge
 
@@ -47,38 +48,48 @@ class ReportWorker:
             await asyncio.sleep(TICK_SECONDS)
 
 
-JOBS, PROCESSING = "reports:jobs", "reports:processing"
 BUILD_STEP_MB = 8  # memory is taken a step at a time, so the limit is met while building
 
 
-class QueuedReports:
-    def __init__(self, shop: ShopApp, redis_url: str) -> None:
-        import redis.asyncio as aioredis
-
+class SpooledReports:
+    def __init__(self, shop: ShopApp, spool: Path) -> None:
         self.shop = shop
-        self.redis = aioredis.Redis.from_url(redis_url)
+        self.new, self.processing = spool / "new", spool / "processing"
+        for folder in (self.new, self.processing):
+            folder.mkdir(parents=True, exist_ok=True)
         shop.tasks.append(self.work_forever)
 
-    async def work_forever(self) -> None:
-        from redis.exceptions import RedisError
+    def _next(self) -> Path | None:
+        # a job left in processing was being built when this worker died
+        for folder in (self.processing, self.new):
+            jobs = sorted(folder.glob("*.json"))
+            if jobs:
+                if folder is self.processing:
+                    return jobs[0]
+                taken = self.processing / jobs[0].name
+                jobs[0].rename(taken)
+                return taken
+        return None
 
+    async def work_forever(self) -> None:
         while True:
             try:
-                # a job left in processing was being built when this worker died
-                job = await self.redis.lindex(PROCESSING, -1)
-                if job is None:
-                    job = await self.redis.lmove(JOBS, PROCESSING, "RIGHT", "LEFT")
-                if job is None:
-                    await asyncio.sleep(TICK_SECONDS)
-                    continue
-                await self.build(job)
-                await self.redis.lrem(PROCESSING, 1, job)  # type: ignore[arg-type]
-            except RedisError as exc:
-                self.shop.log.error("report queue unreachable", error=str(exc))
-                await asyncio.sleep(2)
+                job = self._next()
+            except OSError as exc:  # taken away meanwhile (dropped by a person)
+                self.shop.log.warning("report spool changed under the worker", error=str(exc))
+                job = None
+            if job is None:
+                await asyncio.sleep(TICK_SECONDS)
+                continue
+            await self.build(job)
+            job.unlink(missing_ok=True)
 
-    async def build(self, job: bytes | str) -> None:
-        spec = json.loads(job)
+    async def build(self, job: Path) -> None:
+        try:
+            spec = json.loads(await asyncio.to_thread(job.read_text))
+        except (OSError, ValueError) as exc:
+            self.shop.log.error("unreadable report job", job=job.name, error=str(exc))
+            return
         name, megabytes = str(spec.get("report", "?")), int(spec.get("megabytes", 1))
         self.shop.log.info("building report", report=name, megabytes=megabytes)
         held: list[bytes] = []
@@ -95,8 +106,8 @@ def main() -> None:
     shop = ShopApp(env)
     rate = float(os.environ.get("REPORT_WORKER_LEAK_MB_PER_S", "0") or 0)
     ReportWorker(shop, rate)
-    if env.redis_url:
-        QueuedReports(shop, env.redis_url)
+    if spool := os.environ.get("LAB_REPORTS_SPOOL"):
+        SpooledReports(shop, Path(spool))
     if rate:
         shop.log.info("report cache retention enabled", leak_mb_per_s=rate)
     shop.run()

@@ -31,13 +31,19 @@ VERY_SOON = 7 * DAY
 CERT_EXPIRY_SECONDS = MetricQuery(
     name="cert_expiry_seconds",
     unit="seconds",
-    promql='min(probe_ssl_earliest_cert_expiry{instance=~".*$service.*"}) - time()',
+    # a blackbox probe's instance is the probed URL: the alert's own instance names it
+    promql=(
+        'min(probe_ssl_earliest_cert_expiry{instance="$instance"}) - time()'
+        ' or min(probe_ssl_earliest_cert_expiry{instance=~".*$service.*"}) - time()'
+    ),
     description="Seconds until the earliest certificate in the served chain expires.",
 )
 CERT_PROBE_SUCCESS = MetricQuery(
     name="cert_probe_success",
     unit="ratio",
-    promql='min(probe_success{instance=~".*$service.*"})',
+    promql=(
+        'min(probe_success{instance="$instance"}) or min(probe_success{instance=~".*$service.*"})'
+    ),
     description="Whether the blackbox HTTPS probe succeeds (1) or fails (0).",
 )
 

@@ -25,6 +25,7 @@ from firstline.patterns import queries
 from firstline.patterns.base import Pattern, PatternContext, Scorecard
 
 RECENT_CHANGE = timedelta(hours=2)
+LOOP_RESTARTS = 3
 CONFIG_EXIT_CODES = {1, 2, 78}  # generic error, misuse/usage, EX_CONFIG
 CONFIG_LINES = (
     "invalid configuration",
@@ -108,6 +109,17 @@ def recent_config_rollout(ctx: PatternContext) -> tuple[Revision, Revision, list
     return current, previous, changes
 
 
+def _crash_looping(pod: PodState) -> bool:
+    """Restarting on an error exit: waiting in CrashLoopBackOff, or caught in the moment it
+    runs between two back-offs (not ready, restarted again and again): a snapshot of a
+    loop with short back-offs often shows the container running."""
+    exited_badly = pod.last_exit_code in CONFIG_EXIT_CODES or (
+        pod.last_exit_code is None and pod.last_termination_reason == "Error"
+    )
+    between_back_offs = pod.restart_count >= LOOP_RESTARTS and not pod.ready
+    return exited_badly and (pod.waiting_reason == "CrashLoopBackOff" or between_back_offs)
+
+
 class CrashLoopBadConfig(Pattern):
     id = "crash_loop_bad_config"
     title = "Crash loop from bad configuration"
@@ -136,15 +148,7 @@ class CrashLoopBadConfig(Pattern):
         oom = [
             p for p in pods if p.last_termination_reason == "OOMKilled" or p.last_exit_code == 137
         ]
-        looping = [
-            p
-            for p in pods
-            if p.waiting_reason == "CrashLoopBackOff"
-            and (
-                p.last_exit_code in CONFIG_EXIT_CODES
-                or (p.last_exit_code is None and p.last_termination_reason == "Error")
-            )
-        ]
+        looping = [p for p in pods if _crash_looping(p)]
         config_wait = [p for p in pods if p.waiting_reason in _CONFIG_WAITING]
         events = ev.events()
         missing = _missing_refs(events.events if events else [], ctx.component)

@@ -20,12 +20,18 @@ from firstline.domain.query import MetricQuery
 from firstline.patterns.base import Pattern, PatternContext, Scorecard
 
 _FS = 'instance=~"$instance.*",fstype!~"tmpfs|overlay|squashfs"'
+_AT_MOUNT = 'instance=~"$instance.*",mountpoint="$mountpoint"'
 _PVC = 'namespace="$namespace",persistentvolumeclaim=~".*$service.*"'
 
 DISK_FREE_RATIO = MetricQuery(
     name="disk_free_ratio",
     unit="ratio",
-    promql=f"min(node_filesystem_avail_bytes{{{_FS}}} / node_filesystem_size_bytes{{{_FS}}})",
+    # the filesystem the alert names, whatever its type (the usual filter drops tmpfs, and
+    # an alert on a tmpfs volume then had no evidence); else the fullest real one
+    promql=(
+        f"min(node_filesystem_avail_bytes{{{_AT_MOUNT}}} / node_filesystem_size_bytes{{{_AT_MOUNT}}})"
+        f" or min(node_filesystem_avail_bytes{{{_FS}}} / node_filesystem_size_bytes{{{_FS}}})"
+    ),
     description="Free share of the fullest node filesystem.",
 )
 DISK_INODES_FREE_RATIO = MetricQuery(
