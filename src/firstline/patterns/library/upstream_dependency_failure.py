@@ -92,7 +92,25 @@ _EXTRACTORS = (
     re.compile(r"\b" + _NAME + r":\d{2,5}\b"),
 )
 _STOP = frozenset(
-    {"localhost", "upstream", "server", "client", "host", "remote", "http", "https", "the", "tcp"}
+    {
+        "localhost",
+        "upstream",
+        "server",
+        "client",
+        "host",
+        "remote",
+        "http",
+        "https",
+        "the",
+        "tcp",
+        "request",
+        "requests",
+        "call",
+        "calls",
+        "connection",
+        "connections",
+        "response",
+    }
 )
 RECENT_ROLLOUT = timedelta(hours=2)
 LOCALIZED = 4.0
