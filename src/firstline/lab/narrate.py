@@ -4,6 +4,7 @@ query went quiet, and how long each part took. It reads only what any API client
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -102,30 +103,27 @@ class Follower:
     def wait_for_incident(
         self, fault: Fault, since: datetime, deadline: float
     ) -> dict[str, Any] | None:
-        """The incident the fault's alert opened (its name and labels), else none by the
-        deadline; every other new incident is told as it opens."""
+        """The incident holding the fault's alert (its name and labels; firstline may have
+        grouped it into an incident another alert of the same workload opened), else none
+        by the deadline; every other new incident is told as it opens."""
         told: set[str] = set()
         while time.monotonic() < deadline:
             for incident in self._incidents_since(since):
-                if incident["id"] in told:
-                    continue
-                told.add(incident["id"])
-                labels = self._labels(incident["id"])
-                shown = ", ".join(f"{k}={v}" for k, v in sorted(labels.items()) if k in SHOWN)
-                self._say("alert", f"{incident['alert_name']} {{{shown}}} opened {incident['id']}")
-                wanted = fault.expect.labels.items()
-                if incident["alert_name"] == fault.expect.alertname and all(
-                    labels.get(k) == v for k, v in wanted
-                ):
+                alerts = self._alerts(incident["id"])
+                if incident["id"] not in told:
+                    told.add(incident["id"])
+                    labels = alerts[0].get("labels") or {} if alerts else {}
+                    shown = ", ".join(f"{k}={v}" for k, v in sorted(labels.items()) if k in SHOWN)
+                    self._say("alert", f"{incident['alert_name']} {{{shown}}} {incident['id']}")
+                if any(_is_expected(fault, a) for a in alerts):
                     return incident
             time.sleep(1.0)
         return None
 
-    def _labels(self, incident_id: str) -> dict[str, str]:
+    def _alerts(self, incident_id: str) -> list[dict[str, Any]]:
         answer = self.http.get(f"/api/v1/incidents/{incident_id}")
         answer.raise_for_status()
-        alerts = answer.json().get("alerts") or [{}]
-        return dict(alerts[0].get("labels") or {})
+        return list(answer.json().get("alerts") or [])
 
     def follow(
         self, fault: Fault, incident_id: str, approve: Approver, deadline: float
@@ -147,7 +145,11 @@ class Follower:
             if status == "awaiting_approval" and not asked:
                 asked = True
                 verdict = "approve" if approve(detail) else "reject"
-                self._decide(incident_id, verdict, fault)
+                # the answer comes when the resumed run ends (its fix verified or not):
+                # sent beside the narration, which goes on meanwhile
+                threading.Thread(
+                    target=self._decide, args=(incident_id, verdict, fault), daemon=True
+                ).start()
             if status in TERMINAL and detail.get("queue_state") in ("done", None):
                 return detail
             time.sleep(1.0)
@@ -155,7 +157,13 @@ class Follower:
 
     def _decide(self, incident_id: str, verdict: str, fault: Fault) -> None:
         body = {"comment": f"lab run of {fault.id}"}
-        answer = self.http.post(f"/api/v1/incidents/{incident_id}/{verdict}", json=body)
+        headers = dict(self.http.headers)
+        with httpx.Client(base_url=self.http.base_url, headers=headers, timeout=600) as own:
+            try:
+                answer = own.post(f"/api/v1/incidents/{incident_id}/{verdict}", json=body)
+            except httpx.HTTPError as exc:
+                self._say("approval", f"{verdict} not answered: {exc}")
+                return
         if answer.status_code >= 400:
             self._say("approval", f"{verdict} refused: {answer.json().get('error', answer.text)}")
         else:
@@ -165,6 +173,13 @@ class Follower:
         clock = datetime.now(UTC).strftime("%H:%M:%S")
         line = " ".join(text.split())
         self.console.print(f"{clock} [bold]{stage:<10.10}[/bold] {line}"[:200], overflow="fold")
+
+
+def _is_expected(fault: Fault, alert: dict[str, Any]) -> bool:
+    labels = alert.get("labels") or {}
+    return alert.get("name") == fault.expect.alertname and all(
+        labels.get(k) == v for k, v in fault.expect.labels.items()
+    )
 
 
 def summarise(fault: Fault, result: RunResult, detail: dict[str, Any]) -> RunResult:

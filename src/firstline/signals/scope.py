@@ -71,6 +71,10 @@ class WorkloadScope:
     label: str | None = None
     primary: str | None = None
     reporter_labels: frozenset[str] = field(default_factory=frozenset)
+    endpoint: str | None = None
+    """An endpoint the alert is about that names no workload (a blackbox probe's URL): no
+    pod is then in scope. Before, such an alert took in the whole namespace, and another
+    workload's OOM-killed pods explained a failed probe of an outside service."""
 
     @property
     def empty(self) -> bool:
@@ -78,6 +82,8 @@ class WorkloadScope:
 
     def owns(self, pod: PodState) -> bool:
         """Whether a pod belongs to the alerting workload (or is the alerted pod)."""
+        if self.endpoint is not None and self.empty:
+            return False
         if self.empty:
             return self.namespace is None or pod.namespace in ("", self.namespace)
         if pod.name in self.pods:
@@ -92,6 +98,8 @@ class WorkloadScope:
     def names(self, subject: str) -> bool:
         """Whether an object reference ('pod/x', 'job/y', 'deployment/z') is in scope."""
         _, _, name = subject.rpartition("/")
+        if self.endpoint is not None and self.empty:
+            return False
         if self.empty:
             return True
         if name in self.workloads or name in self.pods:
@@ -138,6 +146,11 @@ _KINDS = {
 }
 
 
+def _is_endpoint(value: str) -> bool:
+    """A probed URL (blackbox's `instance` or `target`): an endpoint, never a workload."""
+    return "://" in value
+
+
 def resolve_scope(
     alert: Alert,
     pods: Sequence[PodState] = (),
@@ -149,7 +162,12 @@ def resolve_scope(
     reporters = frozenset(reporter_labels)
     found = _candidates(alert, workload_labels, reporters)
     if not found:
-        return WorkloadScope(namespace=alert.namespace, reporter_labels=reporters)
+        endpoint = next(
+            (alert.labels[k] for k in workload_labels if _is_endpoint(alert.labels.get(k, ""))),
+            None,
+        )
+        return WorkloadScope(namespace=alert.namespace, reporter_labels=reporters,
+                             endpoint=endpoint)  # fmt: skip
     label, value = found[0]
     workloads: set[str] = set()
     named_pods: set[str] = set()

@@ -852,3 +852,19 @@ async def test_a_config_crash_caught_running_between_back_offs_is_still_a_crash_
     )  # fmt: skip
     analysis = await _rank(_rollout_alert(), ev)
     assert _top(analysis).pattern == "crash_loop_bad_config"
+
+
+def test_a_failed_probe_of_a_url_is_not_explained_by_another_workloads_pods() -> None:
+    """Found in the lab: a blackbox probe names its endpoint (a URL), no workload; the whole
+    namespace's pods were in scope, and report-worker's OOM kills 'explained' a failed probe
+    of the payments gateway outside the cluster. An alert on report-worker still sees them."""
+    killed = pod("report-worker-5d8f9c7b6-x2x9p", "report-worker", owner_kind="Deployment",
+                 restart_count=5, last_termination_reason="OOMKilled", last_exit_code=137,
+                 ready=False)  # fmt: skip
+    ev = evidence(pods=[killed])
+    probe = make_alert("BlackboxProbeFailed", namespace="shop", job="blackbox",
+                       instance="http://payments.example:8080/healthz")  # fmt: skip
+    assert _confidence(_verdict("oom_kill_loop", probe, ev)) < 0.2
+    own = make_alert("KubePodCrashLooping", namespace="shop", pod=killed.name,
+                     container="report-worker", job=KSM)  # fmt: skip
+    assert _confidence(_verdict("oom_kill_loop", own, ev)) >= 0.6
