@@ -10,6 +10,7 @@ import pytest
 
 from firstline.scenarios.bundled import bundled_dir
 from firstline.wiring.settings import Settings, load_settings
+from tests.parallel import pytest_collection_modifyitems, pytest_xdist_make_scheduler  # noqa: F401 (hooks)
 from tests.stores import database, postgres_cluster, postgres_database  # noqa: F401 (fixtures)
 
 SCENARIOS = bundled_dir()

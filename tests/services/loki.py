@@ -16,15 +16,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from firstline.lab.monitoring.loki import (
     clickhouse_argv,
     clickhouse_ready,
     qryn_entry,
     qryn_env,
 )
-from tests.services.process import Service, ServiceError, free_port, http_ok
+from tests.services.process import LOOPBACK, Service, ServiceError, free_port, http_ok
 
 __all__ = ["LokiServer", "ns", "qryn_entry", "start_loki"]
 
@@ -66,13 +64,13 @@ class LokiServer:
                 for labels, values in streams
             ]
         }
-        answer = httpx.post(f"{self.url}/loki/api/v1/push", json=body, timeout=60)
+        answer = LOOPBACK.post(f"{self.url}/loki/api/v1/push", json=body, timeout=60)
         if answer.status_code >= 300:
             raise ServiceError(f"push failed: {answer.status_code} {answer.text[:200]}")
 
     def count(self, selector: str, start: datetime, end: datetime) -> int:
         """Lines a raw query returns (limit 5000), to wait until a push is readable."""
-        answer = httpx.get(
+        answer = LOOPBACK.get(
             f"{self.url}/loki/api/v1/query_range",
             params={"query": selector, "start": ns(start), "end": ns(end), "limit": "5000"},
             timeout=30,

@@ -10,6 +10,8 @@ import signal
 import subprocess
 from pathlib import Path
 
+import httpx
+
 from firstline.lab.processes import (
     LabError,
     Readiness,
@@ -22,9 +24,14 @@ from firstline.lab.processes import (
 )
 from firstline.lab.topology import free_port
 
-__all__ = ["Service", "ServiceError", "free_port", "http_ok", "pid_gone"]
+__all__ = ["LOOPBACK", "Service", "ServiceError", "free_port", "http_ok", "pid_gone"]
 
 ServiceError = LabError  # the suite's name for it: a service that cannot start
+
+# One client for this process's repeated calls to the test servers. httpx.get() builds a
+# client, and with it an SSL context (about 50 ms of CPU), on every call: a poll every
+# 0.1 s spent half a core on that alone.
+LOOPBACK = httpx.Client()
 
 
 def pid_gone(pid: int) -> bool:

@@ -18,11 +18,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
 from firstline.lab.processes import require_binary
-from tests.services.process import Service, free_port, http_ok
+from tests.services.process import LOOPBACK, Service, free_port, http_ok
 
 RULES = """
 groups:
@@ -139,7 +138,7 @@ class Monitoring:
         raise TimeoutError(f"waited {timeout:.0f}s for {what or predicate}")
 
     def instant(self, promql: str) -> list[dict[str, Any]]:
-        answer = httpx.get(
+        answer = LOOPBACK.get(
             f"{self.prometheus_url}/api/v1/query", params={"query": promql}, timeout=5
         )
         result: list[dict[str, Any]] = answer.json()["data"]["result"]

@@ -22,7 +22,6 @@ import redis
 from firstline.lab.cluster.api import write_kubeconfig
 from firstline.lab.cluster.seed import api_client
 from tests.integration.lab.shop import ShopProcesses
-from tests.integration.loki.conftest import loki  # noqa: F401 (the session's qryn fixture)
 from tests.services.postgres import PostgresCluster
 from tests.services.process import Service, free_port, http_ok
 from tests.services.redis import start_redis

@@ -1,6 +1,5 @@
 """The live stack for the end-to-end test: the same real services the per-backend suites use
-(Prometheus, Alertmanager, qryn on chdb) and kmock's emulator for the Kubernetes API."""
+(Prometheus, Alertmanager, qryn on chdb: tests/integration/conftest.py) and kmock's emulator
+for the Kubernetes API."""
 
 from tests.integration.kubernetes.conftest import cluster  # noqa: F401 - fixture
-from tests.integration.loki.conftest import loki  # noqa: F401 - fixture
-from tests.integration.prometheus.conftest import monitoring  # noqa: F401 - fixture

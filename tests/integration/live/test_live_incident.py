@@ -97,6 +97,10 @@ async def test_a_real_alert_is_investigated_with_every_live_source(
             "loki": {"url": loki.url},
             "kubernetes": {"enabled": True, "context": "emulated",
                            "kubeconfig": str(write_kubeconfig(tmp_path / "kc", cluster.url))},
+            # generous, as in test_capture_live: on a loaded machine the emulator (served by
+            # this test's own event loop) answered after the 15 s default
+            "source_timeout_seconds": 60,
+            "budget_seconds": 120,
         },
     })  # fmt: skip
     async with open_runtime(settings, mode=Mode.OBSERVE) as rt:

@@ -32,6 +32,7 @@ from tests.integration.service.test_inprocess import (
 from tests.services.alert_storm import storm_alerts, webhook_batches
 from tests.services.firstline_server import FirstlineServer, start_firstline
 from tests.services.inprocess_server import serve_in_thread, settings_for
+from tests.services.process import LOOPBACK
 
 OUTAGE_SECONDS = 10.0
 DEADLINE_SECONDS = 300.0
@@ -104,7 +105,7 @@ def _wait_until_drained(db: Path) -> dict[str, int]:
 def _wait_ready(server: FirstlineServer) -> None:
     deadline = time.monotonic() + DEADLINE_SECONDS
     while time.monotonic() < deadline:
-        if httpx.get(f"{server.url}/readyz", timeout=30).status_code == 200:
+        if LOOPBACK.get(f"{server.url}/readyz", timeout=30).status_code == 200:
             return
         time.sleep(0.25)
     raise AssertionError("/readyz never became 200 again")
@@ -137,7 +138,7 @@ def test_a_ten_second_store_outage_mid_storm_loses_nothing_and_heals(tmp_path: P
         assert stored == 3_000, "every alert was stored (each acknowledged exactly once)"
         assert receipts == 3_000
         assert unfinished == 0 and set(states) <= {"done", "paused"}, states
-        metrics = httpx.get(f"{server.url}/metrics", timeout=30).text
+        metrics = LOOPBACK.get(f"{server.url}/metrics", timeout=30).text
         assert 'status="500"' not in metrics
         assert server.service.process is not None and server.service.process.poll() is None
     finally:

@@ -7,10 +7,9 @@ import sqlite3
 import time
 from pathlib import Path
 
-import httpx
-
 from tests.services.alert_storm import post_all, storm_alerts, webhook_batches
 from tests.services.firstline_server import FirstlineServer, start_firstline
+from tests.services.process import LOOPBACK
 
 
 def _db(server: FirstlineServer) -> sqlite3.Connection:
@@ -29,7 +28,7 @@ def _wait_until_drained(server: FirstlineServer, timeout: float = 120) -> dict[s
 
 
 def _investigations(server: FirstlineServer) -> float:
-    metrics = httpx.get(f"{server.url}/metrics", timeout=10).text
+    metrics = LOOPBACK.get(f"{server.url}/metrics", timeout=10).text
     return sum(
         float(line.rsplit(" ", 1)[1])
         for line in metrics.splitlines()

@@ -1,3 +1,7 @@
+"""The session's shared monitoring services, here so that every folder that needs them (the
+per-backend suites, the live incident, the capture) uses the same running instance: a
+fixture imported into another folder's module would be a second fixture, starting its own."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -7,6 +11,16 @@ import pytest
 
 from tests.services.loki import LokiServer, start_loki
 from tests.services.process import ServiceError
+from tests.services.prometheus import Monitoring, start_monitoring
+
+
+@pytest.fixture(scope="session")
+def monitoring(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monitoring]:
+    stack = start_monitoring(Path(tmp_path_factory.mktemp("monitoring")))
+    try:
+        yield stack
+    finally:
+        stack.stop()
 
 
 @pytest.fixture(scope="session")
