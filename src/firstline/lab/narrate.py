@@ -131,7 +131,7 @@ class Follower:
         """Print the incident's timeline as it grows until the run ends; answer an approval
         request with `approve`. Returns the last detail the API gave."""
         shown: set[str] = set()
-        asked = False
+        asked = 0
         detail: dict[str, Any] = {}
         while time.monotonic() < deadline:
             answer = self.http.get(f"/api/v1/incidents/{incident_id}")
@@ -142,8 +142,11 @@ class Follower:
                     shown.add(entry["key"])
                     self._say(entry["stage"], f"{entry['event']} {entry.get('detail', '')}")
             status = detail["summary"]["status"]
-            if status == "awaiting_approval" and not asked:
-                asked = True
+            requests = sum(
+                e["event"].startswith("approval requested") for e in detail.get("timeline", [])
+            )
+            if status == "awaiting_approval" and requests > asked:  # each round asks anew
+                asked = requests
                 verdict = "approve" if approve(detail) else "reject"
                 # the answer comes when the resumed run ends (its fix verified or not):
                 # sent beside the narration, which goes on meanwhile

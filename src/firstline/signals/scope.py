@@ -146,9 +146,21 @@ _KINDS = {
 }
 
 
-def _is_endpoint(value: str) -> bool:
-    """A probed URL (blackbox's `instance` or `target`): an endpoint, never a workload."""
-    return "://" in value
+def _endpoint(
+    alert: Alert, workload_labels: Sequence[str], reporters: frozenset[str]
+) -> str | None:
+    """What an alert naming no workload is about, when it is not the namespace: a probed URL
+    (blackbox's `instance` or `target`), or the host an exporter watches (a database's,
+    a cache's `instance`, where the family does not count `instance` as the reporter's own
+    address, as kube-state-metrics' is). Such an alert is about that endpoint: the pods of
+    whatever else runs in the namespace are not its evidence."""
+    for key in workload_labels:
+        if "://" in alert.labels.get(key, ""):
+            return alert.labels[key]
+    instance = alert.labels.get("instance", "").strip()
+    if instance and "instance" not in reporters:
+        return instance
+    return None
 
 
 def resolve_scope(
@@ -162,10 +174,7 @@ def resolve_scope(
     reporters = frozenset(reporter_labels)
     found = _candidates(alert, workload_labels, reporters)
     if not found:
-        endpoint = next(
-            (alert.labels[k] for k in workload_labels if _is_endpoint(alert.labels.get(k, ""))),
-            None,
-        )
+        endpoint = _endpoint(alert, workload_labels, reporters)
         return WorkloadScope(namespace=alert.namespace, reporter_labels=reporters,
                              endpoint=endpoint)  # fmt: skip
     label, value = found[0]
