@@ -49,6 +49,8 @@ class ReportWorker:
 
 
 BUILD_STEP_MB = 8  # memory is taken a step at a time, so the limit is met while building
+BUILD_STEP_SECONDS = 0.25  # slower than the kubelet's look at memory: it sees each step
+WRITE_SECONDS = 3.0
 
 
 class SpooledReports:
@@ -95,7 +97,8 @@ class SpooledReports:
         held: list[bytes] = []
         for _ in range(0, megabytes, BUILD_STEP_MB):
             held.append(b"r" * (BUILD_STEP_MB * MB))
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(BUILD_STEP_SECONDS)
+        await asyncio.sleep(WRITE_SECONDS)  # the whole report is held while it is written
         REPORTS.inc()
         self.shop.log.info("report built", report=name, megabytes=megabytes)
         del held
