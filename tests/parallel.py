@@ -23,6 +23,8 @@ from xdist.scheduler import LoadFileScheduling
 # session's server that takes long to start (qryn on chdb, Prometheus + Alertmanager), which
 # one worker then starts once. A path ending in "/" names a folder.
 UNITS: dict[str, tuple[str, ...]] = {
+    # the longest: the whole live lab, a few minutes of its own processes
+    "the lab": ("tests/e2e/test_lab.py",),
     "one after another": (
         "tests/integration/test_kill_resume.py",
         "tests/integration/scale/test_replicas_postgres.py",
@@ -34,6 +36,7 @@ UNITS: dict[str, tuple[str, ...]] = {
         "tests/integration/live/",
         "tests/integration/loki/",
         "tests/integration/prometheus/",
+        "tests/integration/lab/",
     ),
 }
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from firstline.lab.faults import BY_ID as FAULTS_BY_ID
 from firstline.lab.faults import FAULTS
 
 pytestmark = pytest.mark.integration
@@ -81,7 +82,7 @@ def test_each_fault_is_detected_diagnosed_and_handled_as_expected(
     lab_run: dict[str, Any], fault: Any
 ) -> None:
     result = _results(lab_run)[fault.id]
-    assert result["alertname"] == fault.expect.alertname, result
+    assert result["incident_id"], f"no incident held {fault.expect.alertname}: {result}"
     assert result["pattern"] == fault.expect.pattern, result
     if fault.expect.outcome == "fixed":
         assert fault.expect.action in result["actions"], result
@@ -89,24 +90,44 @@ def test_each_fault_is_detected_diagnosed_and_handled_as_expected(
         assert set(result["action_statuses"]) <= {"succeeded", "skipped_duplicate"}, result
     else:
         assert result["status"] == "escalated", result
-        assert result["actions"] == [], "an escalation acts on nothing"
+        assert result["action_statuses"] == [], "an escalation acts on nothing"
     assert result["matches_expectation"], result["problems"]
 
 
-def test_no_action_ran_outside_the_policy(lab_run: dict[str, Any]) -> None:
-    """The audit trail of the lab's firstline: every executed action was one a fault
-    expects, and every one the policy asks a person for was approved by the lab's operator."""
-    _results(lab_run)
-    audit = _firstline(
-        "-c", str(lab_run["lab_dir"] / "config" / "firstline.yaml"), "audit", "list", "--json",
-        cwd=lab_run["root"], timeout=120,
+def _audit(lab_run: dict[str, Any], incident_id: str) -> list[dict[str, Any]]:
+    shown = _firstline(
+        "-c", str(lab_run["lab_dir"] / "config" / "firstline.yaml"),
+        "audit", "show", incident_id, "--json", cwd=lab_run["root"], timeout=120,
     )  # fmt: skip
-    assert audit.returncode == 0, audit.stderr
-    records = json.loads(audit.stdout)
-    executed = [r for r in records if r.get("kind") == "action" and r.get("outcome") != "refused"]
-    expected = {f.expect.action for f in FAULTS if f.expect.action}
-    assert executed, "the audit shows the lab's fixes"
-    assert {r["action"]["type"] for r in executed} <= expected, executed
+    assert shown.returncode == 0, shown.stderr
+    return list(json.loads(shown.stdout))
+
+
+def test_no_action_ran_outside_the_policy(lab_run: dict[str, Any]) -> None:
+    """From the lab's audit trail, every incident's: an action ran only in a fault's own
+    incident and was that fault's fix, and one the policy asks a person for ran only after
+    the lab's operator (the one approver the policy names) approved it."""
+    config = str(lab_run["lab_dir"] / "config" / "firstline.yaml")
+    listed = _firstline("-c", config, "incidents", "--json", "--limit", "200",
+                        cwd=lab_run["root"], timeout=120)  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    fixes = {r["incident_id"]: FAULTS_BY_ID[f].expect for f, r in _results(lab_run).items()}
+    executed = 0
+    for incident in json.loads(listed.stdout):
+        records = _audit(lab_run, incident["id"])
+        ran = [r for r in records if r["kind"] == "action"
+               and r["details"].get("result") == "succeeded"]  # fmt: skip
+        expect = fixes.get(incident["id"])
+        for record in ran:
+            executed += 1
+            assert expect is not None, f"{incident['id']} is no fault's, yet ran {record}"
+            assert record["details"]["action"]["type"] == expect.action, record
+            if expect.approval:
+                approvers = {r["actor"] for r in records if r["kind"] == "approval"}
+                assert approvers == {"lab-operator"}, records
+    assert executed >= sum(f.expect.outcome == "fixed" for f in FAULTS)
+    verified = _firstline("-c", config, "audit", "verify", cwd=lab_run["root"], timeout=120)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
 def test_every_lab_process_is_stopped_afterwards(lab_run: dict[str, Any]) -> None:
@@ -120,5 +141,5 @@ def test_the_captured_bundles_pass_eval(lab_run: dict[str, Any]) -> None:
     _results(lab_run)
     bundles = lab_run["bundles"]
     assert sorted(p.name for p in bundles.iterdir()) == sorted(f.id for f in FAULTS)
-    evaluated = _firstline("eval", str(bundles), "--json", cwd=lab_run["root"], timeout=300)
+    evaluated = _firstline("eval", str(bundles), cwd=lab_run["root"], timeout=300)
     assert evaluated.returncode == 0, evaluated.stdout[-3000:] + evaluated.stderr[-2000:]

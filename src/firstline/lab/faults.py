@@ -26,6 +26,9 @@ class Expectation:
     outcome: Outcome
     action: str | None  # the action type that fixes it, when firstline should fix it
     approval: bool  # whether the lab's policy asks a person first
+    default_decision: str = "escalate"
+    """What the default policy decides in auto mode, without the lab's runbooks (a captured
+    bundle does not carry them), from the policy's rules: the pattern's own fix decides."""
     names: str | None = None  # what the escalation must name (the failing dependency)
 
 
@@ -58,6 +61,7 @@ FAULTS: tuple[Fault, ...] = (
             outcome="fixed",
             action="terminate_db_connections",
             approval=True,
+            default_decision="request_approval",
         ),
         inject=_switch("orders", "connection-leak", True, sessions=5),
         heal=lambda lab: lab.terminate_idle_sessions(),
@@ -134,6 +138,7 @@ FAULTS: tuple[Fault, ...] = (
             outcome="fixed",
             action="rollback",
             approval=True,
+            default_decision="request_approval",
         ),
         inject=lambda lab: lab.set_image("catalog", "1.5.0", cause="release 1.5.0"),
         heal=lambda lab: lab.set_image("catalog", "1.4.2", cause="revert to 1.4.2"),
@@ -149,6 +154,7 @@ FAULTS: tuple[Fault, ...] = (
             outcome="fixed",
             action="rollback",
             approval=True,
+            default_decision="request_approval",
         ),
         inject=lambda lab: lab.set_env(
             "order-events", "ORDER_EVENTS_BATCH_SIZE", "0", cause="tune batch size"
@@ -168,6 +174,7 @@ FAULTS: tuple[Fault, ...] = (
             outcome="fixed",
             action="raise_resource_limit",
             approval=True,
+            default_decision="auto_remediate",
         ),
         inject=lambda lab: lab.enqueue_report(megabytes=160),
         heal=lambda lab: lab.drop_reports(),

@@ -33,16 +33,6 @@ class RunOptions:
     together: bool = False
 
 
-def _expected_decision(fault: Fault) -> str:
-    """What the default policy (no runbooks: the bundle does not carry the lab's policy)
-    decides in auto mode, from the policy's rules: a manual-only fix or none escalates, a
-    medium-risk one asks a person, a low-risk one runs."""
-    builtin = {"rollback": "request_approval", "terminate_db_connections": "request_approval"}
-    if fault.expect.outcome == "escalated" or fault.expect.action not in builtin:
-        return "escalate"
-    return builtin[fault.expect.action]
-
-
 def _capture(topology: Topology, fault: Fault, out: Path) -> subprocess.Popen[bytes]:
     """`firstline capture` of the firing alert, with the fault's own expectations."""
     config = topology.config_dir / firstline_config.SETTINGS_FILE
@@ -51,7 +41,7 @@ def _capture(topology: Topology, fault: Fault, out: Path) -> subprocess.Popen[by
         "--out", str(out / fault.id), "--force",
         "--alertname", fault.expect.alertname,
         "--expect-pattern", fault.expect.pattern,
-        "--expect-decision", _expected_decision(fault),
+        "--expect-decision", fault.expect.default_decision,
         "--title", f"lab: {fault.title}",
     ]  # fmt: skip
     log = (topology.logs_dir / f"capture-{fault.id}.log").open("wb")
