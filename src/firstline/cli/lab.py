@@ -128,6 +128,7 @@ def _run(
         options = runner.RunOptions(
             approve=runner.asker(console, approve), capture_dir=capture, together=together
         )
+        stack.warm_up(lab_dir, _progress(as_json))
         results = runner.run_faults(Topology.load(lab_dir), chosen, options, console)
     finally:
         if started and not keep:

@@ -60,6 +60,16 @@ def _runbooks(topology: Topology) -> list[dict[str, Any]]:
             "risk": "medium",
         },
         {
+            # the shop's transactions never sit idle for seconds: its operators end any
+            # session idle in one for 15 s (the pattern's own threshold is a cautious 5 min)
+            "id": "lab-end-leaked-sessions",
+            "when": {"pattern": "connection_pool_exhaustion", "alert": ["service=postgres"]},
+            "action": "terminate_db_connections",
+            "parameters": {"idle_in_transaction_seconds": 15},
+            "risk": "medium",
+            "replace": True,
+        },
+        {
             "id": "lab-report-worker-memory",
             "when": {"pattern": "oom_kill_loop", "target": ["name=report-worker"]},
             "action": "raise_resource_limit",

@@ -120,6 +120,11 @@ class Follower:
             time.sleep(1.0)
         return None
 
+    def expected_alert(self, fault: Fault, incident_id: str) -> dict[str, Any] | None:
+        """The fault's alert as Alertmanager delivered it (its webhook item)."""
+        found = next((a for a in self._alerts(incident_id) if _is_expected(fault, a)), None)
+        return dict(found["raw"]) if found and isinstance(found.get("raw"), dict) else None
+
     def _alerts(self, incident_id: str) -> list[dict[str, Any]]:
         answer = self.http.get(f"/api/v1/incidents/{incident_id}")
         answer.raise_for_status()
@@ -190,7 +195,9 @@ def summarise(fault: Fault, result: RunResult, detail: dict[str, Any]) -> RunRes
     investigation = detail.get("investigation") or {}
     timeline = detail.get("timeline", [])
     result.status = detail.get("summary", {}).get("status")
-    hypotheses = (investigation.get("analysis") or {}).get("hypotheses") or []
+    # what firstline first made of it: a later round rules out a fix that did not hold
+    first = (investigation.get("analyses") or [investigation.get("analysis") or {}])[0]
+    hypotheses = first.get("hypotheses") or []
     if hypotheses:
         result.pattern = hypotheses[0].get("pattern")
         result.confidence = hypotheses[0].get("confidence")

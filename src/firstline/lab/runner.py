@@ -4,6 +4,7 @@ narration reads best) or all at once with `together` (a bad day; each on its own
 
 from __future__ import annotations
 
+import json
 import statistics
 import subprocess
 import sys
@@ -33,13 +34,19 @@ class RunOptions:
     together: bool = False
 
 
-def _capture(topology: Topology, fault: Fault, out: Path) -> subprocess.Popen[bytes]:
-    """`firstline capture` of the firing alert, with the fault's own expectations."""
+def _capture(
+    topology: Topology, fault: Fault, out: Path, alert: dict[str, Any], detected: datetime
+) -> subprocess.Popen[bytes]:
+    """`firstline capture` of the fault's alert as Alertmanager delivered it, its evidence
+    window ending when firstline received it (a fix may already have ended the alert), with
+    the fault's own expectations."""
     config = topology.config_dir / firstline_config.SETTINGS_FILE
+    payload = topology.logs_dir / f"capture-{fault.id}.json"
+    webhook = {"version": "4", "status": "firing", "receiver": "firstline", "alerts": [alert]}
+    payload.write_text(json.dumps(webhook))
     argv = [
-        sys.executable, "-m", "firstline", "-c", str(config), "capture",
-        "--out", str(out / fault.id), "--force",
-        "--alertname", fault.expect.alertname,
+        sys.executable, "-m", "firstline", "-c", str(config), "capture", str(payload),
+        "--out", str(out / fault.id), "--force", "--now", detected.isoformat(),
         "--expect-pattern", fault.expect.pattern,
         "--expect-decision", fault.expect.default_decision,
         "--title", f"lab: {fault.title}",
@@ -65,8 +72,9 @@ def run_one(topology: Topology, fault: Fault, options: RunOptions, console: Cons
             return result
         result.incident_id, result.alertname = incident["id"], incident["alert_name"]
         result.detected_at = datetime.fromisoformat(incident["created_at"])
-        if options.capture_dir is not None:
-            capture = _capture(topology, fault, options.capture_dir)
+        alert = follower.expected_alert(fault, incident["id"])
+        if options.capture_dir is not None and alert is not None:
+            capture = _capture(topology, fault, options.capture_dir, alert, result.detected_at)
         detail = follower.follow(fault, incident["id"], options.approve,
                                  start + options.run_timeout)  # fmt: skip
         summarise(fault, result, detail)

@@ -5,6 +5,7 @@ records it, so `lab stop` (from any later command) stops exactly what `lab up` s
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -19,6 +20,10 @@ Progress = Callable[[str], None]
 VOLUME_MB = 64
 KUBECONFIG = "kubeconfig"
 ROLLOUT_SECONDS = 120.0
+READY_FILE = "ready.json"
+WARM_UP_SECONDS = 120.0
+"""How long the shop serves before a fault: the detectors need a baseline to see a change
+against, as they have in any production that has run for a while."""
 
 
 def is_up(lab_dir: Path) -> bool:
@@ -72,6 +77,16 @@ def _start(topology: Topology, supervisor: Supervisor, progress: Progress) -> No
         ready=http_ok(topology.url("firstline") + "/readyz"),
         timeout=120,
     )
+    (topology.lab_dir / READY_FILE).write_text(json.dumps({"ready_at": time.time()}))
+
+
+def warm_up(lab_dir: Path, progress: Progress) -> None:
+    """Wait until the shop has served for WARM_UP_SECONDS since the lab came up."""
+    ready = json.loads((lab_dir / READY_FILE).read_text())["ready_at"]
+    left = ready + WARM_UP_SECONDS - time.time()
+    if left > 0:
+        progress(f"letting the shop serve {left:.0f}s more for a baseline")
+        time.sleep(left)
 
 
 def _start_cluster(topology: Topology, supervisor: Supervisor) -> None:
