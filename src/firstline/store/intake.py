@@ -33,6 +33,7 @@ from firstline.store.database import (
     in_chunks,
     placeholders,
 )
+from firstline.store.filters import workload_of
 from firstline.store.leases import DEFAULT_LEASE_SECONDS, LOCAL_OWNER
 from firstline.store.tables import TableStore
 
@@ -410,8 +411,9 @@ class _Delivery:
         else:
             self.joined.setdefault(incident, []).append(alert)
         self.writes[_UPSERT].append(
-            (alert.fingerprint, alert.source, alert.name, group_key, incident, stamp, stamp, body)
-        )
+            (alert.fingerprint, alert.source, alert.name, group_key, incident, stamp, stamp, body,
+             workload_of(alert.labels))
+        )  # fmt: skip
         self.known[alert.fingerprint] = (AlertStatus.FIRING.value, incident)
         return outcome, incident
 
@@ -467,8 +469,8 @@ _QUEUE = ManyRows("INSERT INTO work_queue (incident_id, state, enqueued_at)", "(
 # repeat, collected apart, so DO UPDATE never meets the same key twice in one statement
 _UPSERT = ManyRows(
     "INSERT INTO alerts (fingerprint, source, name, status, group_key, incident_id,"
-    " first_seen, last_seen, alert)",
-    "(?, ?, ?, 'firing', ?, ?, ?, ?, ?)",
+    " first_seen, last_seen, alert, workload)",
+    "(?, ?, ?, 'firing', ?, ?, ?, ?, ?, ?)",
     " ON CONFLICT (fingerprint) DO UPDATE SET status = 'firing',"
     " incident_id = excluded.incident_id, group_key = excluded.group_key,"
     " last_seen = excluded.last_seen, receipts = alerts.receipts + 1, alert = excluded.alert",
@@ -526,10 +528,12 @@ def _resolve(
     body: str,
 ) -> tuple[Outcome, str | None]:
     if row is None:
+        workload = workload_of(alert.labels)
         db.execute(
             "INSERT INTO alerts (fingerprint, source, name, status, group_key, incident_id,"
-            " first_seen, last_seen, alert) VALUES (?, ?, ?, 'resolved', ?, NULL, ?, ?, ?)",
-            (alert.fingerprint, alert.source, alert.name, group_key, stamp, stamp, body),
+            " first_seen, last_seen, alert, workload)"
+            " VALUES (?, ?, ?, 'resolved', ?, NULL, ?, ?, ?, ?)",
+            (alert.fingerprint, alert.source, alert.name, group_key, stamp, stamp, body, workload),
         )
         return Outcome.RESOLVED_UNKNOWN, None
     db.execute(

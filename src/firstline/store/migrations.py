@@ -183,6 +183,17 @@ def _console_filters(dialect: Dialect) -> tuple[str, ...]:
     )
 
 
+def _workload_column(dialect: Dialect) -> tuple[str, ...]:
+    """The alerts' workload as a column the client fills, in place of 0006's expression
+    index (store/filters.py, `workload_of`)."""
+    return (
+        "ALTER TABLE alerts ADD COLUMN workload TEXT",
+        f"UPDATE alerts SET workload = {WORKLOAD[dialect]}",
+        "DROP INDEX IF EXISTS alerts_workload",
+        "CREATE INDEX IF NOT EXISTS alerts_workload_column ON alerts (workload)",
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         "0001_initial",
@@ -209,6 +220,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "0006_console_filters",
         sqlite=_console_filters(Dialect.SQLITE),
         postgresql=_console_filters(Dialect.POSTGRESQL),
+    ),
+    Migration(
+        "0007_alert_workload_column",
+        sqlite=_workload_column(Dialect.SQLITE),
+        postgresql=_workload_column(Dialect.POSTGRESQL),
     ),
 )
 

@@ -4,12 +4,16 @@ writes it."""
 
 from __future__ import annotations
 
+import pytest
+
 from firstline.domain.alert import Severity
 from firstline.domain.incident import IncidentStatus
+from firstline.store import migrations
 from firstline.store.database import Database
 from firstline.store.filters import ListFilters
 from firstline.store.incidents import IncidentStore
 from firstline.store.intake import IntakeStore
+from firstline.store.migrations import ensure_schema
 from tests.unit.store.seed import ingest_incidents
 
 
@@ -46,3 +50,27 @@ def test_wildcards_in_a_service_name_are_literal(database: Database) -> None:
     store, _ = _store(database)
     for pattern in ("svc-%", "svc-_", "%", "_"):
         assert _ids(store, ListFilters(service=pattern)) == [], pattern
+
+
+def test_alerts_stored_before_the_workload_column_are_found_after_the_upgrade(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store written by a release before migration 0007 (workload read from the JSON body
+    by an expression index) keeps answering the service filter once it is upgraded."""
+    before = tuple(m for m in migrations.MIGRATIONS if m.id < "0007")
+    with monkeypatch.context() as old_release:
+        old_release.setattr(migrations, "MIGRATIONS", before)
+        ensure_schema(database)
+        with database.transaction() as db:
+            db.execute(
+                "INSERT INTO alerts (fingerprint, source, name, status, group_key, incident_id,"
+                " first_seen, last_seen, alert) VALUES ('f1', 'alertmanager', 'X', 'firing',"
+                " 'g', 'inc-old', 't', 't', ?)",
+                ('{"labels": {"deployment": "orders-api", "service": "orders"}}',),
+            )
+    ensure_schema(database)
+    with database.connect() as db:
+        rows = db.execute(
+            "SELECT incident_id FROM alerts WHERE workload = ?", ("orders-api",)
+        ).fetchall()
+    assert [r["incident_id"] for r in rows] == ["inc-old"], "the deployment label comes first"
