@@ -92,6 +92,7 @@ FAULTS: tuple[Fault, ...] = (
             outcome="fixed",
             action="custom_script",
             approval=True,
+            default_decision="request_approval",
         ),
         inject=lambda lab: lab.install_certificate(days=2),
         heal=lambda lab: lab.install_certificate(days=90),

@@ -51,6 +51,7 @@ def _runbooks(topology: Topology) -> list[dict[str, Any]]:
             "action": "custom_script",
             "parameters": {"script": "rotate-storefront-cert"},
             "risk": "medium",
+            "replace": True,  # no issuer serves this endpoint: the script is the way
         },
         {
             "id": "lab-purge-page-cache",

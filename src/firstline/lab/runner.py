@@ -4,6 +4,7 @@ narration reads best) or all at once with `together` (a bad day; each on its own
 
 from __future__ import annotations
 
+import contextlib
 import json
 import statistics
 import subprocess
@@ -23,6 +24,8 @@ from firstline.lab.faults import Fault
 from firstline.lab.handle import LabHandle
 from firstline.lab.narrate import Approver, Follower, RunResult, summarise
 from firstline.lab.topology import Topology
+
+CAPTURE_SECONDS = 180.0
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,18 @@ def _capture(
     return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
 
 
+def _after(capture: subprocess.Popen[bytes], approve: Approver) -> Approver:
+    """Answer only once the capture is done: until then the fault is still there to be
+    recorded (a rollback would leave the bundle only the healed cluster)."""
+
+    def answer(detail: dict[str, Any]) -> bool:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            capture.wait(timeout=CAPTURE_SECONDS)
+        return approve(detail)
+
+    return answer
+
+
 def run_one(topology: Topology, fault: Fault, options: RunOptions, console: Console) -> RunResult:
     tokens = firstline_config.lab_secrets(topology)
     follower = Follower(topology.url("firstline"), tokens["api_token"], console)
@@ -75,10 +90,13 @@ def run_one(topology: Topology, fault: Fault, options: RunOptions, console: Cons
         alert = follower.expected_alert(fault, incident["id"])
         if options.capture_dir is not None and alert is not None:
             capture = _capture(topology, fault, options.capture_dir, alert, result.detected_at)
-        detail = follower.follow(fault, incident["id"], options.approve,
+        approve = options.approve
+        if capture is not None:
+            approve = _after(capture, approve)
+        detail = follower.follow(fault, incident["id"], approve,
                                  start + options.run_timeout)  # fmt: skip
         summarise(fault, result, detail)
-        if capture is not None and capture.wait(timeout=120) != 0:
+        if capture is not None and capture.wait(timeout=CAPTURE_SECONDS) != 0:
             result.problems.append("firstline capture failed (see its log)")
         return result
     finally:
