@@ -35,8 +35,13 @@ def _detail(pattern: str, status: str, actions: list[str], verified: bool) -> di
         "timeline": timeline,
         "investigation": {
             "analysis": {"hypotheses": [{"pattern": pattern, "confidence": 0.8}]},
-            "decisions": [{"outcome": "request_approval", "rule": "r",
-                           "actions": [{"type": a} for a in actions]}],  # fmt: skip
+            "decisions": [
+                {
+                    "outcome": "request_approval",
+                    "rule": "r",
+                    "actions": [{"type": a} for a in actions],
+                }
+            ],
             "action_results": [{"status": "succeeded"} for _ in actions],
             "verifications": [{"resolved": verified}],
         },
