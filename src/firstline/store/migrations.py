@@ -183,12 +183,12 @@ def _console_filters(dialect: Dialect) -> tuple[str, ...]:
     )
 
 
-def _workload_column(dialect: Dialect) -> tuple[str, ...]:
+def _workload_column(dialect: Dialect) -> tuple[Step, ...]:
     """The alerts' workload as a column the client fills, in place of 0006's expression
     index (store/filters.py, `workload_of`)."""
     return (
-        "ALTER TABLE alerts ADD COLUMN workload TEXT",
-        f"UPDATE alerts SET workload = {WORKLOAD[dialect]}",
+        AddColumn("alerts", "workload", "TEXT"),
+        f"UPDATE alerts SET workload = {WORKLOAD[dialect]} WHERE workload IS NULL",
         "DROP INDEX IF EXISTS alerts_workload",
         "CREATE INDEX IF NOT EXISTS alerts_workload_column ON alerts (workload)",
     )

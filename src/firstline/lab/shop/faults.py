@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from firstline.errors import InvalidValue
 
-class FaultError(ValueError):
+
+class FaultError(InvalidValue):
     """Bad parameters for a fault: the admin API answers 400 with this text."""
 
 

@@ -9,12 +9,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from firstline.errors import PermanentError
+
 JUNK_DIR = Path("exports") / "tmp"
 CHUNK_BYTES = 256 * 1024
 
 
-class VolumeError(RuntimeError):
-    pass
+class VolumeError(PermanentError):
+    """The lab volume cannot be used as asked (not the lab's own mount, or beyond it)."""
 
 
 def mount_volume(path: Path, size_mb: int) -> str | None:
