@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from firstline.errors import InvalidInput
+from firstline.errors import InvalidValue
 from firstline.lab.handle import LabHandle
 
 Outcome = Literal["fixed", "escalated"]
@@ -192,5 +192,5 @@ def select(names: list[str]) -> list[Fault]:
         return list(FAULTS)
     unknown = [n for n in names if n not in BY_ID]
     if unknown:
-        raise InvalidInput(f"unknown fault {unknown[0]!r}; known: {', '.join(BY_ID)}")
+        raise InvalidValue(f"unknown fault {unknown[0]!r}; known: {', '.join(BY_ID)}")
     return [BY_ID[n] for n in names]

@@ -106,7 +106,7 @@ def settings(topology: Topology) -> dict[str, Any]:
         },
         "graph": {
             "verify_wait_seconds": 5,
-            "verify_timeout_seconds": 150,
+            "verify_timeout_seconds": 300,
             "verify_poll_seconds": 5,
             "evidence_window_minutes": 15,
         },

@@ -33,7 +33,7 @@ class RunOptions:
     approve: Approver
     capture_dir: Path | None = None
     detect_timeout: float = 240.0
-    run_timeout: float = 420.0
+    run_timeout: float = 600.0
     together: bool = False
 
 
