@@ -5,6 +5,7 @@ ports. All on loopback: the lab never listens on another interface."""
 from __future__ import annotations
 
 import json
+import random
 import socket
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -18,6 +19,43 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         return int(sock.getsockname()[1])
+
+
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LOWEST_LAB_PORT = 10_000
+
+
+def _ephemeral_start() -> int:
+    try:
+        return int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def lab_ports(count: int) -> list[int]:
+    """`count` free ports below the kernel's ephemeral range. Every bind(0) on the machine
+    (a test's server, a client's outgoing connection) draws from that range, so a port the
+    lab picks there at `lab up` could be taken before its part binds it, a minute later;
+    below it, only a fixed choice like the lab's own can collide."""
+    top = _ephemeral_start()
+    if top - LOWEST_LAB_PORT < count * 4:  # no room below it (or not Linux): the kernel picks
+        return [free_port() for _ in range(count)]
+    chosen: list[int] = []
+    rng = random.Random()
+    while len(chosen) < count:
+        port = rng.randrange(LOWEST_LAB_PORT, top)
+        if port not in chosen and _bindable(port):
+            chosen.append(port)
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -58,7 +96,8 @@ class Ports:
 
     @classmethod
     def allocate(cls) -> Ports:
-        return cls(**{f.name: free_port() for f in fields(cls)})
+        names = [f.name for f in fields(cls)]
+        return cls(**dict(zip(names, lab_ports(len(names)), strict=True)))
 
 
 @dataclass(frozen=True)
