@@ -185,10 +185,14 @@ class DeployRegression(Pattern):
                 f"rollout at {_hhmm(deployed_at)}{detail}",
                 metric.id,
             )
+        errors_after = any(m.name == "error_rate" for m, _ in after)
         for metric, start in before:
+            # errors that jump right after the rollout outweigh a latency drift before it (a
+            # busy host, a warming cache); errors already rising before it still clear it
+            drift = metric.name == "latency_p99" and errors_after
             card.add(
                 True,
-                -3.0,
+                -1.0 if drift else -3.0,
                 f"{metric.name} was already rising at {_hhmm(start)}, before the rollout at "
                 f"{_hhmm(deployed_at)}",
                 metric.id,
